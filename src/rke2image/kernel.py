@@ -1,0 +1,66 @@
+"""The kernel facts: which sysctl values kubelet and RKE2 demand, and who says so.
+
+This table is the only place these values are written down. Everything else —
+the validator, the rendered sysctl.d file, the preflight's tests, the audit —
+reads them from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KUBELET_SOURCE = (
+    "kubelet setupKernelTunables, pkg/kubelet/cm/container_manager_linux.go "
+    "(values from k8s.io/component-helpers/node/util/sysctl)"
+)
+RKE2_CIS_SOURCE = "RKE2 CIS start check, pkg/rke2 (runs only with profile: cis)"
+
+
+@dataclass(frozen=True)
+class KernelParameter:
+    """One sysctl that kubelet with protect-kernel-defaults refuses to start without."""
+
+    key: str
+    value: str
+    sources: tuple[str, ...]
+    rke2_cis_checked: bool
+
+    @property
+    def kubelet_flag(self) -> str:
+        """The key as kubelet names it in its error: slashes, not dots."""
+        return self.key.replace(".", "/")
+
+
+REQUIRED_PARAMETERS: tuple[KernelParameter, ...] = (
+    KernelParameter("vm.overcommit_memory", "1", (KUBELET_SOURCE, RKE2_CIS_SOURCE), True),
+    KernelParameter("vm.panic_on_oom", "0", (KUBELET_SOURCE, RKE2_CIS_SOURCE), True),
+    KernelParameter("kernel.panic", "10", (KUBELET_SOURCE, RKE2_CIS_SOURCE), True),
+    KernelParameter("kernel.panic_on_oops", "1", (KUBELET_SOURCE, RKE2_CIS_SOURCE), True),
+    KernelParameter("kernel.keys.root_maxkeys", "1000000", (KUBELET_SOURCE,), False),
+    # 25 bytes per key: kubelet derives it as 25 * root_maxkeys.
+    KernelParameter("kernel.keys.root_maxbytes", "25000000", (KUBELET_SOURCE,), False),
+)
+
+REQUIRED_BY_KEY: dict[str, KernelParameter] = {p.key: p for p in REQUIRED_PARAMETERS}
+
+# The message kubelet prints for a mismatch; the preflight and the audit use the
+# same words so that a search for the kubelet error finds them.
+KUBELET_MISMATCH = "invalid kernel flag: {flag}, expected value: {expected}, actual value: {actual}"
+# The message RKE2's own CIS check prints.
+RKE2_MISMATCH = "invalid kernel parameter value {key}={actual} - expected {expected}"
+
+# net.bridge.* keys appear under /proc/sys only once this module is loaded.
+BRIDGE_MODULE = "br_netfilter"
+DEFAULT_MODULES: tuple[str, ...] = ("overlay", "br_netfilter")
+
+
+def normalize_key(key: str) -> str:
+    """Return the dotted form of a sysctl key (sysctl.d accepts both '.' and '/')."""
+    return key.strip().replace("/", ".")
+
+
+def normalize_value(value: object) -> str:
+    """Return a value as the kernel prints it: fields separated by single tabs."""
+    if isinstance(value, bool):
+        value = int(value)
+    return "\t".join(str(value).split())

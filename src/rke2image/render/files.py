@@ -1,0 +1,30 @@
+"""Rendered files held in memory: what ``render`` produces before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """One file as it lands on the node: absolute node path, mode and bytes."""
+
+    path: str
+    mode: int
+    content: bytes
+    secret: bool = False  # holds a secret value: written 0600, never printed
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class RenderedNode:
+    """Everything rendered for one node: its rootfs files and its user-data."""
+
+    name: str
+    files: tuple[RenderedFile, ...]
+    user_data: bytes
+    user_data_secret: bool  # user-data embeds a secret value and must be written 0600

@@ -1,0 +1,51 @@
+"""The one place that finds the data folders: schemas/, templates/ and packer/.
+
+In a wheel they live inside the package as ``rke2image/_data/<name>`` (see the
+hatch ``force-include`` in pyproject.toml). In a source checkout run without an
+install (``PYTHONPATH=src``) or as an editable install, they are the folders at
+the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+DATA_FOLDERS = ("schemas", "templates", "packer")
+
+
+@cache
+def data_dir(name: str) -> Traversable:
+    """Return the folder ``name`` (one of DATA_FOLDERS), wherever it was installed."""
+    if name not in DATA_FOLDERS:
+        raise ValueError(f"unknown data folder {name!r}")
+    packaged = resources.files("rke2image") / "_data" / name
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / name
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"rke2image data folder {name!r} is missing from the installation")
+
+
+def read_text(folder: str, *parts: str) -> str:
+    """Read a data file as UTF-8 text."""
+    node = data_dir(folder)
+    for part in parts:
+        node = node / part
+    return node.read_text(encoding="utf-8")
+
+
+@cache
+def schema_documents() -> dict[str, Any]:
+    """Every JSON Schema of ``schemas/``, keyed by file name."""
+    folder = data_dir("schemas")
+    return {
+        entry.name: json.loads(entry.read_text(encoding="utf-8"))
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".json")
+    }

@@ -1,0 +1,117 @@
+"""The typed node spec that every later stage (render, build, audit) consumes.
+
+A ``NodeSpec`` is built only from a document that passed validation, with the
+schema's defaults filled in, so its fields need no further checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rke2image.kernel import REQUIRED_PARAMETERS, normalize_key, normalize_value
+
+Role = Literal["server", "agent"]
+PreflightMode = Literal["remediate", "enforce", "warn"]
+
+
+@dataclass(frozen=True)
+class TokenRef:
+    """Where the cluster token comes from; a literal token is never allowed."""
+
+    file: str | None = None
+    env: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node, fully resolved (a Cluster expands into one of these per node)."""
+
+    name: str
+    role: Role
+    cluster_init: bool
+    server: str | None
+    os: str
+    rke2_version: str
+    profile: str
+    token: TokenRef | None
+    rke2_config: dict[str, Any]
+    sysctl: dict[str, str]
+    modules: tuple[str, ...]
+    preflight_mode: PreflightMode
+    image_name: str | None = None
+    builders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = "<memory>"
+
+    @property
+    def protect_kernel_defaults(self) -> bool:
+        """True when kubelet will refuse to start on a wrong kernel value."""
+        return protection_on(self.profile, self.rke2_config)
+
+    @property
+    def needs_etcd_user(self) -> bool:
+        """RKE2 servers with the cis or etcd profile need an etcd user and group."""
+        return self.role == "server" and self.profile in ("cis", "etcd")
+
+    def effective_sysctl(self) -> dict[str, str]:
+        """The required parameters merged with the spec's own, sorted by key."""
+        merged = {p.key: p.value for p in REQUIRED_PARAMETERS}
+        merged.update(self.sysctl)
+        return dict(sorted(merged.items()))
+
+
+def protection_on(profile: object, config: object) -> bool:
+    """Whether kubelet runs with protect-kernel-defaults.
+
+    Derived from ``profile: cis`` *or* the kubelet option itself, never from the
+    profile alone: the outage this tool exists for had protection without cis.
+    """
+    if profile == "cis":
+        return True
+    if not isinstance(config, dict):
+        return False
+    if _truthy(config.get("protect-kernel-defaults")):
+        return True
+    kubelet_args = config.get("kubelet-arg")
+    if isinstance(kubelet_args, str):
+        kubelet_args = [kubelet_args]
+    if isinstance(kubelet_args, list):
+        for arg in kubelet_args:
+            name, _, value = str(arg).lstrip("-").partition("=")
+            if name == "protect-kernel-defaults" and (value == "" or _truthy(value)):
+                return True
+    return False
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() == "true"
+
+
+def node_from_document(doc: dict[str, Any], source: str = "<memory>") -> NodeSpec:
+    """Build a NodeSpec from a validated NodeSpec document with defaults applied."""
+    spec = doc["spec"]
+    rke2 = spec["rke2"]
+    kernel = spec.get("kernel", {})
+    token = rke2.get("token")
+    image = spec.get("image") or {}
+    return NodeSpec(
+        name=doc["metadata"]["name"],
+        role=spec["role"],
+        cluster_init=bool(spec.get("clusterInit", False)),
+        server=spec.get("server"),
+        os=spec["os"],
+        rke2_version=rke2["version"],
+        profile=rke2.get("profile", "none"),
+        token=TokenRef(**token) if isinstance(token, dict) else None,
+        rke2_config=dict(rke2.get("config") or {}),
+        sysctl={
+            normalize_key(k): normalize_value(v) for k, v in (kernel.get("sysctl") or {}).items()
+        },
+        modules=tuple(kernel.get("modules", ())),
+        preflight_mode=spec.get("preflight", {}).get("mode", "remediate"),
+        image_name=image.get("name"),
+        builders={k: dict(v or {}) for k, v in (image.get("builders") or {}).items()},
+        source=source,
+    )

@@ -1,0 +1,50 @@
+"""Entry point: parse the command line, dispatch to one subcommand module, map errors to exit codes.
+
+Each subcommand lives in its own module under ``rke2image.cli`` with two functions:
+``add_parser(subparsers)`` and ``run(args) -> int``. Only this package prints or exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rke2image import __version__
+from rke2image.errors import EXIT_USAGE, UserError
+
+SUBCOMMANDS = ("validate", "render", "build", "schema")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, which is the contract's code too."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rke2image",
+        description="Keep RKE2 nodes from booting with kernel parameters that kubelet rejects.",
+    )
+    parser.add_argument("--version", action="version", version=f"rke2image {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"rke2image.cli.{name}")
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except UserError as error:
+        print(f"rke2image: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("rke2image: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_USAGE
+    return code

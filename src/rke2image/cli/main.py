@@ -14,28 +14,39 @@ from collections.abc import Sequence
 from rke2image import __version__
 from rke2image.errors import EXIT_USAGE, UserError
 
-SUBCOMMANDS = ("validate", "render", "build", "schema")
+# name -> one-line help. Only the chosen subcommand's module is imported, which
+# keeps a cold `rke2image validate` from paying for Jinja and Packer imports.
+SUBCOMMANDS = {
+    "validate": "check node specs and report every problem",
+    "render": "write the node artifacts (user-data, rootfs/, manifest.json)",
+    "build": "bake VM images with Packer",
+    "schema": "print the JSON Schema of the spec",
+}
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a usage error, which is the contract's code too."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rke2image",
         description="Keep RKE2 nodes from booting with kernel parameters that kubelet rejects.",
     )
     parser.add_argument("--version", action="version", version=f"rke2image {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in SUBCOMMANDS:
-        module = importlib.import_module(f"rke2image.cli.{name}")
-        module.add_parser(subparsers)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, summary in SUBCOMMANDS.items():
+        if name == chosen:
+            importlib.import_module(f"rke2image.cli.{name}").add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)

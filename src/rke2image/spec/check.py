@@ -1,0 +1,115 @@
+"""Check one spec file from bytes to problems and, when it is clean, NodeSpecs.
+
+This is the pipeline of DESIGN.md in one place: load (data + positions) →
+schema → Cluster expansion → defaults → semantic rules → typed nodes. Every
+problem in the file is collected; nothing stops at the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rke2image.errors import InputError
+from rke2image.spec import schema
+from rke2image.spec.cluster import ExpandedNode, expand_cluster
+from rke2image.spec.cluster_rules import cluster_findings
+from rke2image.spec.model import NodeSpec, node_from_document
+from rke2image.spec.problems import Problem
+from rke2image.spec.rules import Finding, node_findings
+from rke2image.spec.yamlload import LoadedDocument, LoadFailed, decode, load_text
+
+API_VERSION = "rke2image/v1"
+
+
+@dataclass
+class FileReport:
+    """What checking one file found; ``nodes`` is filled only when it has no error."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    nodes: list[NodeSpec] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def read_spec_bytes(path: Path) -> bytes:
+    """Read a spec file; a missing or unreadable file is a usage error (exit 2)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a spec file") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def check_file(path: Path, display: str | None = None) -> FileReport:
+    return check_bytes(read_spec_bytes(path), display or str(path))
+
+
+def check_bytes(raw: bytes, file: str) -> FileReport:
+    report = FileReport(file)
+    try:
+        doc = load_text(file, decode(file, raw))
+    except LoadFailed as failed:
+        report.problems.append(failed.problem)
+        return report
+    report.problems.extend(schema.schema_problems(schema.document_validator(), doc.data, doc))
+    kind = doc.data.get("kind")
+    if doc.data.get("apiVersion") != API_VERSION or kind not in ("NodeSpec", "Cluster"):
+        return _finish(report)
+    if kind == "NodeSpec":
+        spec = doc.data.get("spec")
+        if isinstance(spec, dict):
+            filled = {**doc.data, "spec": schema.fill_defaults(spec)}
+            _add_findings(report, doc, node_findings(filled), lambda p: p)
+            if not report.errors:
+                report.nodes.append(node_from_document(filled, file))
+    else:
+        _check_cluster(report, doc)
+    return _finish(report)
+
+
+def _check_cluster(report: FileReport, doc: LoadedDocument) -> None:
+    expanded: list[tuple[ExpandedNode, dict[str, Any]]] = []
+    for node in expand_cluster(doc.data):
+        report.problems.extend(schema.schema_problems(
+            schema.node_validator(), node.document["spec"], doc, "/spec", node.origin))
+        spec = node.document["spec"]
+        filled = {**node.document, "spec": schema.fill_defaults(spec)}
+        expanded.append((node, filled["spec"]))
+        _add_findings(report, doc, node_findings(filled), node.origin)
+    for owner, finding in cluster_findings(expanded):
+        _add_findings(report, doc, [finding], owner.origin if owner else (lambda p: p))
+    if not report.errors:
+        report.nodes.extend(
+            node_from_document({**node.document, "spec": spec}, report.file) for node, spec in expanded
+        )
+
+
+def _add_findings(report: FileReport, doc: LoadedDocument, findings: list[Finding], origin: Any) -> None:
+    for finding in findings:
+        where = origin(finding.pointer)
+        pos = doc.position(where)
+        report.problems.append(Problem(
+            doc.file, pos.line, pos.column, finding.severity, finding.rule, finding.message, where))
+
+
+def _finish(report: FileReport) -> FileReport:
+    """Sort, drop exact repeats (a Cluster reports a shared mistake once) and schema
+    errors that a more specific rule already explains at the same place."""
+    specific = {p.pointer for p in report.problems if p.rule not in _SCHEMA_RULES}
+    unique = {
+        p for p in report.problems
+        if not (p.rule in _SCHEMA_RULES and p.pointer in specific)
+    }
+    report.problems = sorted(unique)
+    return report
+
+
+_SCHEMA_RULES = frozenset({"unknown-key", "missing-key", "wrong-type", "bad-value", "bad-key"})

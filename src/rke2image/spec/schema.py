@@ -1,0 +1,171 @@
+"""Validate documents against the shipped JSON Schema and fill in its defaults.
+
+The schema in ``schemas/`` is the one source of truth for shape and defaults;
+this module turns jsonschema's errors into positioned, rule-tagged problems.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+
+from rke2image.resources import schema_documents
+from rke2image.spec.problems import Problem, join_pointer
+from rke2image.spec.yamlload import LoadedDocument
+
+MAIN_SCHEMA = "node-spec.schema.json"
+Origin = Callable[[str], str]
+
+
+@cache
+def _registry() -> Registry:
+    resources = [
+        (doc["$id"], Resource.from_contents(doc)) for doc in schema_documents().values()
+    ]
+    return Registry().with_resources(resources)
+
+
+@cache
+def main_schema() -> dict[str, Any]:
+    return schema_documents()[MAIN_SCHEMA]
+
+
+@cache
+def document_validator() -> Draft202012Validator:
+    """Validates a whole document (NodeSpec or Cluster) as written."""
+    return Draft202012Validator(main_schema(), registry=_registry(), format_checker=FormatChecker())
+
+
+@cache
+def node_validator() -> Draft202012Validator:
+    """Validates one NodeSpec ``spec`` — also each node a Cluster expands to."""
+    return document_validator().evolve(schema={"$ref": main_schema()["$id"] + "#/$defs/nodeSpec"})
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    """Follow a $ref (merging its siblings) so defaults and properties can be read."""
+    while "$ref" in schema:
+        target = _registry().resolver(base_uri=main_schema()["$id"]).lookup(schema["$ref"]).contents
+        siblings = {k: v for k, v in schema.items() if k != "$ref"}
+        schema = {**target, **siblings}
+    return schema
+
+
+def fill_defaults(instance: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of a NodeSpec ``spec`` with every schema default filled in."""
+    result = copy.deepcopy(instance)
+    _fill(result, main_schema()["$defs"]["nodeSpec"])
+    return result
+
+
+def _fill(instance: Any, schema: dict[str, Any]) -> None:
+    schema = _resolve(schema)
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        resolved = _resolve(sub)
+        if key not in instance:
+            if "default" in sub or "default" in resolved:
+                instance[key] = copy.deepcopy(sub.get("default", resolved.get("default")))
+            elif resolved.get("type") == "object" and resolved.get("properties"):
+                instance[key] = {}
+            else:
+                continue
+        _fill(instance[key], resolved)
+
+
+def schema_problems(
+    validator: Draft202012Validator,
+    instance: Any,
+    doc: LoadedDocument,
+    base: str = "",
+    origin: Origin = lambda p: p,
+) -> list[Problem]:
+    """Every schema violation in ``instance`` (found at ``base`` of ``doc``) as problems."""
+    problems = []
+    for error in validator.iter_errors(instance):
+        for pointer, rule, message in _describe(_leaf(error), base):
+            where = origin(pointer)
+            pos = doc.position(where)
+            problems.append(Problem(doc.file, pos.line, pos.column, "error", rule, message, where))
+    return problems
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        return best_match(error.context) or error
+    return error
+
+
+def _describe(error: ValidationError, base: str) -> Iterator[tuple[str, str, str]]:
+    pointer = join_pointer(base, *error.absolute_path)
+    where = _dotted(pointer)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    kind = error.validator
+    if list(error.absolute_schema_path)[-2:-1] == ["propertyNames"]:
+        kind = "propertyNames"
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed)):
+            yield join_pointer(pointer, key), "unknown-key", (
+                f"unknown key {key!r} in {where or 'the document'}; {_suggest(key, allowed)}"
+            )
+    elif kind == "required":
+        for key in error.validator_value:
+            if isinstance(error.instance, dict) and key not in error.instance:
+                yield pointer, "missing-key", f"{where or 'the document'} needs the key {key!r}"
+    elif kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        yield pointer, "wrong-type", (
+            f"{where}: expected {expected}, got {_json_type(error.instance)} {error.instance!r}"
+        )
+    elif kind in ("enum", "const"):
+        choices = error.validator_value if kind == "enum" else [error.validator_value]
+        hint = _suggest(str(error.instance), [str(c) for c in choices])
+        yield pointer, "bad-value", f"{where}: {error.instance!r} is not allowed; {hint}"
+    elif kind == "propertyNames":
+        yield join_pointer(pointer, error.instance), "bad-key", (
+            f"{where}: key {error.instance!r} is not allowed: {_explain(error)}"
+        )
+    elif kind in ("pattern", "format"):
+        yield pointer, "bad-value", f"{where}: {error.instance!r} is not valid: {_explain(error)}"
+    else:
+        yield pointer, "bad-value", f"{where or 'the document'}: {error.message}"
+
+
+def _explain(error: ValidationError) -> str:
+    parent = error.parent.schema if error.parent is not None else None
+    for schema in (error.schema, parent):
+        if isinstance(schema, dict) and schema.get("description"):
+            return str(schema["description"])
+    return f"must match {error.validator_value!r}"
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return "expected one of: " + ", ".join(choices) if choices else "remove it"
+
+
+def _dotted(pointer: str) -> str:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    return ".".join(parts)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return {int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}.get(
+        type(value), type(value).__name__
+    )

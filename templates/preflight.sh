@@ -1,0 +1,407 @@
+#!/bin/sh
+# rke2image preflight: re-apply and verify the kernel parameters kubelet demands
+# before rke2-server/rke2-agent starts (systemd ExecStartPre).
+#
+# Why: with protect-kernel-defaults (or RKE2 `profile: cis`) kubelet refuses to
+# run when a sysctl differs from what it expects, and systemd-sysctl may have run
+# before cloud-init wrote our sysctl.d file. This script is shipped verbatim (it
+# is not a template) and must run under dash, bash and busybox sh with no Python
+# and no forks on a compliant node beyond the shell itself.
+#
+# Usage: preflight [--mode remediate|enforce|warn] [--sysctl-file PATH]
+#                  [--proc-sys DIR] [--modules-file PATH] [--require-user NAME]
+#                  [--require-group NAME] [--no-swap]
+#
+# The sysctl.d file is the one source of truth, read as sysctl.d(5) does:
+# '#'/';' comments, blank lines, spaces around '=', '.' or '/' separators (the
+# first one decides), a leading '-' (a missing, unreadable or unappliable key is
+# reported but does not fail), multi-field values compared field by field; a
+# later assignment of a key overrides an earlier one. Glob keys are skipped.
+#
+# Exit codes: 0 all good (or --mode warn), 1 findings, 2 usage error or a
+# missing/unreadable sysctl file.
+#
+# Environment (for tests and unusual hosts):
+#   RKE2IMAGE_PROC_SYS  the sysctl tree (default /proc/sys; --proc-sys wins)
+#   RKE2IMAGE_MODPROBE  command that loads one module (default: modprobe, and
+#                       only when the tree is the real /proc/sys)
+#   RKE2IMAGE_PASSWD    passwd file (default /etc/passwd)
+#   RKE2IMAGE_GROUP     group file (default /etc/group)
+#   RKE2IMAGE_SWAPS     swaps table (default /proc/swaps)
+
+set -u
+set -f
+
+PROG=rke2image-preflight
+nl='
+'
+tab='	'
+ws_ifs=" $tab$nl"
+
+usage() {
+    cat <<'EOF'
+usage: preflight [--mode remediate|enforce|warn] [--sysctl-file PATH]
+                 [--proc-sys DIR] [--modules-file PATH] [--require-user NAME]
+                 [--require-group NAME] [--no-swap]
+
+Checks the kernel parameters of a sysctl.d file against the running kernel
+before RKE2 starts, in kubelet's own words.
+
+  --mode MODE          remediate (default): load the modules, apply the file,
+                       re-read, fail only if a value still differs;
+                       enforce: change nothing, fail on any difference;
+                       warn: report only, always exit 0
+  --sysctl-file PATH   default /etc/sysctl.d/99-zz-rke2image.conf
+  --proc-sys DIR       default $RKE2IMAGE_PROC_SYS or /proc/sys
+  --modules-file PATH  default /etc/modules-load.d/rke2image.conf
+  --require-user NAME  fail unless NAME is in /etc/passwd (as RKE2 checks etcd)
+  --require-group NAME fail unless NAME is in /etc/group
+  --no-swap            fail if /proc/swaps lists active swap
+
+Environment: RKE2IMAGE_PROC_SYS, RKE2IMAGE_MODPROBE (module loader, used even
+on a fake tree), RKE2IMAGE_PASSWD, RKE2IMAGE_GROUP, RKE2IMAGE_SWAPS.
+Exit codes: 0 ok, 1 findings, 2 usage error or unreadable sysctl file.
+EOF
+}
+
+say() { printf '%s: %s\n' "$PROG" "$*"; }
+complain() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+usage_error() {
+    complain "$1"
+    complain "run with --help for usage"
+    exit 2
+}
+
+# --- arguments -------------------------------------------------------------
+
+mode=remediate
+sysctl_file=/etc/sysctl.d/99-zz-rke2image.conf
+proc_sys=${RKE2IMAGE_PROC_SYS:-/proc/sys}
+modules_file=/etc/modules-load.d/rke2image.conf
+require_user=
+require_group=
+no_swap=0
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h | --help) usage; exit 0 ;;
+        --no-swap) no_swap=1; shift; continue ;;
+        --mode=* | --sysctl-file=* | --proc-sys=* | --modules-file=* | \
+            --require-user=* | --require-group=*)
+            opt=${1%%=*}; val=${1#*=}; shift ;;
+        --mode | --sysctl-file | --proc-sys | --modules-file | \
+            --require-user | --require-group)
+            [ $# -ge 2 ] || usage_error "$1 needs a value"
+            opt=$1; val=$2; shift 2 ;;
+        *) usage_error "unknown argument: $1" ;;
+    esac
+    [ -n "$val" ] || usage_error "$opt needs a non-empty value"
+    case $opt in
+        --mode)
+            case $val in
+                remediate | enforce | warn) mode=$val ;;
+                *) usage_error "--mode must be remediate, enforce or warn, not '$val'" ;;
+            esac ;;
+        --sysctl-file) sysctl_file=$val ;;
+        --proc-sys) proc_sys=$val ;;
+        --modules-file) modules_file=$val ;;
+        --require-user) require_user=$val ;;
+        --require-group) require_group=$val ;;
+    esac
+done
+[ "$proc_sys" = / ] || proc_sys=${proc_sys%/}
+
+# --- helpers (results in REPLY: no command substitution, so no forks) ------
+
+# trim STRING: strip leading and trailing whitespace (CR included).
+trim() {
+    REPLY=${1#"${1%%[![:space:]]*}"}
+    REPLY=${REPLY%"${REPLY##*[![:space:]]}"}
+}
+
+# fields STRING: the value as the kernel compares it, fields joined by one space.
+fields() {
+    IFS=$ws_ifs
+    # shellcheck disable=SC2086 # splitting into fields is the point
+    set -- $1
+    IFS=' '
+    REPLY="$*"
+    IFS=$ws_ifs
+}
+
+# key_path KEY: the path under /proc/sys, per sysctl.d(5): if the first
+# separator is '.', dots and slashes swap; if it is '/', the key is the path.
+key_path() {
+    kp_rest=$1
+    REPLY=
+    case $kp_rest in
+        *[./]*) kp_head=${kp_rest%%[./]*} ;;
+        *) REPLY=$kp_rest; return 0 ;;
+    esac
+    case ${kp_rest#"$kp_head"} in
+        /*) REPLY=$kp_rest ;;
+        *)
+            while :; do
+                case $kp_rest in
+                    *[./]*)
+                        kp_head=${kp_rest%%[./]*}
+                        kp_rest=${kp_rest#"$kp_head"}
+                        case $kp_rest in
+                            .*) REPLY=$REPLY$kp_head/ ;;
+                            *) REPLY=$REPLY$kp_head. ;;
+                        esac
+                        kp_rest=${kp_rest#?} ;;
+                    *) REPLY=$REPLY$kp_rest; break ;;
+                esac
+            done ;;
+    esac
+    while :; do
+        case $REPLY in
+            /*) REPLY=${REPLY#/} ;;
+            *//*) REPLY=${REPLY%%//*}/${REPLY#*//} ;;
+            *) break ;;
+        esac
+    done
+}
+
+# read_value PATH: REPLY is the normalized value; status 0 read, 1 missing, 2 unreadable.
+read_value() {
+    rv_file=$proc_sys/$1
+    REPLY=
+    [ -e "$rv_file" ] || return 1
+    [ -f "$rv_file" ] && [ -r "$rv_file" ] || return 2
+    rv_acc=
+    rv_line=
+    while IFS= read -r rv_line || [ -n "$rv_line" ]; do
+        rv_acc="$rv_acc $rv_line"
+        rv_line=
+    done <"$rv_file" || return 2
+    fields "$rv_acc"
+}
+
+# --- the sysctl.d file -----------------------------------------------------
+
+if [ -d "$sysctl_file" ] || ! [ -r "$sysctl_file" ]; then
+    if [ -e "$sysctl_file" ]; then
+        complain "cannot read sysctl file $sysctl_file"
+    else
+        complain "sysctl file $sysctl_file does not exist"
+    fi
+    complain "hint: render it with 'rke2image render' or pass --sysctl-file"
+    exit 2
+fi
+
+# Records: "<path><TAB><-|+><TAB><line><TAB><key as written><TAB><value>\n".
+entries=$nl
+count=0
+lineno=0
+line=
+while IFS= read -r line || [ -n "$line" ]; do
+    lineno=$((lineno + 1))
+    trim "$line"; line=$REPLY
+    case $line in
+        '' | '#'* | ';'*) line=; continue ;;
+        *=*) ;;
+        *) complain "$sysctl_file:$lineno: not an assignment, ignored"; line=; continue ;;
+    esac
+    trim "${line%%=*}"; key=$REPLY
+    trim "${line#*=}"; fields "$REPLY"; value=$REPLY
+    line=
+    optional=+
+    case $key in -*) optional=-; trim "${key#-}"; key=$REPLY ;; esac
+    key_path "$key"; path=$REPLY
+    case $path in
+        '') complain "$sysctl_file:$lineno: empty key, ignored"; continue ;;
+        *[*?[]*) complain "$sysctl_file:$lineno: glob key '$key' is not checked by the preflight"; continue ;;
+        ..|../*|*/..|*/../*|*"$tab"*)
+            complain "$sysctl_file:$lineno: unsafe key '$key', ignored"; continue ;;
+    esac
+    case $entries in
+        *"$nl$path$tab"*)
+            ent_after=${entries#*"$nl$path$tab"}
+            entries=${entries%%"$nl$path$tab"*}$nl${ent_after#*"$nl"}
+            count=$((count - 1)) ;;
+    esac
+    entries=$entries$path$tab$optional$tab$lineno$tab$key$tab$value$nl
+    count=$((count + 1))
+done <"$sysctl_file" || { complain "cannot read sysctl file $sysctl_file"; exit 2; }
+
+[ "$count" -gt 0 ] || complain "no kernel parameters in $sysctl_file"
+
+# --- one record at a time --------------------------------------------------
+
+# take_record: pop the first record of $rest into path, optional, where, key, value.
+take_record() {
+    tr_rec=${rest%%"$nl"*}
+    rest=${rest#*"$nl"}
+    path=${tr_rec%%"$tab"*}; tr_rec=${tr_rec#*"$tab"}
+    optional=${tr_rec%%"$tab"*}; tr_rec=${tr_rec#*"$tab"}
+    where=$sysctl_file:${tr_rec%%"$tab"*}; tr_rec=${tr_rec#*"$tab"}
+    key=${tr_rec%%"$tab"*}
+    value=${tr_rec#*"$tab"}
+}
+
+findings=0
+
+# finding MESSAGE HINT: a problem that fails the start (unless '-' or warn mode).
+finding() {
+    if [ "$optional" = - ]; then
+        complain "$1 (ignored: '-' key at $where)"
+        return 0
+    fi
+    complain "$1"
+    [ -z "$2" ] || complain "hint: $2"
+    findings=$((findings + 1))
+}
+
+missing_hint() {
+    case $path in
+        net/bridge/*) REPLY="net/bridge/* appears only once br_netfilter is loaded; list it in $modules_file" ;;
+        *) REPLY="no $proc_sys/$path: load the module that provides it (list it in $modules_file) or drop the key from $sysctl_file" ;;
+    esac
+}
+
+# --- remediate: modules, then apply ----------------------------------------
+
+load_modules() {
+    if [ -n "${RKE2IMAGE_MODPROBE:-}" ]; then
+        lm_cmd=$RKE2IMAGE_MODPROBE
+    elif [ "$proc_sys" = /proc/sys ]; then
+        lm_cmd=modprobe
+    else
+        return 0
+    fi
+    [ -e "$modules_file" ] || return 0
+    if ! [ -r "$modules_file" ] || [ -d "$modules_file" ]; then
+        complain "cannot read modules file $modules_file; no module loaded"
+        return 0
+    fi
+    if ! command -v "$lm_cmd" >/dev/null 2>&1; then
+        complain "$lm_cmd not found; modules from $modules_file not loaded"
+        return 0
+    fi
+    lm_line=
+    while IFS= read -r lm_line || [ -n "$lm_line" ]; do
+        trim "$lm_line"; lm_line=
+        case $REPLY in '' | '#'* | ';'*) continue ;; esac
+        "$lm_cmd" "$REPLY" </dev/null ||
+            complain "could not load kernel module $REPLY ($lm_cmd exited $?)"
+    done <"$modules_file"
+}
+
+apply_all() {
+    rest=${entries#"$nl"}
+    while [ -n "$rest" ]; do
+        take_record
+        if read_value "$path"; then
+            [ "$REPLY" != "$value" ] || continue
+            was=$REPLY
+        elif [ $? -eq 1 ]; then
+            continue  # missing: reported by the check
+        else
+            was='(unreadable)'
+        fi
+        if [ -w "$proc_sys/$path" ] &&
+            { printf '%s\n' "$value" >"$proc_sys/$path"; } 2>/dev/null; then
+            say "set $path to $value (was $was)"
+        else
+            complain "could not write $value to $proc_sys/$path (read-only /proc/sys, or the kernel rejected it)"
+        fi
+    done
+}
+
+# --- the check (every mode ends with it) -----------------------------------
+
+check_all() {
+    rest=${entries#"$nl"}
+    while [ -n "$rest" ]; do
+        take_record
+        if read_value "$path"; then
+            [ "$REPLY" != "$value" ] || continue
+            if [ "$mode" = remediate ]; then
+                ca_hint="the preflight wrote it but the kernel kept $REPLY: check that /proc/sys is writable and that nothing else sets $key"
+            else
+                ca_hint="$key is set by $where; apply it with: sysctl -w '$key=$value' (or run with --mode remediate), then restart RKE2"
+            fi
+            finding "invalid kernel flag: $path, expected value: $value, actual value: $REPLY" "$ca_hint"
+        elif [ $? -eq 1 ]; then
+            missing_hint
+            finding "missing kernel key: $path (expected value: $value, from $where)" "$REPLY"
+        else
+            finding "cannot read kernel key: $path ($proc_sys/$path)" ""
+        fi
+    done
+}
+
+# in_table FILE NAME: is NAME the first ':' field of a line of FILE? 2 if unreadable.
+in_table() {
+    [ -f "$1" ] && [ -r "$1" ] || return 2
+    it_name=
+    while IFS=: read -r it_name _ || [ -n "$it_name" ]; do
+        [ "$it_name" != "$2" ] || return 0
+        it_name=
+    done <"$1"
+    return 1
+}
+
+check_accounts() {
+    optional=+
+    where=
+    if [ -n "$require_user" ]; then
+        in_table "${RKE2IMAGE_PASSWD:-/etc/passwd}" "$require_user"
+        case $? in
+            1) finding "missing required: user: unknown user $require_user" \
+                "RKE2 looks in /etc/passwd itself (not NSS); create it: useradd -r -c '$require_user user' -s /sbin/nologin -M $require_user -U" ;;
+            2) finding "cannot read ${RKE2IMAGE_PASSWD:-/etc/passwd} to look for user $require_user" "" ;;
+        esac
+    fi
+    if [ -n "$require_group" ]; then
+        in_table "${RKE2IMAGE_GROUP:-/etc/group}" "$require_group"
+        case $? in
+            1) finding "missing required: group: unknown group $require_group" \
+                "RKE2 looks in /etc/group itself (not NSS); create it: groupadd -r $require_group" ;;
+            2) finding "cannot read ${RKE2IMAGE_GROUP:-/etc/group} to look for group $require_group" "" ;;
+        esac
+    fi
+}
+
+check_swap() {
+    cs_file=${RKE2IMAGE_SWAPS:-/proc/swaps}
+    [ "$no_swap" = 1 ] && [ -e "$cs_file" ] || return 0
+    if ! [ -r "$cs_file" ]; then
+        finding "cannot read $cs_file to check for swap" ""
+        return 0
+    fi
+    cs_header=1
+    cs_dev=
+    while read -r cs_dev cs_type _ || [ -n "$cs_dev" ]; do
+        if [ "$cs_header" = 1 ] || [ -z "$cs_dev" ]; then
+            cs_header=0; cs_dev=; continue
+        fi
+        finding "running with swap on is not supported, please disable swap: $cs_dev ($cs_type) is active" \
+            "run 'swapoff $cs_dev' and remove it from /etc/fstab, or set kubelet-arg fail-swap-on=false"
+        cs_dev=
+    done <"$cs_file"
+}
+
+# --- main --------------------------------------------------------------------
+
+if [ "$mode" = remediate ]; then
+    load_modules
+    apply_all
+fi
+check_all
+check_accounts
+check_swap
+
+if [ "$findings" -eq 0 ]; then
+    say "ok: $count kernel parameters match $sysctl_file (mode $mode)"
+    exit 0
+fi
+case $findings in 1) found="1 problem found" ;; *) found="$findings problems found" ;; esac
+if [ "$mode" = warn ]; then
+    say "$found (mode warn: not failing); kubelet with protect-kernel-defaults would refuse to start"
+    exit 0
+fi
+say "$found (mode $mode); RKE2 will not start cleanly until they are fixed"
+exit 1

@@ -28,3 +28,10 @@ class RenderedNode:
     files: tuple[RenderedFile, ...]
     user_data: bytes
     user_data_secret: bool  # user-data embeds a secret value and must be written 0600
+    role: str = ""
+    baked: bool = False  # user-data and files for an image made by ``build``
+
+    @property
+    def user_data_mode(self) -> int:
+        """0600 when the user-data embeds a secret value, else 0644."""
+        return 0o600 if self.user_data_secret else 0o644

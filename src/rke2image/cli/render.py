@@ -1,0 +1,54 @@
+"""``rke2image render``: write each node's user-data, rootfs/ and manifest.json, or --check them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rke2image.cli.report import format_problems
+from rke2image.errors import EXIT_FINDINGS, EXIT_OK, SpecError
+from rke2image.render import check_outputs, render_node, write_outputs
+from rke2image.spec import load_nodes
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "render",
+        help="write the node artifacts (user-data, rootfs/, manifest.json)",
+        description="Render every node of the given NodeSpec/Cluster files into OUT/<name>/: "
+        "user-data (#cloud-config), rootfs/ (the files as they land on the node) and "
+        "manifest.json. OUT is replaced atomically, and only if it is empty or an earlier "
+        "rke2image output. Exit 0 on success, 1 on an invalid spec (or stale output with "
+        "--check), 2 on usage or I/O errors.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="spec files or folders")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
+                        help="output folder (one sub-folder per node)")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 naming every stale, missing or extra file")
+    parser.add_argument("--baked", action="store_true",
+                        help="render only the per-node user-data for an image made by `build`")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        specs = load_nodes(args.paths)
+    except SpecError as error:
+        sys.stderr.write(format_problems(error.problems, "text"))
+        raise
+    nodes = [render_node(spec, baked=args.baked) for spec in specs]
+    if args.check:
+        problems = check_outputs(nodes, args.output)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{args.output}: {len(problems)} file(s) out of date; run "
+                  "`rke2image render` and commit the result", file=sys.stderr)
+            return EXIT_FINDINGS
+        print(f"{args.output}: {len(nodes)} node(s) up to date", file=sys.stderr)
+        return EXIT_OK
+    write_outputs(nodes, args.output)
+    print(f"{args.output}: rendered {len(nodes)} node(s)", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,95 @@
+"""The #cloud-config mapping for a node: full (stock cloud image) or baked.
+
+First-boot ordering is the point of this module. systemd-sysctl has run before
+cloud-init writes the sysctl.d file, and runcmd runs after multi-user.target, so
+the kernel values are not in force by themselves. Two things make sure they are
+before RKE2 starts: runcmd runs the preflight (remediate) before it enables RKE2,
+and the drop-in runs the preflight before every start, whoever starts the unit.
+RKE2 is installed only when absent, so an image that already ships it is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rke2image import paths
+from rke2image.render.escape import shell_quote
+from rke2image.render.files import RenderedFile
+from rke2image.spec.model import NodeSpec
+
+INSTALL_SCRIPT_URL = "https://get.rke2.io"
+# Where the official install script puts the binary: tarball (/usr/local, or /opt
+# when /usr/local is read-only) and RPM (/usr).
+RKE2_BINARIES = ("/usr/local/bin/rke2", "/opt/rke2/bin/rke2", "/usr/bin/rke2")
+ETCD = "etcd"
+NOLOGIN = "/sbin/nologin"
+
+
+def full_cloud_config(node: NodeSpec, files: tuple[RenderedFile, ...]) -> dict[str, Any]:
+    """Everything a node booting a stock cloud image needs."""
+    config: dict[str, Any] = {
+        "hostname": node.name,
+        "write_files": [_write_file(f) for f in files],
+        "runcmd": [
+            install_command(node),
+            [paths.PREFLIGHT, "--mode", "remediate", *preflight_file_args()],
+            ["systemctl", "daemon-reload"],
+            _enable(node),
+        ],
+    }
+    if node.needs_etcd_user:
+        # RKE2 looks the etcd user and group up in /etc/passwd and /etc/group.
+        # Groups are created before users; "default" keeps the distro's own user.
+        config["groups"] = [ETCD]
+        config["users"] = [
+            "default",
+            {
+                "name": ETCD,
+                "gecos": "etcd user",
+                "primary_group": ETCD,
+                "system": True,
+                "shell": NOLOGIN,
+                "lock_passwd": True,
+                "no_create_home": True,
+            },
+        ]
+    return config
+
+
+def baked_cloud_config(node: NodeSpec, files: tuple[RenderedFile, ...]) -> dict[str, Any]:
+    """Only what differs per node, for an image made by ``rke2image build``."""
+    return {
+        "hostname": node.name,
+        "write_files": [_write_file(f) for f in files],
+        "runcmd": [_enable(node)],
+    }
+
+
+def preflight_file_args() -> list[str]:
+    """The preflight's inputs, named explicitly so its defaults cannot drift."""
+    return ["--sysctl-file", paths.SYSCTL_FILE, "--modules-file", paths.MODULES_FILE]
+
+
+def install_command(node: NodeSpec) -> str:
+    """Run the official install script unless RKE2 is already installed."""
+    absent = " && ".join(f"[ ! -x {shell_quote(path)} ]" for path in RKE2_BINARIES)
+    script = "/run/rke2image-install-rke2.sh"
+    install = (
+        f"curl -sfL {shell_quote(INSTALL_SCRIPT_URL)} -o {shell_quote(script)}"
+        f" && INSTALL_RKE2_VERSION={shell_quote(node.rke2_version)}"
+        f" INSTALL_RKE2_TYPE={shell_quote(node.role)} sh {shell_quote(script)}"
+    )
+    return f"if {absent}; then {install}; fi"
+
+
+def _enable(node: NodeSpec) -> list[str]:
+    return ["systemctl", "enable", "--now", paths.service_name(node.role)]
+
+
+def _write_file(file: RenderedFile) -> dict[str, Any]:
+    return {
+        "path": file.path,
+        "permissions": f"{file.mode:04o}",
+        "owner": "root:root",
+        "content": file.content.decode("utf-8"),
+    }

@@ -1,0 +1,149 @@
+"""Escaping, one function per target format, so no value is ever pasted by hand.
+
+YAML goes through PyYAML's pure-Python emitter (never libyaml: the same spec must
+render the same bytes on every machine, with or without libyaml installed); shell
+words through ``shlex.quote``; systemd command lines through systemd's own quoting
+rules (systemd.service(5), "Command lines"). sysctl.d and modules-load.d have no
+escaping at all, so their values are checked instead of quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from rke2image.errors import RenderError
+
+
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
+    """SafeDumper that writes multi-line strings as literal blocks, for review."""
+
+    def analyze_scalar(self, scalar: str) -> yaml.emitter.ScalarAnalysis:
+        # PyYAML counts a tab as a "special character" and then refuses a literal
+        # block, though YAML allows tabs in block content (not in indentation,
+        # which is spaces only). Judge the style as if tabs were spaces; the
+        # scalar itself is written unchanged. Round trips are tested.
+        if "\n" not in scalar:  # single-line: plain style must never hold a tab
+            return super().analyze_scalar(scalar)
+        analysis = super().analyze_scalar(scalar.replace("\t", " "))
+        analysis.scalar = scalar
+        return analysis
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _dump(value: Any) -> str:
+    text: str = yaml.dump(
+        value,
+        Dumper=_Dumper,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=4096,
+        explicit_start=False,
+    )
+    return text
+
+
+@lru_cache(maxsize=4096)
+def _dump_cached(key: str) -> str:
+    return _dump(json.loads(key))
+
+
+def _dump_part(value: Any) -> str:
+    # Many nodes share whole entries (the preflight script, the sysctl file):
+    # emit each distinct entry once. JSON is a faithful key for YAML-able data.
+    return _dump_cached(json.dumps(value, sort_keys=True))
+
+
+def to_yaml(value: Any) -> str:
+    """Emit ``value`` as block YAML with sorted keys.
+
+    A top-level mapping is emitted key by key and a top-level list value item by
+    item; for block style this is byte-identical to one ``yaml.dump`` of the whole
+    (tests/test_render_escape.py proves it) and lets shared entries be cached.
+    """
+    if not isinstance(value, Mapping) or not value:
+        return _dump(value)
+    parts: list[str] = []
+    for key in sorted(value):
+        item = value[key]
+        if isinstance(item, list) and item:
+            whole_first = _dump_part({key: item[:1]})
+            first = _dump_part(item[:1])
+            parts.append(whole_first[: len(whole_first) - len(first)])
+            parts.extend(_dump_part([entry]) for entry in item)
+        else:
+            parts.append(_dump_part({key: item}))
+    return "".join(parts)
+
+
+def shell_quote(value: object) -> str:
+    """One POSIX shell word."""
+    return shlex.quote(str(value))
+
+
+_SYSTEMD_PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+
+
+def systemd_quote(value: object) -> str:
+    """One word of a systemd ``Exec*=`` command line.
+
+    ``%`` starts a specifier and ``$`` a variable, so both are doubled; a word with
+    anything but safe characters is double-quoted with C-style backslash escapes.
+    """
+    text = str(value)
+    if "\n" in text or "\0" in text:
+        raise RenderError(f"a systemd command-line word cannot hold a newline: {text!r}")
+    text = text.replace("%", "%%").replace("$", "$$")
+    if text and _SYSTEMD_PLAIN.fullmatch(text) and text != ";":
+        return text
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def systemd_command(words: list[str]) -> str:
+    """A whole systemd command line; the first word (the program) must be absolute."""
+    if not words or not words[0].startswith("/"):
+        raise RenderError(f"systemd needs an absolute program path, not {words[:1]!r}")
+    return " ".join(systemd_quote(word) for word in words)
+
+
+_SYSCTL_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.*/:-]*")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def sysctl_key(key: str) -> str:
+    """A sysctl.d(5) key: the format has no quoting, so refuse what it cannot carry."""
+    if not _SYSCTL_KEY.fullmatch(key):
+        raise RenderError(f"sysctl key {key!r} cannot be written to a sysctl.d file")
+    return key
+
+
+def sysctl_value(value: str) -> str:
+    """A sysctl.d(5) value: the rest of the line, so no line breaks or control bytes."""
+    if _CONTROL.search(value) or value != value.strip():
+        raise RenderError(f"sysctl value {value!r} cannot be written to a sysctl.d file")
+    return value
+
+
+_MODULE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def module_name(name: str) -> str:
+    """A modules-load.d(5) line: a bare module name."""
+    if not _MODULE.fullmatch(name):
+        raise RenderError(f"kernel module name {name!r} cannot be written to modules-load.d")
+    return name

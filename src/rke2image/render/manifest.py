@@ -1,0 +1,83 @@
+"""The OUT tree in memory: every file ``render`` writes, with its bytes and mode.
+
+``write_outputs`` and ``check_outputs`` both start from this one function, so
+what is checked is exactly what would be written. Layout (DESIGN.md):
+
+    OUT/.rke2image-output          marker: this folder is rke2image's to replace
+    OUT/<name>/user-data
+    OUT/<name>/rootfs/<node path>
+    OUT/<name>/manifest.json       each file's path, mode and sha256
+
+The manifest never holds anything derived from a secret: a secret file's sha256
+is null (a hash of a short token is a way to guess it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rke2image.errors import RenderError
+from rke2image.render.files import RenderedFile, RenderedNode
+
+MARKER = ".rke2image-output"
+MARKER_TEXT = b"This folder is written by `rke2image render`; it is replaced on every render.\n"
+GENERATOR = "rke2image"
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file of the OUT tree."""
+
+    content: bytes
+    mode: int
+
+
+def output_tree(nodes: Sequence[RenderedNode]) -> dict[str, OutputFile]:
+    """Every file of OUT by POSIX path relative to OUT, sorted."""
+    tree = {MARKER: OutputFile(MARKER_TEXT, 0o644)}
+    seen: set[str] = set()
+    for node in nodes:
+        if node.name in seen:
+            raise RenderError(f"two nodes are named {node.name!r}; node names must be unique")
+        seen.add(node.name)
+        tree[f"{node.name}/user-data"] = OutputFile(node.user_data, node.user_data_mode)
+        for file in node.files:
+            tree[f"{node.name}/rootfs{file.path}"] = OutputFile(file.content, file.mode)
+        tree[f"{node.name}/manifest.json"] = OutputFile(manifest_bytes(node), 0o644)
+    return dict(sorted(tree.items()))
+
+
+def manifest(node: RenderedNode) -> dict[str, Any]:
+    """What a reviewer (or the audit) needs to know about the node's files."""
+    return {
+        "generator": GENERATOR,
+        "name": node.name,
+        "role": node.role,
+        "baked": node.baked,
+        "files": [_entry(file) for file in node.files],
+        "userData": {
+            "mode": f"{node.user_data_mode:04o}",
+            "secret": node.user_data_secret,
+            "sha256": None if node.user_data_secret else _sha256(node.user_data),
+        },
+    }
+
+
+def manifest_bytes(node: RenderedNode) -> bytes:
+    return (json.dumps(manifest(node), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _entry(file: RenderedFile) -> dict[str, Any]:
+    return {
+        "path": file.path,
+        "mode": f"{file.mode:04o}",
+        "secret": file.secret,
+        "sha256": None if file.secret else file.sha256,
+    }
+
+
+def _sha256(content: bytes) -> str:
+    return RenderedFile("", 0, content).sha256

@@ -1,0 +1,103 @@
+"""``render_node``: one NodeSpec to its files in memory. Pure: no I/O but package data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from rke2image import paths, resources
+from rke2image.errors import RenderError
+from rke2image.render import cloudconfig, templates
+from rke2image.render.files import RenderedFile, RenderedNode
+from rke2image.render.rke2config import build_config
+from rke2image.spec.model import NodeSpec
+
+PREFLIGHT_SOURCE = "preflight.sh"
+
+
+def render_node(
+    node: NodeSpec, *, baked: bool = False, environ: Mapping[str, str] | None = None
+) -> RenderedNode:
+    """Render every file of ``node`` and the user-data that writes them.
+
+    ``baked`` renders only what differs per node (config.yaml and the hostname)
+    for an image made by ``build``. ``environ`` (default: ``os.environ``) is
+    where ``token: {env: NAME}`` is read.
+    """
+    config = build_config(node, os.environ if environ is None else environ)
+    config_file = RenderedFile(
+        paths.RKE2_CONFIG,
+        0o600,
+        templates.render("rke2-config.yaml.j2", config=config.values),
+        secret=config.secret,
+    )
+    if baked:
+        files: tuple[RenderedFile, ...] = (config_file,)
+        cloud_config = cloudconfig.baked_cloud_config(node, files)
+    else:
+        files = tuple(sorted((*node_files(node), config_file), key=lambda f: f.path))
+        cloud_config = cloudconfig.full_cloud_config(node, files)
+    user_data = templates.render("user-data.j2", baked=baked, cloud_config=cloud_config)
+    return RenderedNode(
+        name=node.name,
+        files=files,
+        user_data=user_data,
+        user_data_secret=config.secret,
+        role=node.role,
+        baked=baked,
+    )
+
+
+def node_files(node: NodeSpec) -> tuple[RenderedFile, ...]:
+    """The files that hold no secret: sysctl.d, modules-load.d, preflight, drop-in."""
+    return (
+        RenderedFile(
+            paths.SYSCTL_FILE,
+            0o644,
+            templates.render("sysctl.conf.j2", sysctl=node.effective_sysctl()),
+        ),
+        RenderedFile(
+            paths.MODULES_FILE, 0o644, templates.render("modules-load.conf.j2", modules=node.modules)
+        ),
+        RenderedFile(paths.PREFLIGHT, 0o755, preflight_script()),
+        RenderedFile(
+            paths.dropin_path(node.role),
+            0o644,
+            templates.render(
+                "preflight-dropin.conf.j2",
+                service=paths.service_name(node.role),
+                preflight_command=preflight_command(node),
+            ),
+        ),
+    )
+
+
+def preflight_script() -> bytes:
+    """templates/preflight.sh, verbatim (it is not a Jinja template)."""
+    try:
+        return resources.read_text("templates", PREFLIGHT_SOURCE).encode("utf-8")
+    except FileNotFoundError as error:
+        raise RenderError(f"templates/{PREFLIGHT_SOURCE} is missing from rke2image") from error
+
+
+def preflight_command(node: NodeSpec) -> list[str]:
+    """The drop-in's ExecStartPre: the spec's mode, the etcd user check, the swap check."""
+    words = [paths.PREFLIGHT, "--mode", node.preflight_mode, *cloudconfig.preflight_file_args()]
+    if node.needs_etcd_user:
+        words += ["--require-user", cloudconfig.ETCD, "--require-group", cloudconfig.ETCD]
+    if fail_swap_on(node.rke2_config):
+        words.append("--no-swap")
+    return words
+
+
+def fail_swap_on(config: Mapping[str, Any]) -> bool:
+    """kubelet refuses to run with swap on unless a kubelet-arg sets fail-swap-on=false."""
+    args = config.get("kubelet-arg")
+    if isinstance(args, str):
+        args = [args]
+    for arg in args if isinstance(args, list) else []:
+        name, _, value = str(arg).lstrip("-").partition("=")
+        if name == "fail-swap-on" and value.strip().lower() == "false":
+            return False
+    return True

@@ -1,0 +1,139 @@
+"""Write rendered nodes: the OUT tree (atomic), a bare rootfs, and ``--check``.
+
+OUT belongs to rke2image: it is built in a temporary folder beside OUT and moved
+into place only once every file is written, so an error leaves OUT as it was. An
+existing OUT is replaced only when it carries the marker file, so a typo in
+``-o`` never deletes someone's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from rke2image.errors import InputError
+from rke2image.render.files import RenderedNode
+from rke2image.render.manifest import MARKER, OutputFile, output_tree
+
+_DIR_MODE = 0o755
+
+
+def write_rootfs(node: RenderedNode, dest: Path) -> None:
+    """Write the node's files under ``dest`` as they land on the node, with their modes."""
+    for file in node.files:
+        _write(dest / file.path.lstrip("/"), file.content, file.mode, exclusive=False)
+
+
+def write_outputs(nodes: Sequence[RenderedNode], out: Path) -> None:
+    """Replace ``out`` with the rendered tree, all or nothing."""
+    tree = output_tree(nodes)
+    _refuse_foreign(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as error:
+        raise InputError(f"cannot write {out}: {error.strerror}") from error
+    try:
+        os.chmod(staging, _DIR_MODE)
+        for relative, entry in tree.items():
+            _write(staging / relative, entry.content, entry.mode, exclusive=True)
+        _swap_into_place(staging, out)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"cannot write {out}: {error.strerror or error}") from error
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def check_outputs(nodes: Sequence[RenderedNode], out: Path) -> list[str]:
+    """Describe every missing, stale or extra file of ``out``; empty when it is current.
+
+    Of a file's mode only the executable bit is compared: it is all that git
+    keeps, and ``--check`` exists to compare a checkout with its spec.
+    """
+    expected = output_tree(nodes)
+    actual = _existing_files(out)
+    problems: list[str] = []
+    for relative in sorted(expected.keys() | actual.keys()):
+        path = out / relative
+        if relative not in actual:
+            problems.append(f"missing: {path}")
+        elif relative not in expected:
+            problems.append(f"extra: {path}")
+        else:
+            problems.extend(_compare(path, expected[relative]))
+    return problems
+
+
+def _compare(path: Path, entry: OutputFile) -> list[str]:
+    if path.is_symlink() or not path.is_file():
+        return [f"stale: {path}: not a regular file"]
+    problems = []
+    if path.read_bytes() != entry.content:
+        problems.append(f"stale: {path}: content differs from the spec")
+    executable = bool(path.stat().st_mode & 0o111)
+    if executable != bool(entry.mode & 0o111):
+        want = "executable" if entry.mode & 0o111 else "not executable"
+        problems.append(f"stale: {path}: mode should be {entry.mode:04o} ({want})")
+    return problems
+
+
+def _existing_files(out: Path) -> dict[str, Path]:
+    if not out.is_dir():
+        return {}
+    found: dict[str, Path] = {}
+    for root, dirs, files in os.walk(out):
+        dirs.sort()
+        for name in [*files, *(d for d in dirs if Path(root, d).is_symlink())]:
+            path = Path(root, name)
+            found[path.relative_to(out).as_posix()] = path
+    return found
+
+
+def _refuse_foreign(out: Path) -> None:
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise InputError(f"refusing to replace {out}: it is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise InputError(
+            f"refusing to replace {out}: it is not empty and not an rke2image output "
+            f"(no {MARKER}); choose another -o folder or empty this one"
+        )
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(staging, out)
+        return
+    holder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+    previous = holder / "previous"
+    os.rename(out, previous)
+    try:
+        os.rename(staging, out)
+    except BaseException:
+        os.rename(previous, out)
+        holder.rmdir()
+        raise
+    shutil.rmtree(holder, ignore_errors=True)
+
+
+def _write(path: Path, content: bytes, mode: int, *, exclusive: bool) -> None:
+    _make_dirs(path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, mode & 0o700)  # never wider than needed while writing
+    with os.fdopen(fd, "wb") as stream:
+        os.fchmod(fd, mode)
+        stream.write(content)
+
+
+def _make_dirs(path: Path) -> None:
+    missing: list[Path] = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=_DIR_MODE)
+        os.chmod(folder, _DIR_MODE)

@@ -126,7 +126,9 @@ def owned_config_keys(doc: dict[str, Any]) -> Iterator[Finding]:
 
 def topology(doc: dict[str, Any]) -> Iterator[Finding]:
     spec = _spec(doc)
-    init = spec.get("clusterInit") is True
+    if not isinstance(spec.get("clusterInit"), bool):
+        return  # a schema finding
+    init = spec["clusterInit"]
     if init and spec.get("role") == "agent":
         yield Finding("/spec/clusterInit", "error", "cluster-init-agent", (
             "clusterInit is for the bootstrap server only: an agent cannot start a cluster; "

@@ -7,6 +7,7 @@ this module turns jsonschema's errors into positioned, rule-tagged problems.
 from __future__ import annotations
 
 import copy
+import json
 import difflib
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -15,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
+from referencing._core import Resolver
 
 from rke2image.resources import schema_documents
 from rke2image.spec.problems import Problem, join_pointer
@@ -49,36 +51,37 @@ def node_validator() -> Draft202012Validator:
     return document_validator().evolve(schema={"$ref": main_schema()["$id"] + "#/$defs/nodeSpec"})
 
 
-def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
-    """Follow a $ref (merging its siblings) so defaults and properties can be read."""
+def _resolve(schema: dict[str, Any], resolver: Resolver) -> tuple[dict[str, Any], Resolver]:
+    """Follow $refs (keeping their siblings) so defaults and properties can be read."""
     while "$ref" in schema:
-        target = _registry().resolver(base_uri=main_schema()["$id"]).lookup(schema["$ref"]).contents
+        found = resolver.lookup(schema["$ref"])
         siblings = {k: v for k, v in schema.items() if k != "$ref"}
-        schema = {**target, **siblings}
-    return schema
+        schema, resolver = {**found.contents, **siblings}, found.resolver
+    return schema, resolver
 
 
 def fill_defaults(instance: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of a NodeSpec ``spec`` with every schema default filled in."""
     result = copy.deepcopy(instance)
-    _fill(result, main_schema()["$defs"]["nodeSpec"])
+    resolver = _registry().resolver(base_uri=main_schema()["$id"])
+    _fill(result, main_schema()["$defs"]["nodeSpec"], resolver)
     return result
 
 
-def _fill(instance: Any, schema: dict[str, Any]) -> None:
-    schema = _resolve(schema)
+def _fill(instance: Any, schema: dict[str, Any], resolver: Resolver) -> None:
+    schema, resolver = _resolve(schema, resolver)
     if not isinstance(instance, dict):
         return
     for key, sub in schema.get("properties", {}).items():
-        resolved = _resolve(sub)
+        resolved, sub_resolver = _resolve(sub, resolver)
         if key not in instance:
-            if "default" in sub or "default" in resolved:
-                instance[key] = copy.deepcopy(sub.get("default", resolved.get("default")))
+            if "default" in resolved:
+                instance[key] = copy.deepcopy(resolved["default"])
             elif resolved.get("type") == "object" and resolved.get("properties"):
                 instance[key] = {}
             else:
                 continue
-        _fill(instance[key], resolved)
+        _fill(instance[key], resolved, sub_resolver)
 
 
 def schema_problems(
@@ -125,7 +128,7 @@ def _describe(error: ValidationError, base: str) -> Iterator[tuple[str, str, str
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         yield pointer, "wrong-type", (
-            f"{where}: expected {expected}, got {_json_type(error.instance)} {error.instance!r}"
+            f"{where}: expected {expected}, got {_json_type(error.instance)} {_show(error.instance)}"
         )
     elif kind in ("enum", "const"):
         choices = error.validator_value if kind == "enum" else [error.validator_value]
@@ -159,6 +162,12 @@ def _suggest(word: str, choices: list[str]) -> str:
 def _dotted(pointer: str) -> str:
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
     return ".".join(parts)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return ""
+    return json.dumps(value)
 
 
 def _json_type(value: Any) -> str:

@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= out
+
+.PHONY: demo test venv test-deps lint bench clean
+
+# A fresh venv with the project installed as a user gets it (not editable), so
+# the demo and the tests see exactly what the wheel ships.
+venv:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --force-reinstall --no-deps .
+	@$(BIN)/python -m pip install --quiet '.[test]'
+
+demo: venv
+	$(BIN)/rke2image validate examples/node.yaml examples/cluster.yaml
+
+test-deps:
+	@scripts/install-test-deps
+
+test: test-deps venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/python -m pip install --quiet ruff mypy types-PyYAML
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(OUT) build dist

@@ -1,0 +1,71 @@
+# One build for every builder: upload the rendered rootfs, install it with its
+# owners and modes, apply it, prove it with the preflight in enforce mode (a
+# non-compliant image fails here), then strip per-machine state.
+build {
+  sources = [
+    "source.qemu.rke2image",
+    "source.amazon-ebs.rke2image",
+    "source.azure-arm.rke2image",
+    "source.googlecompute.rke2image",
+    "source.vsphere-iso.rke2image",
+  ]
+
+  provisioner "shell" {
+    inline = ["rm -rf /tmp/rke2image && mkdir -p /tmp/rke2image/rootfs"]
+  }
+
+  # The trailing slash uploads the folder's contents, not the folder.
+  provisioner "file" {
+    source      = "${var.rootfs_dir}/"
+    destination = "/tmp/rke2image/rootfs"
+  }
+
+  provisioner "file" {
+    source      = var.install_list
+    destination = "/tmp/rke2image/install.list"
+  }
+
+  # Each script re-runs itself through sudo when the SSH user is not root.
+  provisioner "shell" {
+    execute_command = "chmod +x {{ .Path }}; {{ .Vars }} {{ .Path }}"
+    environment_vars = [
+      "RKE2IMAGE_STAGING=/tmp/rke2image",
+      "RKE2IMAGE_CREATE_ETCD_USER=${var.create_etcd_user ? "1" : "0"}",
+      "RKE2IMAGE_SYSCTL_FILE=${var.sysctl_file}",
+      "RKE2IMAGE_MODULES_FILE=${var.modules_file}",
+    ]
+    scripts = [
+      "${path.root}/scripts/install-rootfs.sh",
+      "${path.root}/scripts/apply-kernel-settings.sh",
+    ]
+  }
+
+  provisioner "shell" {
+    execute_command = "chmod +x {{ .Path }}; {{ .Vars }} {{ .Path }}"
+    environment_vars = [
+      "RKE2IMAGE_PREFLIGHT=${var.preflight_path}",
+      "RKE2IMAGE_SYSCTL_FILE=${var.sysctl_file}",
+      "RKE2IMAGE_MODULES_FILE=${var.modules_file}",
+      "RKE2IMAGE_REQUIRE_ETCD=${var.create_etcd_user ? "1" : "0"}",
+      "RKE2IMAGE_NO_SWAP=${var.preflight_no_swap ? "1" : "0"}",
+    ]
+    script = "${path.root}/scripts/preflight-enforce.sh"
+  }
+
+  provisioner "shell" {
+    execute_command = "chmod +x {{ .Path }}; {{ .Vars }} {{ .Path }}"
+    environment_vars = [
+      "RKE2IMAGE_STAGING=/tmp/rke2image",
+      "RKE2IMAGE_SSH_USER=${build.User}",
+    ]
+    script = "${path.root}/scripts/clean-machine-state.sh"
+  }
+
+  post-processor "manifest" {
+    output     = var.manifest_file
+    strip_path = true
+    custom_data = {
+      image_name = var.image_name
+    }
+  }
+}

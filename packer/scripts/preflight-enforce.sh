@@ -1,0 +1,19 @@
+#!/bin/sh
+# Run the node's own preflight in enforce mode: it changes nothing and exits 1
+# on any wrong value, which fails the Packer build before an image is made.
+# Reading /proc/sys, /etc/passwd and /proc/swaps needs no root.
+set -eu
+
+set -- --mode enforce --sysctl-file "${RKE2IMAGE_SYSCTL_FILE:?}"
+if [ -f "${RKE2IMAGE_MODULES_FILE:?}" ]; then
+    set -- "$@" --modules-file "$RKE2IMAGE_MODULES_FILE"
+fi
+if [ "${RKE2IMAGE_REQUIRE_ETCD:-0}" = 1 ]; then
+    set -- "$@" --require-user etcd --require-group etcd
+fi
+if [ "${RKE2IMAGE_NO_SWAP:-1}" = 1 ]; then
+    set -- "$@" --no-swap
+fi
+echo "running ${RKE2IMAGE_PREFLIGHT:?} $*"
+"$RKE2IMAGE_PREFLIGHT" "$@"
+echo "preflight passed: the image is compliant"

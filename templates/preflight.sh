@@ -164,21 +164,6 @@ key_path() {
     done
 }
 
-# read_value PATH: REPLY is the normalized value; status 0 read, 1 missing, 2 unreadable.
-read_value() {
-    rv_file=$proc_sys/$1
-    REPLY=
-    [ -e "$rv_file" ] || return 1
-    [ -f "$rv_file" ] && [ -r "$rv_file" ] || return 2
-    rv_acc=
-    rv_line=
-    while IFS= read -r rv_line || [ -n "$rv_line" ]; do
-        rv_acc="$rv_acc $rv_line"
-        rv_line=
-    done <"$rv_file" || return 2
-    fields "$rv_acc"
-}
-
 # --- the sysctl.d file -----------------------------------------------------
 
 if [ -d "$sysctl_file" ] || ! [ -r "$sysctl_file" ]; then
@@ -241,6 +226,54 @@ take_record() {
     value=${tr_rec#*"$tab"}
 }
 
+# read_values: read every key of the file at once into $values
+# ("\n<path>\t<value>\n..."). Why head and not the read builtin: dash and
+# busybox read one byte per read(2), and the kernel returns nothing for an
+# integer sysctl read at a non-zero offset, so `read` would see "1000000" as
+# "1". One head for all keys keeps it to a single fork.
+read_values() {
+    values=$nl
+    set --
+    rest=${entries#"$nl"}
+    while [ -n "$rest" ]; do
+        take_record
+        ! [ -f "$proc_sys/$path" ] || ! [ -r "$proc_sys/$path" ] ||
+            set -- "$@" "$proc_sys/$path"
+    done
+    [ $# -gt 0 ] || return 0
+    rv_out=$(head -v -c 65536 -- "$@" 2>/dev/null)
+    rv_path=
+    rv_acc=
+    while [ -n "$rv_out" ]; do
+        case $rv_out in
+            *"$nl"*) rv_line=${rv_out%%"$nl"*}; rv_out=${rv_out#*"$nl"} ;;
+            *) rv_line=$rv_out; rv_out= ;;
+        esac
+        case $rv_line in
+            "==> $proc_sys/"*" <==")
+                [ -z "$rv_path" ] || { fields "$rv_acc"; values=$values$rv_path$tab$REPLY$nl; }
+                rv_path=${rv_line#"==> $proc_sys/"}
+                rv_path=${rv_path%" <=="}
+                rv_acc= ;;
+            *) rv_acc="$rv_acc $rv_line" ;;
+        esac
+    done
+    [ -z "$rv_path" ] || { fields "$rv_acc"; values=$values$rv_path$tab$REPLY$nl; }
+}
+
+# value_of PATH: REPLY is the value read; status 0 read, 1 missing, 2 unreadable.
+value_of() {
+    case $values in
+        *"$nl$1$tab"*)
+            REPLY=${values#*"$nl$1$tab"}
+            REPLY=${REPLY%%"$nl"*}
+            return 0 ;;
+    esac
+    REPLY=
+    [ -e "$proc_sys/$1" ] || return 1
+    return 2
+}
+
 findings=0
 
 # finding MESSAGE HINT: a problem that fails the start (unless '-' or warn mode).
@@ -293,7 +326,7 @@ apply_all() {
     rest=${entries#"$nl"}
     while [ -n "$rest" ]; do
         take_record
-        if read_value "$path"; then
+        if value_of "$path"; then
             [ "$REPLY" != "$value" ] || continue
             was=$REPLY
         elif [ $? -eq 1 ]; then
@@ -301,6 +334,7 @@ apply_all() {
         else
             was='(unreadable)'
         fi
+        written=1
         if [ -w "$proc_sys/$path" ] &&
             { printf '%s\n' "$value" >"$proc_sys/$path"; } 2>/dev/null; then
             say "set $path to $value (was $was)"
@@ -316,7 +350,7 @@ check_all() {
     rest=${entries#"$nl"}
     while [ -n "$rest" ]; do
         take_record
-        if read_value "$path"; then
+        if value_of "$path"; then
             [ "$REPLY" != "$value" ] || continue
             if [ "$mode" = remediate ]; then
                 ca_hint="the preflight wrote it but the kernel kept $REPLY: check that /proc/sys is writable and that nothing else sets $key"
@@ -386,9 +420,15 @@ check_swap() {
 
 # --- main --------------------------------------------------------------------
 
+written=0
 if [ "$mode" = remediate ]; then
     load_modules
+    read_values
     apply_all
+fi
+# Re-read after any write: the kernel may clamp, refuse or be overruled.
+if [ "$mode" != remediate ] || [ "$written" = 1 ]; then
+    read_values
 fi
 check_all
 check_accounts

@@ -32,7 +32,8 @@ SHELLS: tuple[tuple[str, tuple[str, ...]], ...] = (
 SHELL_IDS = [name for name, _ in SHELLS]
 
 MISMATCH_RE = re.compile(
-    "^" + re.escape(PREFIX)
+    "^"
+    + re.escape(PREFIX)
     + r"invalid kernel flag: (?P<flag>[^,]+), expected value: (?P<expected>.*?), "
     r"actual value: (?P<actual>.*?)(?: \(ignored: .*\))?$"
 )
@@ -162,7 +163,9 @@ def run_preflight(
     full_env = base_env(env)
     _refuse_real_remediation(args, full_env)
     argv = [*prefix, *shell_argv(shell_id), str(script), *args]
-    done = subprocess.run(argv, env=full_env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        argv, env=full_env, check=False, capture_output=True, text=True, timeout=60
+    )
     return Result(done.returncode, done.stdout, done.stderr)
 
 

@@ -9,6 +9,7 @@ from preflight_support import (
     PREFIX,
     SHELL_IDS,
     FakeTree,
+    Result,
     kubelet_line,
     make_tree,
     run_preflight,
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.parametrize("shell", SHELL_IDS)
 
 def check(
     shell: str, tmp_path: Path, conf_text: str, tree_values: dict[str, str], mode: str = "enforce"
-) -> tuple[FakeTree, Path, object]:
+) -> tuple[FakeTree, Path, Result]:
     """Write the file and the tree, run the preflight, return (tree, conf, result)."""
     script = write_script(tmp_path)
     conf = tmp_path / "test.conf"
@@ -83,11 +84,12 @@ def test_mismatch_line_names_the_line_that_set_it(shell: str, tmp_path: Path) ->
     assert f"{conf}:12" in result.err_lines[index + 1]
 
 
-def test_multi_field_values_compare_like_the_kernel_prints_them(
-    shell: str, tmp_path: Path
-) -> None:
+def test_multi_field_values_compare_like_the_kernel_prints_them(shell: str, tmp_path: Path) -> None:
     conf_text = "net.ipv4.ip_local_port_range =   32768    60999  \nnet.ipv4.tcp_rmem=4096 131072\t6291456\n"
-    tree_values = {"net.ipv4.ip_local_port_range": "32768\t60999", "net.ipv4.tcp_rmem": "4096\t131072\t6291456"}
+    tree_values = {
+        "net.ipv4.ip_local_port_range": "32768\t60999",
+        "net.ipv4.tcp_rmem": "4096\t131072\t6291456",
+    }
     _, _, result = check(shell, tmp_path, conf_text, tree_values)
     assert result.returncode == 0, result.stderr
 
@@ -97,9 +99,7 @@ def test_multi_field_mismatch_and_remediation(shell: str, tmp_path: Path) -> Non
     tree_values = {"net.ipv4.ip_local_port_range": "32768\t60999"}
     _, _, result = check(shell, tmp_path, conf_text, tree_values)
     assert result.returncode == 1
-    assert result.mismatches() == {
-        "net/ipv4/ip_local_port_range": ("1024 65535", "32768 60999")
-    }
+    assert result.mismatches() == {"net/ipv4/ip_local_port_range": ("1024 65535", "32768 60999")}
     tree, _, fixed = check(shell, tmp_path, conf_text, tree_values, mode="remediate")
     assert fixed.returncode == 0, fixed.stderr
     assert tree.get("net.ipv4.ip_local_port_range").split() == ["1024", "65535"]
@@ -110,9 +110,10 @@ def test_non_integer_values(shell: str, tmp_path: Path) -> None:
     tree_values = {"kernel.core_pattern": "core"}
     _, _, result = check(shell, tmp_path, conf_text, tree_values)
     assert result.returncode == 1
-    assert kubelet_line(
-        "kernel/core_pattern", "|/usr/lib/systemd/systemd-coredump %P %u %g", "core"
-    ) in result.err_lines
+    assert (
+        kubelet_line("kernel/core_pattern", "|/usr/lib/systemd/systemd-coredump %P %u %g", "core")
+        in result.err_lines
+    )
     tree, _, fixed = check(shell, tmp_path, conf_text, tree_values, mode="remediate")
     assert fixed.returncode == 0, fixed.stderr
     assert tree.get("kernel.core_pattern") == "|/usr/lib/systemd/systemd-coredump %P %u %g"

@@ -80,14 +80,24 @@ def to_yaml(value: Any) -> str:
     parts: list[str] = []
     for key in sorted(value):
         item = value[key]
-        if isinstance(item, list) and item:
-            whole_first = _dump_part({key: item[:1]})
-            first = _dump_part(item[:1])
-            parts.append(whole_first[: len(whole_first) - len(first)])
-            parts.extend(_dump_part([entry]) for entry in item)
-        else:
+        header = _list_header(key, item)
+        if header is None:
             parts.append(_dump_part({key: item}))
+        else:
+            parts.append(header)
+            parts.extend(_dump_part([entry]) for entry in item)
     return "".join(parts)
+
+
+def _list_header(key: str, item: Any) -> str | None:
+    """``key:\n`` when ``{key: item}`` is a simple key over a block list, else None."""
+    if not isinstance(item, list) or not item:
+        return None
+    whole_first = _dump_part({key: item[:1]})
+    first = _dump_part(item[:1])
+    header = whole_first[: len(whole_first) - len(first)]
+    simple = header.endswith(":\n") and header.count("\n") == 1 and not header.startswith("?")
+    return header if simple and whole_first.endswith(first) else None
 
 
 def shell_quote(value: object) -> str:

@@ -35,11 +35,16 @@ class ExpandedNode:
         tokens = pointer.split("/")[2:]
         if tokens[:1] == ["server"] and self.server_from_cluster:
             return "/spec/server"
-        for source, base in ((self.entry, f"/spec/nodes/{self.index}"), (self.defaults, "/spec/defaults")):
-            depth = _longest_prefix(source, tokens)
-            if depth:
-                return base + "".join("/" + t for t in tokens[:depth])
-        return f"/spec/nodes/{self.index}"
+        # The source holding the longest part of the path set the value; the node's own
+        # entry wins a tie, since it overrides the defaults.
+        candidates = [
+            (_longest_prefix(self.entry, tokens), 1, f"/spec/nodes/{self.index}"),
+            (_longest_prefix(self.defaults, tokens), 0, "/spec/defaults"),
+        ]
+        depth, _, base = max(candidates)
+        if not depth:
+            return f"/spec/nodes/{self.index}"
+        return base + "".join("/" + t for t in tokens[:depth])
 
 
 def _longest_prefix(data: Any, tokens: list[str]) -> int:

@@ -25,7 +25,8 @@ class Problem:
     pointer: str = ""
 
     def format_text(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message} [{self.rule}]"
+        message = " ".join(self.message.split())  # one line, whatever a value held
+        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {message} [{self.rule}]"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -90,8 +90,14 @@ def load_text(file: str, text: str) -> LoadedDocument:
         mark = error.problem_mark or error.context_mark
         reason = error.problem or error.context or "invalid YAML"
         raise _fail(file, _pos(mark), "yaml-syntax", f"YAML syntax error: {reason}") from None
+    except yaml.reader.ReaderError as error:
+        before = text[: error.position]
+        pos = Position(before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1)
+        raise _fail(file, pos, "yaml-syntax",
+                    f"character {error.character!r} is not allowed in YAML: remove it") from None
     except yaml.YAMLError as error:
-        raise _fail(file, Position(1, 1), "yaml-syntax", f"YAML error: {error}") from None
+        reason = " ".join(str(error).split())
+        raise _fail(file, Position(1, 1), "yaml-syntax", f"YAML error: {reason}") from None
     documents = [d for d in documents if d is not None]
     if not documents:
         raise _fail(file, Position(1, 1), "yaml-empty",

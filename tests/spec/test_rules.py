@@ -1,0 +1,198 @@
+"""Each semantic rule: a spec that trips it and a near-identical spec that does not.
+
+The failing cases live in examples/invalid/ (see test_examples.py); here each rule
+also gets its passing twin, and the subtle cases get their own test.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from rke2image.kernel import REQUIRED_PARAMETERS
+from rke2image.spec.check import check_bytes
+
+NODE: dict[str, Any] = {
+    "apiVersion": "rke2image/v1",
+    "kind": "NodeSpec",
+    "metadata": {"name": "cp-1"},
+    "spec": {
+        "role": "server",
+        "clusterInit": True,
+        "rke2": {"version": "v1.31.4+rke2r1", "profile": "cis",
+                 "token": {"file": "/etc/rancher/rke2/token"}},
+    },
+}
+
+
+def rules_for(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    report = check_bytes(yaml.safe_dump(doc).encode(), "spec.yaml")
+    return [(p.rule, p.severity) for p in report.problems]
+
+
+def node(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    doc = copy.deepcopy(NODE)
+    change(doc["spec"])
+    return doc
+
+
+def sysctl(values: dict[str, Any], modules: list[str] | None = None) -> Callable[[dict[str, Any]], None]:
+    def apply(spec: dict[str, Any]) -> None:
+        spec["kernel"] = {"sysctl": values}
+        if modules is not None:
+            spec["kernel"]["modules"] = modules
+    return apply
+
+
+def test_the_base_node_is_clean() -> None:
+    assert rules_for(NODE) == []
+
+
+PASSING: dict[str, Callable[[dict[str, Any]], None]] = {
+    "required-sysctl": sysctl({p.key: p.value for p in REQUIRED_PARAMETERS}),
+    "required-sysctl-slash-form": sysctl({"vm/overcommit_memory": 1}),
+    "unsafe-sysctl-key": sysctl({"net.ipv4.conf.eth0/100.rp_filter": 1, "net/ipv4/ip_forward": 1}),
+    "unsafe-sysctl-value": sysctl({"net.ipv4.ip_local_port_range": "32768 60999",
+                                   "net.ipv4.tcp_congestion_control": "bbr"}),
+    "sysctl-needs-module": sysctl({"net.bridge.bridge-nf-call-iptables": 1}, ["br_netfilter"]),
+    "secret-literal": lambda s: s["rke2"].update(token={"env": "RKE2_TOKEN"}),
+    "config-key-has-field": lambda s: s["rke2"].update(config={"tls-san": ["a.example"]}),
+    "cluster-init-agent": lambda s: s.update(role="agent", clusterInit=False,
+                                             server="https://cp.example.com:9345"),
+    "cluster-init-with-server": lambda s: s.update(clusterInit=False,
+                                                   server="https://cp.example.com:9345"),
+    "profile-version": lambda s: s["rke2"].update(profile="etcd", version="v1.34.1+rke2r1"),
+    "profile-legacy-before-refusal": lambda s: s["rke2"].update(profile="cis-1.23",
+                                                                version="v1.26.9+rke2r1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PASSING))
+def test_passing_twin_of_each_rule(case: str) -> None:
+    assert rules_for(node(PASSING[case])) == []
+
+
+def test_required_value_is_an_error_with_protection_and_a_warning_without() -> None:
+    wrong = sysctl({"kernel.panic": 0})
+    assert rules_for(node(wrong)) == [("required-sysctl", "error")]
+
+    def unprotected(spec: dict[str, Any]) -> None:
+        wrong(spec)
+        spec["rke2"]["profile"] = "none"
+    assert rules_for(node(unprotected)) == [("required-sysctl", "warning")]
+
+
+@pytest.mark.parametrize("config", [
+    {"protect-kernel-defaults": True},
+    {"protect-kernel-defaults": "true"},
+    {"kubelet-arg": ["protect-kernel-defaults=true"]},
+    {"kubelet-arg": ["--protect-kernel-defaults"]},
+    {"kubelet-arg": "protect-kernel-defaults=true"},
+])
+def test_protection_comes_from_the_kubelet_option_too_not_only_the_profile(config: dict[str, Any]) -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["rke2"].update(profile="none", config=config)
+        spec["kernel"] = {"sysctl": {"vm.overcommit_memory": 0}}
+    assert rules_for(node(change)) == [("required-sysctl", "error")]
+
+
+def test_protection_off_in_kubelet_arg_is_not_protection() -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["rke2"].update(profile="none", config={"kubelet-arg": ["protect-kernel-defaults=false"]})
+        spec["kernel"] = {"sysctl": {"vm.overcommit_memory": 0}}
+    assert rules_for(node(change)) == [("required-sysctl", "warning")]
+
+
+@pytest.mark.parametrize("key", ["a b", "a=b", "a..b", "/proc/sys/vm", "-vm.swappiness", "a\nb", "a;b", "$(x)"])
+def test_unsafe_sysctl_keys(key: str) -> None:
+    assert ("unsafe-sysctl-key", "error") in rules_for(node(sysctl({key: 1})))
+
+
+@pytest.mark.parametrize("value", ["1; reboot", "$(id)", "`id`", "a b", "/etc/x", "x\n1", "'1'", "..", "1 2 x"])
+def test_unsafe_sysctl_values(value: str) -> None:
+    assert rules_for(node(sysctl({"kernel.x": value}))) == [("unsafe-sysctl-value", "error")]
+
+
+def test_joining_node_needs_server() -> None:
+    assert rules_for(node(lambda s: s.update(clusterInit=False))) == [("server-missing", "error")]
+
+
+@pytest.mark.parametrize(("profile", "version", "expected"), [
+    ("cis", "v1.26.9+rke2r1", [("profile-version", "error")]),
+    ("cis-1.23", "v1.28.1+rke2r1", [("profile-version", "warning")]),
+    ("cis-1.23", "v1.30.0+rke2r1", [("profile-version", "error")]),
+    ("cis-1.6", "v1.31.4+rke2r1", [("profile-version", "error")]),
+    ("etcd", "v1.33.9+rke2r1", [("profile-version", "error")]),
+    ("nope", "v1.31.4+rke2r1", [("profile-unknown", "error")]),
+    ("none", "v1.31.4+rke2r1", []),
+])
+def test_profiles_against_versions(profile: str, version: str, expected: list[tuple[str, str]]) -> None:
+    assert rules_for(node(lambda s: s["rke2"].update(profile=profile, version=version))) == expected
+
+
+CLUSTER: dict[str, Any] = {
+    "apiVersion": "rke2image/v1",
+    "kind": "Cluster",
+    "metadata": {"name": "prod"},
+    "spec": {
+        "server": "https://cp.example.com:9345",
+        "defaults": {"rke2": {"version": "v1.31.4+rke2r1", "profile": "cis",
+                              "token": {"file": "/etc/rancher/rke2/token"}}},
+        "nodes": [
+            {"name": "cp-1", "role": "server", "clusterInit": True},
+            {"name": "cp-2", "role": "server"},
+            {"name": "w-1", "role": "agent", "kernel": {"sysctl": {"vm.swappiness": 10}}},
+        ],
+    },
+}
+
+
+def cluster(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    doc = copy.deepcopy(CLUSTER)
+    change(doc["spec"])
+    return doc
+
+
+def test_a_consistent_cluster_is_clean_and_agents_may_differ() -> None:
+    report = check_bytes(yaml.safe_dump(CLUSTER).encode(), "c.yaml")
+    assert report.problems == []
+    assert [n.name for n in report.nodes] == ["cp-1", "cp-2", "w-1"]
+    assert report.nodes[0].server is None
+    assert report.nodes[1].server == "https://cp.example.com:9345"
+    assert report.nodes[2].sysctl == {"vm.swappiness": "10"}
+
+
+def test_cluster_without_a_bootstrap_server() -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["nodes"][0]["clusterInit"] = False
+    assert ("cluster-init-count", "error") in rules_for(cluster(change))
+
+
+def test_the_first_master_must_not_be_the_odd_one() -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["nodes"][0]["rke2"] = {"profile": "none"}
+    assert rules_for(cluster(change)) == [("cluster-server-mismatch", "error")]
+
+
+def test_a_shared_mistake_in_defaults_is_reported_once() -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["defaults"]["kernel"] = {"sysctl": {"kernel.panic": 0}}
+    assert rules_for(cluster(change)) == [("required-sysctl", "error")]
+
+
+def test_node_override_errors_point_at_the_node_entry() -> None:
+    doc = cluster(lambda s: s["nodes"][1].update(kernel={"sysctl": {"vm.panic_on_oom": 1}}))
+    report = check_bytes(yaml.safe_dump(doc, sort_keys=False).encode(), "c.yaml")
+    pointers = {p.pointer for p in report.problems if p.rule == "required-sysctl"}
+    assert pointers == {"/spec/nodes/1/kernel/sysctl/vm.panic_on_oom"}
+
+
+def test_missing_version_in_defaults_and_node_is_reported() -> None:
+    def change(spec: dict[str, Any]) -> None:
+        del spec["defaults"]["rke2"]["version"]
+    problems = rules_for(cluster(change))
+    assert problems and set(problems) == {("missing-key", "error")}

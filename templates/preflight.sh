@@ -18,8 +18,13 @@
 # reported but does not fail), multi-field values compared field by field; a
 # later assignment of a key overrides an earlier one. Glob keys are skipped.
 #
-# Exit codes: 0 all good (or --mode warn), 1 findings, 2 usage error or a
-# missing/unreadable sysctl file.
+# Exit codes: 0 all good (or --mode warn), 1 findings, 2 usage error, a
+# missing/unreadable sysctl file, or no `head` (coreutils) to read /proc/sys.
+#
+# Output: problems and hints on stderr, changes and the summary on stdout, every
+# line prefixed "rke2image-preflight: "; a mismatch line holds kubelet's exact
+# words ("invalid kernel flag: <key/path>, expected value: <n>, actual value:
+# <n>") so a search for the kubelet error finds it in the journal.
 #
 # Environment (for tests and unusual hosts):
 #   RKE2IMAGE_PROC_SYS  the sysctl tree (default /proc/sys; --proc-sys wins)
@@ -241,6 +246,10 @@ read_values() {
             set -- "$@" "$proc_sys/$path"
     done
     [ $# -gt 0 ] || return 0
+    if ! command -v head >/dev/null 2>&1; then
+        complain "head (coreutils) not found in PATH; cannot read $proc_sys"
+        exit 2
+    fi
     rv_out=$(head -v -c 65536 -- "$@" 2>/dev/null)
     rv_path=
     rv_acc=

@@ -123,3 +123,18 @@ def test_help(shell: str, setup: tuple[Path, list[str]]) -> None:
         "RKE2IMAGE_GROUP", "RKE2IMAGE_SWAPS",
     ):  # fmt: skip
         assert name in result.stdout
+
+
+@pytest.mark.parametrize("shell", SHELL_IDS)
+def test_without_head_it_exits_2(shell: str, tmp_path: Path, setup: tuple[Path, list[str]]) -> None:
+    """head is the one outside tool it needs (the read builtin misreads /proc/sys)."""
+    script, base = setup
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in shell_argv(shell)[:1]:
+        (bindir / name).symlink_to(require_tool(name))
+    result = run_preflight(shell, script, ["--mode", "enforce", *base], env={"PATH": str(bindir)})
+    assert result.returncode == 2
+    assert result.err_lines == [
+        f"{PREFIX}head (coreutils) not found in PATH; cannot read {base[3]}"
+    ]

@@ -16,6 +16,9 @@ venv:
 
 demo: venv
 	$(BIN)/rke2image validate examples/node.yaml examples/cluster.yaml
+	$(BIN)/rke2image render examples/cluster.yaml -o $(OUT)/cluster
+	$(BIN)/rke2image render examples/node.yaml -o $(OUT)/node
+	@echo "user-data, rootfs/ and manifest.json per node are in $(OUT)/cluster/<node>/ and $(OUT)/node/cp-1/"
 
 test-deps:
 	@scripts/install-test-deps

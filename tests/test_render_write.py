@@ -163,8 +163,8 @@ def test_check_reports_missing_stale_and_extra(tmp_path: Path, make_node: MakeNo
     (out / "cp-1/rootfs/usr/local/libexec/rke2image/preflight").chmod(0o644)
     (out / "cp-1/rootfs/etc/rancher/rke2/config.yaml").chmod(0o644)  # git cannot keep 0600
     assert check_outputs(rendered, out) == [
-        f"stale: {out}/cp-1/rootfs/usr/local/libexec/rke2image/preflight: mode should be 0755 "
-        "(executable)",
+        (f"stale: {out}/cp-1/rootfs/usr/local/libexec/rke2image/preflight: mode should be 0755 "
+         "(executable)"),
         f"stale: {out}/cp-1/user-data: content differs from the spec",
         f"missing: {out}/w-1/manifest.json",
         f"extra: {out}/w-1/notes.txt",

@@ -83,7 +83,7 @@ class _StreamingPackerExecutable(PackerExecutable):  # type: ignore[misc]
             timer.daemon = True
             timer.start()
         lines: list[str] = []
-        with stopper.forwarding():
+        with proc, stopper.forwarding():
             assert proc.stdout is not None
             for line in proc.stdout:
                 lines.append(line)

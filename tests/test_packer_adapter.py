@@ -82,7 +82,9 @@ def test_unchanged_spec_reports_the_recorded_artifact_without_packer(
 
 
 def test_a_changed_input_changes_the_digest_and_rebuilds(tmp_path: Path, packer: str) -> None:
-    settings = nullbuild.null_settings(tmp_path, overrides={"fs.inotify.max_user_instances": "8192"})
+    settings = nullbuild.null_settings(
+        tmp_path, overrides={"fs.inotify.max_user_instances": "8192"}
+    )
     node = nullbuild.make_node(settings)
     [first] = build_node(nullbuild.null_request(tmp_path, node, packer_path=packer))
     changed = nullbuild.make_node(settings, sysctl={"fs.inotify.max_user_instances": "8192"})
@@ -90,9 +92,7 @@ def test_a_changed_input_changes_the_digest_and_rebuilds(tmp_path: Path, packer:
     assert second.digest != first.digest and not second.cached
 
 
-def test_non_compliant_image_fails_the_build_in_kubelets_words(
-    tmp_path: Path, packer: str
-) -> None:
+def test_non_compliant_image_fails_the_build_in_kubelets_words(tmp_path: Path, packer: str) -> None:
     settings = nullbuild.null_settings(tmp_path, overrides={"vm.overcommit_memory": "0"})
     node = nullbuild.make_node(settings)
     with pytest.raises(PackerFailed) as caught:

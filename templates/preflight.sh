@@ -231,43 +231,71 @@ take_record() {
     value=${tr_rec#*"$tab"}
 }
 
-# read_values: read every key of the file at once into $values
-# ("\n<path>\t<value>\n..."). Why head and not the read builtin: dash and
+# read_files FILE...: read every FILE with one head, then sort what it printed
+# into $values ("\n<path>\t<value>\n"), $seen (files read), $user_found,
+# $group_found and $swap_lines. Why head and not the read builtin: dash and
 # busybox read one byte per read(2), and the kernel returns nothing for an
 # integer sysctl read at a non-zero offset, so `read` would see "1000000" as
-# "1". One head for all keys keeps it to a single fork.
-read_values() {
+# "1". One head for all files keeps a compliant start to a single fork, and
+# splitting its output with IFS keeps the parsing linear (dash's ${x#*y} is not).
+read_files() {
     values=$nl
-    set --
-    rest=${entries#"$nl"}
-    while [ -n "$rest" ]; do
-        take_record
-        ! [ -f "$proc_sys/$path" ] || ! [ -r "$proc_sys/$path" ] ||
-            set -- "$@" "$proc_sys/$path"
-    done
+    seen=$nl
+    user_found=0
+    group_found=0
+    swap_lines=
     [ $# -gt 0 ] || return 0
     if ! command -v head >/dev/null 2>&1; then
         complain "head (coreutils) not found in PATH; cannot read $proc_sys"
         exit 2
     fi
-    rv_out=$(head -v -c 65536 -- "$@" 2>/dev/null)
-    rv_path=
-    rv_acc=
-    while [ -n "$rv_out" ]; do
-        case $rv_out in
-            *"$nl"*) rv_line=${rv_out%%"$nl"*}; rv_out=${rv_out#*"$nl"} ;;
-            *) rv_line=$rv_out; rv_out= ;;
+    rf_out=$(head -v -c 1048576 -- "$@" 2>/dev/null)
+    IFS=$nl
+    # shellcheck disable=SC2086 # one positional parameter per line
+    set -- $rf_out
+    IFS=$ws_ifs
+    rf_cur=
+    rf_acc=
+    rf_first=0
+    for rf_line do
+        case $rf_line in
+            "==> "*" <==")
+                store_value
+                rf_cur=${rf_line#"==> "}
+                rf_cur=${rf_cur%" <=="}
+                seen=$seen$rf_cur$nl
+                rf_acc=
+                rf_first=1
+                continue ;;
         esac
-        case $rv_line in
-            "==> $proc_sys/"*" <==")
-                [ -z "$rv_path" ] || { fields "$rv_acc"; values=$values$rv_path$tab$REPLY$nl; }
-                rv_path=${rv_line#"==> $proc_sys/"}
-                rv_path=${rv_path%" <=="}
-                rv_acc= ;;
-            *) rv_acc="$rv_acc $rv_line" ;;
-        esac
+        if [ "$rf_cur" = "$passwd_file" ] && [ "${rf_line%%:*}" = "$require_user" ]; then
+            user_found=1
+        fi
+        if [ "$rf_cur" = "$group_file" ] && [ "${rf_line%%:*}" = "$require_group" ]; then
+            group_found=1
+        fi
+        if [ "$rf_cur" = "$swaps_file" ]; then
+            [ "$rf_first" = 1 ] || swap_lines=$swap_lines$rf_line$nl
+        fi
+        rf_acc="$rf_acc $rf_line"
+        rf_first=0
     done
-    [ -z "$rv_path" ] || { fields "$rv_acc"; values=$values$rv_path$tab$REPLY$nl; }
+    store_value
+}
+
+# store_value: keep the value just read if the file is a key of the tree.
+store_value() {
+    case $rf_cur in
+        "$proc_sys"/*)
+            fields "$rf_acc"
+            values=$values${rf_cur#"$proc_sys/"}$tab$REPLY$nl ;;
+    esac
+}
+
+# was_read FILE: did the last read_files print FILE?
+was_read() {
+    case $seen in *"$nl$1$nl"*) return 0 ;; esac
+    return 1
 }
 
 # value_of PATH: REPLY is the value read; status 0 read, 1 missing, 2 unreadable.
@@ -376,69 +404,70 @@ check_all() {
     done
 }
 
-# in_table FILE NAME: is NAME the first ':' field of a line of FILE? 2 if unreadable.
-in_table() {
-    [ -f "$1" ] && [ -r "$1" ] || return 2
-    it_name=
-    while IFS=: read -r it_name _ || [ -n "$it_name" ]; do
-        [ "$it_name" != "$2" ] || return 0
-        it_name=
-    done <"$1"
-    return 1
-}
-
 check_accounts() {
     optional=+
     where=
     if [ -n "$require_user" ]; then
-        in_table "${RKE2IMAGE_PASSWD:-/etc/passwd}" "$require_user"
-        case $? in
-            1) finding "missing required: user: unknown user $require_user" \
-                "RKE2 looks in /etc/passwd itself (not NSS); create it: useradd -r -c '$require_user user' -s /sbin/nologin -M $require_user -U" ;;
-            2) finding "cannot read ${RKE2IMAGE_PASSWD:-/etc/passwd} to look for user $require_user" "" ;;
-        esac
+        if ! was_read "$passwd_file"; then
+            finding "cannot read $passwd_file to look for user $require_user" ""
+        elif [ "$user_found" = 0 ]; then
+            finding "missing required: user: unknown user $require_user" \
+                "RKE2 looks in /etc/passwd itself (not NSS); create it: useradd -r -c '$require_user user' -s /sbin/nologin -M $require_user -U"
+        fi
     fi
     if [ -n "$require_group" ]; then
-        in_table "${RKE2IMAGE_GROUP:-/etc/group}" "$require_group"
-        case $? in
-            1) finding "missing required: group: unknown group $require_group" \
-                "RKE2 looks in /etc/group itself (not NSS); create it: groupadd -r $require_group" ;;
-            2) finding "cannot read ${RKE2IMAGE_GROUP:-/etc/group} to look for group $require_group" "" ;;
-        esac
+        if ! was_read "$group_file"; then
+            finding "cannot read $group_file to look for group $require_group" ""
+        elif [ "$group_found" = 0 ]; then
+            finding "missing required: group: unknown group $require_group" \
+                "RKE2 looks in /etc/group itself (not NSS); create it: groupadd -r $require_group"
+        fi
     fi
 }
 
 check_swap() {
-    cs_file=${RKE2IMAGE_SWAPS:-/proc/swaps}
-    [ "$no_swap" = 1 ] && [ -e "$cs_file" ] || return 0
-    if ! [ -r "$cs_file" ]; then
-        finding "cannot read $cs_file to check for swap" ""
+    [ "$no_swap" = 1 ] && [ -e "$swaps_file" ] || return 0
+    if ! was_read "$swaps_file"; then
+        finding "cannot read $swaps_file to check for swap" ""
         return 0
     fi
-    cs_header=1
-    cs_dev=
-    while read -r cs_dev cs_type _ || [ -n "$cs_dev" ]; do
-        if [ "$cs_header" = 1 ] || [ -z "$cs_dev" ]; then
-            cs_header=0; cs_dev=; continue
-        fi
-        finding "running with swap on is not supported, please disable swap: $cs_dev ($cs_type) is active" \
-            "run 'swapoff $cs_dev' and remove it from /etc/fstab, or set kubelet-arg fail-swap-on=false"
-        cs_dev=
-    done <"$cs_file"
+    IFS=$nl
+    # shellcheck disable=SC2086 # one positional parameter per swap line
+    set -- $swap_lines
+    IFS=$ws_ifs
+    for cs_line do
+        # shellcheck disable=SC2086 # the device is the first field
+        set -- $cs_line
+        [ $# -gt 0 ] || continue
+        finding "running with swap on is not supported, please disable swap: $1 (${2:-?}) is active" \
+            "run 'swapoff $1' and remove it from /etc/fstab, or set kubelet-arg fail-swap-on=false"
+    done
 }
 
 # --- main --------------------------------------------------------------------
 
+passwd_file=${RKE2IMAGE_PASSWD:-/etc/passwd}
+group_file=${RKE2IMAGE_GROUP:-/etc/group}
+swaps_file=${RKE2IMAGE_SWAPS:-/proc/swaps}
+
+[ "$mode" != remediate ] || load_modules
+
+# Every file to read, for one head: the keys that exist, then the tables.
+set --
+rest=${entries#"$nl"}
+while [ -n "$rest" ]; do
+    take_record
+    ! [ -f "$proc_sys/$path" ] || ! [ -r "$proc_sys/$path" ] || set -- "$@" "$proc_sys/$path"
+done
+[ -z "$require_user" ] || set -- "$@" "$passwd_file"
+[ -z "$require_group" ] || set -- "$@" "$group_file"
+[ "$no_swap" = 0 ] || ! [ -e "$swaps_file" ] || set -- "$@" "$swaps_file"
+read_files "$@"
+
 written=0
-if [ "$mode" = remediate ]; then
-    load_modules
-    read_values
-    apply_all
-fi
+[ "$mode" != remediate ] || apply_all
 # Re-read after any write: the kernel may clamp, refuse or be overruled.
-if [ "$mode" != remediate ] || [ "$written" = 1 ]; then
-    read_values
-fi
+[ "$written" = 0 ] || read_files "$@"
 check_all
 check_accounts
 check_swap

@@ -228,3 +228,32 @@ def test_unreadable_sysctl_file_exits_2(shell: str, open_dir: Path) -> None:
     result = run_preflight(shell, node["script"], args, prefix=unprivileged_prefix())
     assert result.returncode == 2
     assert result.err_lines[0] == f"{PREFIX}cannot read sysctl file {node['conf']}"
+
+
+def test_names_match_only_the_first_field_of_a_whole_line(
+    shell: str, node: dict[str, Path]
+) -> None:
+    """etcd as a comment, a home or a prefix is not the etcd user; a last line without newline is."""
+    node["passwd"].write_text(
+        PASSWD + "svc:x:5:5:etcd:/etcd:/bin/sh\n  etcd:x:7:7::/:/bin/sh\n", encoding="utf-8"
+    )
+    node["group"].write_text(GROUP + "etcd:x:999:", encoding="utf-8")
+    result = run_preflight(shell, node["script"], full_args(node, "enforce"), env=env_of(node))
+    assert result.returncode == 1
+    assert result.err_lines[0] == f"{PREFIX}missing required: user: unknown user etcd"
+    assert not any("group" in line for line in result.err_lines)
+
+
+def test_every_active_swap_is_named(shell: str, node: dict[str, Path]) -> None:
+    node["swaps"].write_text(
+        SWAPS_HEADER + "/dev/vda2\tpartition\t1048572\t0\t-2\n\n/swap.img\tfile\t4096\t0\t-3\n",
+        encoding="utf-8",
+    )
+    result = run_preflight(shell, node["script"], full_args(node, "warn"), env=env_of(node))
+    assert result.returncode == 0
+    swap_lines = [line for line in result.err_lines if "swap on is not supported" in line]
+    assert [line.split(": ")[-1] for line in swap_lines] == [
+        "/dev/vda2 (partition) is active",
+        "/swap.img (file) is active",
+    ]
+    assert "2 problems found (mode warn" in result.stdout

@@ -15,8 +15,10 @@ from preflight_support import (
     REAL_PROC_SYS,
     SHELL_IDS,
     Result,
+    require_tool,
     required_values,
     run_preflight,
+    shell_argv,
     sysctl_text,
     write_script,
 )
@@ -79,3 +81,25 @@ def test_every_actual_value_matches_what_python_reads(
         flag: ("rke2image-impossible 7", actual) for flag, actual in before.items()
     }
     assert result.returncode == (0 if mode == "warn" else 1)
+
+
+def test_busybox_userland_reads_the_real_kernel(shell: str, mode: str, tmp_path: Path) -> None:
+    """On a busybox-only node (Alpine-like), head is busybox's: it must read the kernel right."""
+    busybox = require_tool("busybox")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "head").symlink_to(busybox)
+    name = shell_argv(shell)[0]
+    if name != "busybox":
+        (bindir / name).symlink_to(require_tool(name))
+    (bindir / "busybox").symlink_to(busybox)
+    script = write_script(tmp_path)
+    conf = tmp_path / "six.conf"
+    conf.write_text(sysctl_text({p.key: "rke2image-impossible" for p in REQUIRED_PARAMETERS}))
+    args = ["--mode", mode, "--sysctl-file", str(conf), "--proc-sys", REAL_PROC_SYS]
+    before = python_reads()
+    result = run_preflight(shell, script, args, env={"PATH": str(bindir)})
+    assert python_reads() == before
+    assert result.mismatches() == {
+        flag: ("rke2image-impossible", actual) for flag, actual in before.items()
+    }

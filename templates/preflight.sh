@@ -5,8 +5,8 @@
 # Why: with protect-kernel-defaults (or RKE2 `profile: cis`) kubelet refuses to
 # run when a sysctl differs from what it expects, and systemd-sysctl may have run
 # before cloud-init wrote our sysctl.d file. This script is shipped verbatim (it
-# is not a template) and must run under dash, bash and busybox sh with no Python
-# and no forks on a compliant node beyond the shell itself.
+# is not a template) and must run under dash, bash and busybox sh with no Python;
+# a compliant start costs the shell and one `head` (see read_files).
 #
 # Usage: preflight [--mode remediate|enforce|warn] [--sysctl-file PATH]
 #                  [--proc-sys DIR] [--modules-file PATH] [--require-user NAME]

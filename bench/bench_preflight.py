@@ -68,7 +68,8 @@ def make_node(folder: Path) -> dict[str, str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(p.value + "\n", encoding="ascii")
     conf = folder / "99-zz-rke2image.conf"
-    conf.write_text("".join(f"{p.key} = {p.value}\n" for p in REQUIRED_PARAMETERS))
+    header = "# Managed by rke2image: do not edit, re-render from the node spec.\n" * 4
+    conf.write_text(header + "".join(f"{p.key} = {p.value}\n" for p in REQUIRED_PARAMETERS))
     passwd = folder / "passwd"
     passwd.write_text(Path("/etc/passwd").read_text() + "etcd:x:999:999::/:/sbin/nologin\n")
     group = folder / "group"

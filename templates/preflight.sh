@@ -19,7 +19,7 @@
 # later assignment of a key overrides an earlier one. Glob keys are skipped.
 #
 # Exit codes: 0 all good (or --mode warn), 1 findings, 2 usage error, a
-# missing/unreadable sysctl file, or no `head` (coreutils) to read /proc/sys.
+# missing/unreadable sysctl file, no sysctl tree, or no `head` (coreutils).
 #
 # Output: problems and hints on stderr, changes and the summary on stdout, every
 # line prefixed "rke2image-preflight: "; a mismatch line holds kubelet's exact
@@ -178,6 +178,11 @@ if [ -d "$sysctl_file" ] || ! [ -r "$sysctl_file" ]; then
         complain "sysctl file $sysctl_file does not exist"
     fi
     complain "hint: render it with 'rke2image render' or pass --sysctl-file"
+    exit 2
+fi
+
+if ! [ -d "$proc_sys" ]; then
+    complain "no sysctl tree at $proc_sys (--proc-sys or RKE2IMAGE_PROC_SYS)"
     exit 2
 fi
 

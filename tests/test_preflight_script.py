@@ -138,3 +138,20 @@ def test_without_head_it_exits_2(shell: str, tmp_path: Path, setup: tuple[Path, 
     assert result.err_lines == [
         f"{PREFIX}head (coreutils) not found in PATH; cannot read {base[3]}"
     ]
+
+
+@pytest.mark.parametrize("shell", SHELL_IDS)
+def test_missing_sysctl_tree_exits_2(shell: str, tmp_path: Path) -> None:
+    script = write_script(tmp_path)
+    conf = tmp_path / "sysctl.conf"
+    conf.write_text(sysctl_text(required_values()), encoding="utf-8")
+    absent = tmp_path / "no-such-tree"
+    for args, env in (
+        (["--proc-sys", str(absent)], {}),
+        ([], {"RKE2IMAGE_PROC_SYS": str(absent)}),
+    ):
+        result = run_preflight(shell, script, ["--sysctl-file", str(conf), *args], env=env)
+        assert result.returncode == 2
+        assert result.err_lines == [
+            f"{PREFIX}no sysctl tree at {absent} (--proc-sys or RKE2IMAGE_PROC_SYS)"
+        ]

@@ -8,6 +8,8 @@ interleaved so that machine noise hits both alike. Not a test: no assertion on
 time, only figures.
 
     PYTHONPATH=src python3 bench/bench_preflight.py [--runs N] [--json]
+
+``--runs`` defaults to $RKE2IMAGE_BENCH_RUNS (set by bench/run.py), else 200.
 """
 
 from __future__ import annotations
@@ -147,8 +149,9 @@ def machine() -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=200)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    default_runs = int(os.environ.get("RKE2IMAGE_BENCH_RUNS") or 200)
+    parser.add_argument("--runs", type=int, default=default_runs)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = measure(args.runs)

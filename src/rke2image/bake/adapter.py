@@ -195,10 +195,11 @@ class Packer:
         **kwargs: Any,
     ) -> tuple[int, str]:
         started = time.monotonic()
+        loud = command != "version"  # progress only for the work itself
 
         def on_line(line: str) -> None:
             event = parse_line(line, time.monotonic() - started)
-            if event is not None and self.on_event is not None and is_shown(event):
+            if event is not None and self.on_event is not None and is_shown(event) and loud:
                 self.on_event(event)
 
         config = {"cwd": str(cwd), "env": self.env, "on_line": on_line, "timeout": timeout}

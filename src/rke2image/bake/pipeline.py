@@ -23,7 +23,7 @@ from rke2image.bake.project import (
     write_project,
     write_variables,
 )
-from rke2image.bake.qemu import fingerprints, qemu_variables
+from rke2image.bake.qemu import check_settings, fingerprints, qemu_variables
 from rke2image.bake.record import (
     ArtifactRecord,
     artifacts_from_manifest,
@@ -70,9 +70,11 @@ def build_node(
     request: BuildRequest, on_event: EventSink | None = None, notice: Notice | None = None
 ) -> list[BuildResult]:
     """Build (or find already built) the image of each selected builder of one node."""
-    node, project = request.node, request.project
+    node, project = request.node, request.project.resolve()  # Packer runs in it
     say = notice or (lambda _text: None)
     builders = selected_builders(node, request.only)
+    if "qemu" in builders:
+        check_settings(node.builders["qemu"], node.name)
     templates = request.templates or shipped_templates()
     files = request.files
     secrets = [f.path for f in files if f.secret]

@@ -48,15 +48,20 @@ def fingerprints(settings: dict[str, Any], spec_dir: Path) -> dict[str, str]:
     return found
 
 
+def check_settings(settings: dict[str, Any], node_name: str) -> None:
+    """What the schema cannot require (the spec's example `qemu: {}` is valid) but a build must."""
+    if "iso_url" not in settings:
+        raise UserError(
+            f"{node_name}: spec.image.builders.qemu.iso_url is required to build: "
+            "a base disk image (path or URL) or an installer ISO"
+        )
+
+
 def qemu_variables(
     settings: dict[str, Any], spec_dir: Path, project: Path, node_name: str, digest: str
 ) -> dict[str, Any]:
     """Packer variables for the qemu source; writes the SSH key and seed into ``project``."""
-    if "iso_url" not in settings:
-        raise UserError(
-            "spec.image.builders.qemu.iso_url is required to build: "
-            "a base disk image (path or URL) or an installer ISO"
-        )
+    check_settings(settings, node_name)
     variables = plain_variables("qemu", settings, SPECIAL)
     url = settings["iso_url"]
     variables["qemu_iso_url"] = url if is_url(url) else str(local_path(url, spec_dir))

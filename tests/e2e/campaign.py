@@ -1,0 +1,244 @@
+"""The e2e run as two lanes of jobs, so that two single-vCPU guests keep both cores busy.
+
+A job's result (or its exception) is a Future that the tests wait on; a job
+whose input failed fails with a note naming it. Work files go to WORK/run/ and
+are kept for the CI log; the base image is cached in WORK by build-base.sh.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from vm import Boot, Processes, boot, make_seed, overlay, qemu_argv
+
+REPO = Path(__file__).resolve().parents[2]
+E2E = REPO / "e2e"
+SPEC = E2E / "specs" / "server.yaml"
+# A later sysctl.d file (sorts after 99-zz-rke2image.conf) that undoes one required value.
+UNDO_NAME = "/etc/sysctl.d/99-zzzz-e2e-undo.conf"
+UNDO_TEXT = "# e2e: a later file that undoes a value kubelet requires\nkernel.panic = 0\n"
+
+BASE_TIMEOUT = 900.0  # a cold base build downloads ~100 MiB
+BAKE_TIMEOUT = 840.0  # a hung bake is killed (with its QEMU) within 14 minutes
+BOOT_TIMEOUT = 600.0  # a hung guest is killed within 10 minutes
+WATCH_SECONDS = 240  # the guest gives up waiting for RKE2 after this, then powers off
+
+
+@dataclass(frozen=True)
+class Base:
+    folder: Path
+
+    @property
+    def image(self) -> Path:
+        return self.folder / "base.qcow2"
+
+    @property
+    def kernel(self) -> Path:
+        return self.folder / "vmlinuz"
+
+    @property
+    def initrd(self) -> Path:
+        return self.folder / "initrd.img"
+
+    @property
+    def sha256(self) -> str:
+        return (self.folder / "base.qcow2.sha256").read_text().strip()
+
+
+@dataclass(frozen=True)
+class Bake:
+    returncode: int | None  # None: killed at the timeout
+    output: str
+    seconds: float
+    image: Path | None
+
+
+class Campaign:
+    def __init__(self, work: Path, procs: Processes, accel: str) -> None:
+        self.work = work
+        self.run = work / "run"
+        self.procs = procs
+        self.accel = accel
+        self.jobs: dict[str, Future[Any]] = {}
+        self.lanes: list[threading.Thread] = []
+        self.figures: dict[str, Any] = {"accelerator": accel, "concurrent_guests": 2}
+
+    # -- the plan ---------------------------------------------------------
+    def start(self) -> None:
+        shutil.rmtree(self.run, ignore_errors=True)
+        self.run.mkdir(parents=True)
+        for name in ("base", "base_undo", "render", "bake", "boot_baked", "boot_baked_undo",
+                     "boot_stock", "bake_undo_enforce", "bake_enforce",
+                     "boot_baked_undo_enforce"):
+            self.jobs[name] = Future()
+        start = time.monotonic()
+        self._job("base", self._base)
+        self.figures["base_image_seconds"] = round(time.monotonic() - start, 1)
+        self._job("base_undo", lambda: self._with_file(self.get("base").image, "base-undo"))
+        self._job("render", self._render)
+        lane_a = [("bake", lambda: self._bake("remediate", self.get("base").image)),
+                  ("boot_baked", lambda: self._boot("baked", self.get("bake"), "baked")),
+                  ("boot_baked_undo", lambda: self._boot(
+                      "baked-undo", self._undo_of(self.get("bake")), "baked"))]
+        lane_b = [("boot_stock", lambda: self._boot("stock", None, "full")),
+                  ("bake_undo_enforce", lambda: self._bake("enforce", self.get("base_undo"))),
+                  ("bake_enforce", lambda: self._bake("enforce", self.get("base").image)),
+                  ("boot_baked_undo_enforce", lambda: self._boot(
+                      "baked-undo-enforce", self._undo_of(self.get("bake_enforce")),
+                      "baked-enforce"))]
+        for lane in (lane_a, lane_b):
+            thread = threading.Thread(target=self._lane, args=(lane,), daemon=True)
+            thread.start()
+            self.lanes.append(thread)
+
+    def get(self, name: str) -> Any:
+        """The result of a job, waiting for it; raises if it failed."""
+        try:
+            return self.jobs[name].result()
+        except Exception as error:
+            raise RuntimeError(f"e2e job {name!r} failed: {error}") from error
+
+    def stop(self) -> None:
+        self.procs.stop_all()
+
+    def write_figures(self, path: Path) -> None:
+        """Timings of this run (seconds), from whatever jobs finished."""
+        for job, key in (("bake", "bake_seconds"), ("bake_enforce", "bake_enforce_seconds")):
+            if self._done(job) and self.get(job).returncode == 0:
+                self.figures[key] = round(self.get(job).seconds, 1)
+        for job, key in (("boot_stock", "stock_full_user_data"), ("boot_baked", "baked"),
+                         ("boot_baked_undo", "baked_later_file_remediate")):
+            if self._done(job):
+                found = self.get(job)
+                self.figures[f"power_on_to_rke2_ready_seconds_{key}"] = (
+                    None if found.ready_after is None else round(found.ready_after, 1))
+                self.figures[f"boot_total_seconds_{key}"] = round(found.seconds, 1)
+        path.write_text(json.dumps(self.figures, indent=2, sort_keys=True) + "\n")
+
+    def _done(self, job: str) -> bool:
+        future = self.jobs.get(job)
+        return future is not None and future.done() and future.exception() is None
+
+    def _job(self, name: str, work: Callable[[], Any]) -> None:
+        future = self.jobs[name]
+        try:
+            future.set_result(work())
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting test
+            future.set_exception(error)
+
+    def _lane(self, steps: list[tuple[str, Callable[[], Any]]]) -> None:
+        for name, work in steps:
+            self._job(name, work)
+
+    # -- the jobs ---------------------------------------------------------
+    def _base(self) -> Base:
+        log = self.run / "build-base.log"
+        proc = self.procs.start([str(E2E / "build-base.sh"), str(self.work)], log)
+        code = self.procs.wait(proc, BASE_TIMEOUT)
+        text = log.read_text(errors="replace")
+        if code != 0:
+            raise RuntimeError(f"build-base.sh exit {code}:\n{text[-3000:]}")
+        return Base(Path(text.strip().splitlines()[-1]))
+
+    def _with_file(self, image: Path, name: str) -> Path:
+        source = self.run / "undo.conf"
+        source.write_text(UNDO_TEXT)
+        out = self.run / f"{name}.qcow2"
+        subprocess.run([str(E2E / "add-file.sh"), str(image), str(out), str(source), UNDO_NAME],
+                       check=True, capture_output=True)
+        return out
+
+    def _undo_of(self, bake: Bake) -> Path:
+        image = _baked_image(bake)
+        return self._with_file(image, image.stem + "-undo")
+
+    def spec(self, mode: str, image: Path) -> Path:
+        """The e2e spec with the qemu builder pointed at this run's files."""
+        base = self.get("base")
+        document = yaml.safe_load(SPEC.read_text())
+        document = copy.deepcopy(document)
+        document["spec"]["preflight"]["mode"] = mode
+        qemu = document["spec"]["image"]["builders"]["qemu"]
+        qemu.update(iso_url=str(image), kernel=str(base.kernel), initrd=str(base.initrd),
+                    accelerator=self.accel, cpus=1)
+        out = self.run / "specs" / f"{mode}-{image.stem}.yaml"
+        qemu["qemuargs"] = [["-serial", f"file:{out.with_suffix('.console.log')}"]]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(yaml.safe_dump(document, sort_keys=False))
+        return out
+
+    def _render(self) -> dict[str, Path]:
+        found = {}
+        for mode in ("remediate", "enforce"):
+            spec = self.spec(mode, self.get("base").image)
+            for baked in (False, True):
+                out = self.run / "render" / f"{mode}-{'baked' if baked else 'full'}"
+                argv = [sys.executable, "-m", "rke2image", "render", str(spec), "-o", str(out)]
+                self._cli(argv + (["--baked"] if baked else []), 120)
+                key = ("baked" if baked else "full") + ("-enforce" if mode == "enforce" else "")
+                found[key] = out / "e2e-cp-1" / "user-data"
+        return found
+
+    def _cli(self, argv: list[str], timeout: float) -> str:
+        result = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=timeout,
+                                cwd=REPO, env=cli_environment())
+        if result.returncode != 0:
+            raise RuntimeError(f"{argv} exit {result.returncode}:\n{result.stdout}{result.stderr}")
+        return result.stdout + result.stderr
+
+    def _bake(self, mode: str, image: Path) -> Bake:
+        spec = self.spec(mode, image)
+        out = self.run / "bake" / spec.stem
+        log = self.run / f"bake-{spec.stem}.log"
+        argv = [sys.executable, "-m", "rke2image", "build", str(spec), "-o", str(out),
+                "--only", "qemu", "--force", "--timeout", str(int(BAKE_TIMEOUT - 60))]
+        env = cli_environment()
+        env.update(TMPDIR=str(out / "tmp"), PACKER_CACHE_DIR=str(self.work / "packer_cache"))
+        (out / "tmp").mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        proc = self.procs.start(argv, log, cwd=REPO, env=env)
+        code = self.procs.wait(proc, BAKE_TIMEOUT)
+        seconds = time.monotonic() - start
+        images = sorted(out.glob("*/**/qemu/*.qcow2"))
+        return Bake(code, log.read_text(errors="replace"), seconds,
+                    images[0] if code == 0 and images else None)
+
+    def _boot(self, name: str, disk_of: Bake | Path | None, user_data: str) -> Boot:
+        base = self.get("base")
+        if isinstance(disk_of, Bake):
+            disk_of = _baked_image(disk_of)
+        image = base.image if disk_of is None else disk_of
+        folder = self.run / "boot" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        disk = overlay(image, folder / "disk.qcow2")
+        seed = make_seed(folder / "seed", self.get("render")[user_data], f"e2e-{name}")
+        argv = qemu_argv(disk, base.kernel, base.initrd, seed, folder / "console.log",
+                         self.accel, WATCH_SECONDS)
+        return boot(self.procs, argv, folder / "console.log", folder / "qemu.log", BOOT_TIMEOUT)
+
+
+def _baked_image(bake: Bake) -> Path:
+    if bake.returncode != 0 or bake.image is None:
+        raise RuntimeError(f"the bake failed (exit {bake.returncode}):\n{bake.output[-3000:]}")
+    return bake.image
+
+
+def cli_environment() -> dict[str, str]:
+    """The CLI from this checkout's src/, whatever the caller's PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "src") + (os.pathsep + env["PYTHONPATH"]
+                                             if env.get("PYTHONPATH") else "")
+    return env

@@ -237,3 +237,12 @@ def test_same_spec_same_bytes(make_node: MakeNode) -> None:
 def test_unwritable_sysctl_value_is_a_render_error(make_node: MakeNode) -> None:
     with pytest.raises(RenderError):
         render_node(make_node(sysctl={"kernel.core_pattern": "x\nvm.overcommit_memory = 0"}))
+
+
+def test_user_data_body_is_one_yaml_emission(make_node: MakeNode) -> None:
+    # The cached, piecewise emission equals one plain emission of the whole mapping.
+    from rke2image.render import escape
+
+    text = render_node(make_node()).user_data.decode()
+    body = "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("#"))
+    assert body == escape._dump(yaml.safe_load(text))

@@ -275,3 +275,19 @@ def test_cli_unset_env_token_exits_2_naming_it(tmp_path: Path, capsys: pytest.Ca
     assert main(["render", str(spec), "-o", str(out)]) == 2
     assert "RKE2IMAGE_TEST_TOKEN is not set" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_modes_hold_under_a_strict_umask(tmp_path: Path, make_node: MakeNode) -> None:
+    old = os.umask(0o077)
+    try:
+        write_outputs(nodes(make_node), tmp_path / "out")
+        write_rootfs(nodes(make_node)[0], tmp_path / "rootfs")
+    finally:
+        os.umask(old)
+    tree = snapshot(tmp_path / "out")
+    assert tree["cp-1/user-data"][0] == 0o644
+    assert tree["cp-1/rootfs/usr/local/libexec/rke2image/preflight"][0] == 0o755
+    assert tree["cp-1/rootfs/etc"][0] == 0o755
+    rootfs = snapshot(tmp_path / "rootfs")
+    assert rootfs["etc/sysctl.d/99-zz-rke2image.conf"][0] == 0o644
+    assert rootfs["etc/sysctl.d"][0] == 0o755

@@ -260,41 +260,40 @@ read_files() {
     set -- $rf_out
     IFS=$ws_ifs
     rf_cur=
+    rf_kind=
     rf_acc=
-    rf_first=0
     for rf_line do
         case $rf_line in
             "==> "*" <==")
-                store_value
+                [ "$rf_kind" != value ] || store_value
                 rf_cur=${rf_line#"==> "}
                 rf_cur=${rf_cur%" <=="}
                 seen=$seen$rf_cur$nl
                 rf_acc=
-                rf_first=1
+                case $rf_cur in
+                    "$passwd_file") rf_kind=passwd ;;
+                    "$group_file") rf_kind=group ;;
+                    "$swaps_file") rf_kind=swaps-header ;;
+                    *) rf_kind=value ;;
+                esac
                 continue ;;
         esac
-        if [ "$rf_cur" = "$passwd_file" ] && [ "${rf_line%%:*}" = "$require_user" ]; then
-            user_found=1
-        fi
-        if [ "$rf_cur" = "$group_file" ] && [ "${rf_line%%:*}" = "$require_group" ]; then
-            group_found=1
-        fi
-        if [ "$rf_cur" = "$swaps_file" ]; then
-            [ "$rf_first" = 1 ] || swap_lines=$swap_lines$rf_line$nl
-        fi
-        rf_acc="$rf_acc $rf_line"
-        rf_first=0
+        # One case per line: the tables can be long, and dash is slow per command.
+        case $rf_kind in
+            value) rf_acc="$rf_acc $rf_line" ;;
+            passwd) case $rf_line in "$require_user":*) user_found=1 ;; esac ;;
+            group) case $rf_line in "$require_group":*) group_found=1 ;; esac ;;
+            swaps-header) rf_kind=swaps ;;
+            swaps) swap_lines=$swap_lines$rf_line$nl ;;
+        esac
     done
-    store_value
+    [ "$rf_kind" != value ] || store_value
 }
 
-# store_value: keep the value just read if the file is a key of the tree.
+# store_value: keep the value of the key just read.
 store_value() {
-    case $rf_cur in
-        "$proc_sys"/*)
-            fields "$rf_acc"
-            values=$values${rf_cur#"$proc_sys/"}$tab$REPLY$nl ;;
-    esac
+    fields "$rf_acc"
+    values=$values${rf_cur#"$proc_sys/"}$tab$REPLY$nl
 }
 
 # was_read FILE: did the last read_files print FILE?

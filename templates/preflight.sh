@@ -63,9 +63,13 @@ before RKE2 starts, in kubelet's own words.
   --require-group NAME fail unless NAME is in /etc/group
   --no-swap            fail if /proc/swaps lists active swap
 
+The file is read as sysctl.d(5) does; a key written with a leading '-' may be
+missing or differ: it is reported, never fatal. Glob keys are not checked.
+
 Environment: RKE2IMAGE_PROC_SYS, RKE2IMAGE_MODPROBE (module loader, used even
 on a fake tree), RKE2IMAGE_PASSWD, RKE2IMAGE_GROUP, RKE2IMAGE_SWAPS.
-Exit codes: 0 ok, 1 findings, 2 usage error or unreadable sysctl file.
+Exit codes: 0 ok, 1 findings, 2 usage error, unreadable sysctl file, no
+sysctl tree, or no head(1).
 EOF
 }
 

@@ -3,6 +3,10 @@
 What the script reports as a kernel value must be what Python reads from the
 same file, and its exit code must follow whether any value differs. The helper
 refuses to run remediate on /proc/sys, and each test checks the values did not move.
+
+Fake trees cannot catch what these do: the kernel returns nothing for an
+integer sysctl read at a non-zero offset, so a shell that reads one byte at a
+time (dash's and busybox's `read`) sees kernel.keys.root_maxkeys as "1".
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from pathlib import Path
 import pytest
 
 from rke2image import __version__
-from rke2image.cli.schema import bundled_schema
 from rke2image.resources import DATA_FOLDERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,10 +124,20 @@ def test_console_script_version(installed: Installed) -> None:
     assert result.stdout.strip() == f"rke2image {__version__}"
 
 
+def _checkout_schema() -> dict[str, object]:
+    """What `schema` prints, from the checkout: node-spec with the other files under $defs."""
+    files = {p.name: json.loads(p.read_text(encoding="utf-8"))
+             for p in (REPO / "schemas").glob("*.json")}
+    main = files.pop("node-spec.schema.json")
+    main.setdefault("$defs", {}).update(files)
+    assert isinstance(main, dict)
+    return main
+
+
 def test_console_script_schema_is_the_shipped_schema(installed: Installed) -> None:
     result = installed.run("rke2image", "schema")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == bundled_schema()
+    assert json.loads(result.stdout) == _checkout_schema()
 
 
 def test_python_m_validate_accepts_a_good_spec(installed: Installed) -> None:

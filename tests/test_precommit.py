@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,13 +46,14 @@ SKIPPED_COPY = shutil.ignore_patterns("__pycache__", "*.pyc")
 class Consumer:
     """A git repository that uses the hook, and how to run pre-commit in it."""
 
+    pre_commit: str
     hook_repo: Path
     path: Path
     env: dict[str, str]
 
     def try_repo(self, *files: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["pre-commit", "try-repo", str(self.hook_repo), HOOK_ID, "--verbose",
+            [self.pre_commit, "try-repo", str(self.hook_repo), HOOK_ID, "--verbose",
              "--color", "never", "--files", *files],
             cwd=self.path, env=self.env, capture_output=True, text=True, check=False,
         )
@@ -72,8 +74,9 @@ def _env(tmp: Path) -> dict[str, str]:
 
 
 def _require_tool(name: str) -> str:
-    """Module-scoped twin of conftest's require_tool: CI=true fails, locally it skips."""
-    path = shutil.which(name)
+    """The tool beside this interpreter (a venv's), else on PATH; CI=true fails, locally skips."""
+    beside = Path(sys.executable).parent / name
+    path = str(beside) if beside.is_file() else shutil.which(name)
     if path is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is not installed (CI=true: a missing tool is a failure)")
@@ -84,7 +87,7 @@ def _require_tool(name: str) -> str:
 @pytest.fixture(scope="module")
 def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
     _require_tool("git")
-    _require_tool("pre-commit")
+    pre_commit = _require_tool("pre-commit")
     tmp = tmp_path_factory.mktemp("precommit")
     env = _env(tmp)
     hook_repo = tmp / "rke2image"
@@ -103,12 +106,12 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
     (project / "notes.txt").write_text("apiVersion: rke2image/v1\n", encoding="utf-8")
     _git(project, env, "init", "--quiet")
     _git(project, env, "add", "--all")
-    return Consumer(hook_repo, project, env)
+    return Consumer(pre_commit, hook_repo, project, env)
 
 
 def test_hook_manifest_is_valid() -> None:
-    _require_tool("pre-commit")
-    result = subprocess.run(["pre-commit", "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
+    pre_commit = _require_tool("pre-commit")
+    result = subprocess.run([pre_commit, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -191,3 +191,9 @@ def test_empty_file_passes_with_a_warning(shell: str, tmp_path: Path) -> None:
     _, conf, result = check(shell, tmp_path, "# nothing\n", {})
     assert result.returncode == 0
     assert result.err_lines == [f"{PREFIX}no kernel parameters in {conf}"]
+
+
+def test_last_line_without_newline_counts(shell: str, tmp_path: Path) -> None:
+    _, _, result = check(shell, tmp_path, "vm.swappiness = 10\nkernel.panic = 10", {
+        "vm.swappiness": "10", "kernel.panic": "0"})  # fmt: skip
+    assert result.mismatches() == {"kernel/panic": ("10", "0")}

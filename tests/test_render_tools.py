@@ -6,12 +6,14 @@ the kernel parameters of the machine: the tools only read the files.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from preflight_support import make_tree, run_preflight
 
 from rke2image import paths, resources
 from rke2image.render import render_node, write_rootfs
@@ -187,3 +189,41 @@ def test_rendered_preflight_is_the_template_and_passes_shellcheck(
     result = subprocess.run([require_tool("shellcheck"), "-s", "sh", str(script)],
                             check=False, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def _drop_in_argv(node: RenderedNode, root: Path, proc_sys: Path) -> list[str]:
+    """The rendered ExecStartPre, pointed at the written rootfs and a fake /proc/sys."""
+    text = (root / paths.dropin_path(node.role).lstrip("/")).read_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("ExecStartPre="))
+    words = shlex.split(line.removeprefix("ExecStartPre="))
+    assert words[0] == paths.PREFLIGHT
+    local = {p: str(root / p.lstrip("/")) for p in (paths.SYSCTL_FILE, paths.MODULES_FILE)}
+    return [local.get(w, w) for w in words[1:]] + ["--proc-sys", str(proc_sys)]
+
+
+@pytest.mark.parametrize("mode", ["remediate", "enforce"])
+def test_drop_in_command_runs_the_rendered_preflight(
+    tmp_path: Path, make_node: MakeNode, mode: str
+) -> None:
+    # The drop-in's own arguments, run by dash against a fake kernel tree holding
+    # kernel defaults: remediate fixes the tree, enforce refuses in kubelet's words.
+    node = render_node(make_node(preflight_mode=mode))
+    root = tmp_path / "root"
+    write_rootfs(node, root)
+    spec_values = make_node().effective_sysctl()
+    tree = make_tree(tmp_path / "proc-sys", {key: "0" for key in spec_values})
+    (tmp_path / "passwd").write_text("root:x:0:0::/root:/bin/sh\netcd:x:998:998::/:/sbin/nologin\n")
+    (tmp_path / "group").write_text("root:x:0:\netcd:x:998:\n")
+    (tmp_path / "swaps").write_text("Filename\tType\tSize\tUsed\tPriority\n")
+    env = {"RKE2IMAGE_PASSWD": str(tmp_path / "passwd"), "RKE2IMAGE_GROUP": str(tmp_path / "group"),
+           "RKE2IMAGE_SWAPS": str(tmp_path / "swaps")}
+    script = root / paths.PREFLIGHT.lstrip("/")
+    result = run_preflight("dash", script, _drop_in_argv(node, root, tree.root), env)
+    if mode == "remediate":
+        assert result.returncode == 0, result.stderr
+        assert {key: tree.get(key) for key in spec_values} == spec_values
+    else:
+        assert result.returncode == 1
+        assert "invalid kernel flag: vm/overcommit_memory, expected value: 1, actual value: 0" in (
+            result.stderr)
+        assert tree.get("vm.overcommit_memory") == "0"

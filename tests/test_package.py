@@ -5,7 +5,7 @@ An editable install or PYTHONPATH=src hides data files missing from the wheel
 checkout: the venv has no system site-packages, PYTHONPATH is dropped, and
 every command runs from a folder outside the repository.
 
-Slow (about half a minute): it creates a venv, fetches hatchling and the
+Slow (15-30 s here): it creates a venv, fetches hatchling and the
 runtime dependencies from PyPI (pip's cache makes reruns quicker) and builds
 the wheel with ``--no-build-isolation`` against that hatchling. It runs in the
 main suite on purpose: it is the only test that sees what the wheel ships.

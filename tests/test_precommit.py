@@ -5,7 +5,7 @@ copies what the hook's install needs from the checkout (uncommitted edits
 included) into a temporary git repository and commits it there; that works the same in
 CI and in a working tree with local changes. pre-commit builds the hook's venv
 from that copy with pip (hatchling and the dependencies come from PyPI), in a
-PRE_COMMIT_HOME under tmp: slow, about half a minute, once per module.
+PRE_COMMIT_HOME under tmp: slow (20-30 s here), paid once per module.
 """
 
 from __future__ import annotations
@@ -132,6 +132,13 @@ def test_hook_fails_a_bad_spec_with_its_diagnostic(consumer: Consumer) -> None:
                   r"invalid kernel flag: vm/overcommit_memory.* \[required-sysctl\]$")
     assert re.search(diagnostic, result.stdout, re.MULTILINE), result.stdout
     assert "specs/good.yaml:" not in result.stdout
+
+
+def test_hook_passes_when_no_yaml_file_is_a_spec(consumer: Consumer) -> None:
+    result = consumer.try_repo("ci.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^rke2image validate\.+Passed$", result.stdout, re.MULTILINE), result.stdout
+    assert "0 file(s) checked" in result.stdout
 
 
 def test_hook_is_skipped_without_yaml(consumer: Consumer) -> None:

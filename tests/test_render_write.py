@@ -291,3 +291,14 @@ def test_modes_hold_under_a_strict_umask(tmp_path: Path, make_node: MakeNode) ->
     rootfs = snapshot(tmp_path / "rootfs")
     assert rootfs["etc/sysctl.d/99-zz-rke2image.conf"][0] == 0o644
     assert rootfs["etc/sysctl.d"][0] == 0o755
+
+
+def test_output_to_the_current_folder(tmp_path: Path, make_node: MakeNode,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    write_outputs(nodes(make_node), Path("."))
+    monkeypatch.chdir(tmp_path)  # the old folder, our working folder, was replaced
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cp-1", "w-1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

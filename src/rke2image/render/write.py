@@ -31,6 +31,9 @@ def write_rootfs(node: RenderedNode, dest: Path) -> None:
 def write_outputs(nodes: Sequence[RenderedNode], out: Path) -> None:
     """Replace ``out`` with the rendered tree, all or nothing."""
     tree = output_tree(nodes)
+    out = Path(os.path.abspath(out))  # "-o ." needs a name and a parent to work beside
+    if out.parent == out:
+        raise InputError(f"refusing to replace {out}: choose a folder for the output")
     _refuse_foreign(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

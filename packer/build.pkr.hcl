@@ -63,7 +63,7 @@ build {
 
   post-processor "manifest" {
     output     = var.manifest_file
-    strip_path = true
+    strip_path = false
     custom_data = {
       image_name = var.image_name
     }

@@ -77,7 +77,7 @@ def qemu_variables(
         if key_path is None:
             key_path = str(generate_key(project / SSH_KEY))
         public = Path(key_path + ".pub").read_text(encoding="utf-8").strip()
-        variables["qemu_cd_files"] = write_seed(project / "seed", user, public, node_name, digest)
+        variables["qemu_cd_files"] = write_seed(project / "seed", user, public, digest)
     if key_path is not None:
         variables["qemu_ssh_private_key_file"] = key_path
     return variables
@@ -111,7 +111,7 @@ def generate_key(path: Path) -> Path:
     return path
 
 
-def write_seed(folder: Path, user: str, public_key: str, node_name: str, digest: str) -> list[str]:
+def write_seed(folder: Path, user: str, public_key: str, digest: str) -> list[str]:
     """Write a NoCloud seed whose user-data lets ``user`` log in with the build key."""
     if user == "root":
         config: dict[str, Any] = {"disable_root": False, "ssh_authorized_keys": [public_key]}
@@ -132,6 +132,8 @@ def write_seed(folder: Path, user: str, public_key: str, node_name: str, digest:
     user_data = folder / "user-data"
     meta_data = folder / "meta-data"
     user_data.write_text("#cloud-config\n" + yaml.safe_dump(config, sort_keys=True))
-    meta = {"instance-id": f"rke2image-build-{digest[:12]}", "local-hostname": node_name}
+    # "localhost": the build VM's name must not stick to the image, and sudo
+    # resolves it without an /etc/hosts entry.
+    meta = {"instance-id": f"rke2image-build-{digest[:12]}", "local-hostname": "localhost"}
     meta_data.write_text(yaml.safe_dump(meta, sort_keys=True))
     return [str(user_data), str(meta_data)]

@@ -101,6 +101,6 @@ def _notice(name: str) -> Callable[[str], None]:
 def _describe(name: str, result: BuildResult) -> str:
     if result.validated_only:
         return f"{name}: {result.builder}: {result.image_name}: valid (dry run, not built)"
-    ids = ", ".join(result.artifact_ids) or "-"
+    ids = ", ".join(result.files or result.artifact_ids) or "-"
     state = "already built (unchanged spec; --force rebuilds)" if result.cached else "built"
     return f"{name}: {result.builder}: {result.image_name}: {state}: {ids}"

@@ -23,8 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def bundled_schema() -> dict[str, object]:
     """The main schema with every other schema file embedded, refs rewritten to match."""
     documents = schema_documents()
-    main = json.loads(json.dumps(documents[MAIN_SCHEMA]))
+    main: dict[str, object] = json.loads(json.dumps(documents[MAIN_SCHEMA]))
     defs = main.setdefault("$defs", {})
+    assert isinstance(defs, dict)
     for name, document in documents.items():
         if name != MAIN_SCHEMA:
             defs[name] = document

@@ -63,25 +63,47 @@ def _resolve(schema: dict[str, Any], resolver: Resolver) -> tuple[dict[str, Any]
 def fill_defaults(instance: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of a NodeSpec ``spec`` with every schema default filled in."""
     result = copy.deepcopy(instance)
-    resolver = _registry().resolver(base_uri=main_schema()["$id"])
-    _fill(result, main_schema()["$defs"]["nodeSpec"], resolver)
+    _fill(result, _defaults_tree())
     return result
 
 
-def _fill(instance: Any, schema: dict[str, Any], resolver: Resolver) -> None:
+_NO_DEFAULT = object()
+# key -> (default or _NO_DEFAULT, whether to create an empty mapping, subtree)
+DefaultsTree = dict[str, tuple[Any, bool, "DefaultsTree"]]
+
+
+@cache
+def _defaults_tree() -> DefaultsTree:
+    """The defaults of the NodeSpec schema, resolved once (a Cluster fills one per node)."""
+    resolver = _registry().resolver(base_uri=main_schema()["$id"])
+    return _tree(main_schema()["$defs"]["nodeSpec"], resolver, 0)
+
+
+def _tree(schema: dict[str, Any], resolver: Resolver, depth: int) -> DefaultsTree:
     schema, resolver = _resolve(schema, resolver)
-    if not isinstance(instance, dict):
-        return
+    tree: DefaultsTree = {}
+    if depth > 16:
+        return tree
     for key, sub in schema.get("properties", {}).items():
         resolved, sub_resolver = _resolve(sub, resolver)
+        make_empty = resolved.get("type") == "object" and bool(resolved.get("properties"))
+        tree[key] = (resolved.get("default", _NO_DEFAULT), make_empty,
+                     _tree(resolved, sub_resolver, depth + 1))
+    return tree
+
+
+def _fill(instance: Any, tree: DefaultsTree) -> None:
+    if not isinstance(instance, dict):
+        return
+    for key, (default, make_empty, subtree) in tree.items():
         if key not in instance:
-            if "default" in resolved:
-                instance[key] = copy.deepcopy(resolved["default"])
-            elif resolved.get("type") == "object" and resolved.get("properties"):
+            if default is not _NO_DEFAULT:
+                instance[key] = copy.deepcopy(default)
+            elif make_empty:
                 instance[key] = {}
             else:
                 continue
-        _fill(instance[key], resolved, sub_resolver)
+        _fill(instance[key], subtree)
 
 
 def schema_problems(

@@ -302,3 +302,17 @@ def test_output_to_the_current_folder(tmp_path: Path, make_node: MakeNode,
     monkeypatch.chdir(tmp_path)  # the old folder, our working folder, was replaced
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "cp-1", "w-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_cli_notes_user_data_over_the_ec2_limit(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from rke2image.cli.render import EC2_USER_DATA_LIMIT
+
+    spec = str(ROOT / "examples/node.yaml")
+    assert main(["render", spec, "-o", str(tmp_path / "full")]) == 0
+    full = capsys.readouterr().err
+    assert main(["render", "--baked", spec, "-o", str(tmp_path / "baked")]) == 0
+    baked = capsys.readouterr().err
+    size = (tmp_path / "full/cp-1/user-data").stat().st_size
+    assert ("over 16 KiB" in full) is (size > EC2_USER_DATA_LIMIT)
+    assert "over 16 KiB" not in baked

@@ -11,6 +11,9 @@ from rke2image.errors import EXIT_FINDINGS, EXIT_OK, SpecError
 from rke2image.render import check_outputs, render_node, write_outputs
 from rke2image.spec import load_nodes
 
+# EC2 refuses user-data over 16 KiB (before base64); other clouds allow more.
+EC2_USER_DATA_LIMIT = 16 * 1024
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -51,4 +54,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     write_outputs(nodes, args.output)
     print(f"{args.output}: rendered {len(nodes)} node(s)", file=sys.stderr)
+    large = sum(len(node.user_data) > EC2_USER_DATA_LIMIT for node in nodes)
+    if large:
+        print(f"rke2image: note: the user-data of {large} node(s) is over 16 KiB, the most EC2 "
+              "accepts: gzip it there (cloud-init reads gzipped user-data), or boot an image "
+              "made by `rke2image build` with --baked user-data", file=sys.stderr)
     return EXIT_OK

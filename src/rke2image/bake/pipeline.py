@@ -9,6 +9,7 @@ from the user-data of `render --baked`. A file marked secret is refused.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,7 @@ def build_node(
     for builder in pending:
         name = image_name(node.image_name or node.name, digests[builder])
         variables = _variables(node, builder, name, digests[builder], project, spec_dir)
+        variables["output_dir"] = str(_fresh_output_dir(project, name, request.dry_run))
         var_file = write_variables(project, builder, variables)
         say(f"{builder}: packer validate ({name})")
         packer.validate(project, source_address(builder), var_file)
@@ -142,7 +144,6 @@ def _variables(
     settings = node.builders[builder]
     variables: dict[str, Any] = {
         "image_name": name,
-        "output_dir": str(project / "output"),
         "sysctl_file": SYSCTL_FILE,
         "modules_file": MODULES_FILE,
         "preflight_path": PREFLIGHT,
@@ -155,6 +156,18 @@ def _variables(
     if builder == "amazon-ebs" and "ami_name" in settings:
         variables["amazon_ami_name"] = image_name(settings["ami_name"], digest)
     return variables
+
+
+def _fresh_output_dir(project: Path, name: str, dry_run: bool) -> Path:
+    """Where local builders write; Packer refuses a folder that exists, even to validate.
+
+    One folder per image name. A build clears its own (a failed attempt, or the
+    same image again under --force); a dry run validates against a scratch
+    folder so it never touches a built image.
+    """
+    folder = project / ("tmp/validate-output" if dry_run else "output") / name
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 def _cached(record: ArtifactRecord) -> BuildResult:

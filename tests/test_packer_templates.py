@@ -15,7 +15,7 @@ import pytest
 from rke2image import paths
 from rke2image.bake.adapter import Packer
 from rke2image.bake.pipeline import BuildRequest, build_node
-from rke2image.bake.project import shipped_templates
+from rke2image.bake.project import shipped_templates, write_project
 from rke2image.bake.qemu import SPECIAL
 from rke2image.bake.settings import BUILDERS, prefix
 from rke2image.bake.versions import needs_plugins
@@ -154,3 +154,32 @@ def test_required_plugins_are_kept_apart_for_packer_1_6(
         [packer, "validate", "."], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert done.returncode != 0 and "required_plugins" in done.stdout + done.stderr
+
+
+def test_dry_run_never_touches_a_built_image(
+    tmp_path: Path, make_node: Callable[..., NodeSpec], require_tool: Callable[[str], str]
+) -> None:
+    packer = require_tool("packer")
+    require_tool("ssh-keygen")
+    settings = {"iso_url": "base.qcow2", "accelerator": "tcg"}
+    node = make_node(builders={"qemu": settings}, source=str(tmp_path / "node.yaml"))
+    request = BuildRequest(node, node_files(node), tmp_path / "project", dry_run=True,
+                           packer_path=packer)  # fmt: skip
+    [first] = build_node(request)
+    built = tmp_path / "project/output" / first.image_name / "qemu"
+    built.mkdir(parents=True)
+    (built / f"{first.image_name}.qcow2").write_bytes(b"image")
+    # Packer refuses an existing output_directory even to validate: the dry run
+    # must validate elsewhere and leave the image alone.
+    [again] = build_node(request)
+    assert again.validated_only and (built / f"{first.image_name}.qcow2").read_bytes() == b"image"
+
+
+@pytest.mark.parametrize("plugins", [False, True])
+def test_the_project_gets_required_plugins_only_for_packer_1_7_on(
+    tmp_path: Path, plugins: bool
+) -> None:
+    write_project(tmp_path, TEMPLATES, (), plugins)
+    assert (tmp_path / "required-plugins.pkr.hcl").exists() == plugins
+    assert (tmp_path / "build.pkr.hcl").exists() and (tmp_path / "scripts").is_dir()
+    assert needs_plugins((1, 6, 6)) is False and needs_plugins((1, 11, 2)) is True

@@ -7,21 +7,18 @@ and turns failures into PackerFailed with the tail of Packer's own output.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from packerpy import PackerExecutable  # type: ignore[import-untyped]
 
 from rke2image.bake.progress import PackerEvent, is_shown, parse_line
+from rke2image.bake.stopper import Stopper
 from rke2image.errors import PackerFailed, ToolNotFound
 
 EventSink = Callable[[PackerEvent], None]
@@ -30,7 +27,6 @@ INSTALL_HINT = (
     "install Packer (Debian/Ubuntu: `apt-get install packer`, or a release from "
     "https://developer.hashicorp.com/packer/install) or pass --packer PATH"
 )
-KILL_GRACE_SECONDS = 30.0
 
 
 class BuildInterrupted(PackerFailed):
@@ -62,8 +58,7 @@ class _StreamingPackerExecutable(PackerExecutable):  # type: ignore[misc]
         args.extend(self._explode_args(**kwargs))
         if template:
             args.append(template)
-        # A session of its own: a terminal's Ctrl-C reaches us once and we
-        # forward it once (a second SIGINT makes Packer skip its cleanup).
+        # A session of its own: see rke2image.bake.stopper.
         proc = subprocess.Popen(
             args,
             cwd=conf.get("cwd"),
@@ -75,70 +70,17 @@ class _StreamingPackerExecutable(PackerExecutable):  # type: ignore[misc]
             errors="replace",
             start_new_session=True,
         )
-        stopper = _Stopper(proc)
+        stopper = Stopper(proc, conf.get("timeout"))
         on_line: Callable[[str], None] = conf.get("on_line") or (lambda _line: None)
-        timer = None
-        if conf.get("timeout"):
-            timer = threading.Timer(conf["timeout"], stopper.timed_out)
-            timer.daemon = True
-            timer.start()
         lines: list[str] = []
-        with proc, stopper.forwarding():
+        with proc, stopper:
             assert proc.stdout is not None
             for line in proc.stdout:
                 lines.append(line)
                 on_line(line)
             returncode = proc.wait()
-        if timer is not None:
-            timer.cancel()
         self.stopped_by = stopper.reason
         return returncode, "".join(lines), ""
-
-
-class _Stopper:
-    """Forwards SIGINT/SIGTERM to Packer and enforces the outer timeout."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.reason: str | None = None
-
-    def _send(self, signum: int) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signum)
-            except ProcessLookupError:
-                pass
-
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        if self.reason is None:
-            self.reason = signal.Signals(signum).name
-            self._send(signal.SIGINT)
-
-    def timed_out(self) -> None:
-        """Ask Packer to stop, then kill it if it does not within the grace time."""
-        self.reason = self.reason or "timeout"
-        self._send(signal.SIGINT)
-        threading.Timer(KILL_GRACE_SECONDS, self._send, (signal.SIGKILL,)).start()
-
-    def forwarding(self) -> _Forwarding:
-        return _Forwarding(self)
-
-
-class _Forwarding:
-    """Installs the forwarding signal handlers while Packer runs (main thread only)."""
-
-    def __init__(self, stopper: _Stopper) -> None:
-        self.stopper = stopper
-        self.saved: dict[int, Any] = {}
-
-    def __enter__(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self.saved[signum] = signal.signal(signum, self.stopper._on_signal)
-
-    def __exit__(self, *_exc: object) -> None:
-        for signum, handler in self.saved.items():
-            signal.signal(signum, handler)
 
 
 class Packer:

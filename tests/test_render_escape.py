@@ -45,6 +45,14 @@ def test_multi_line_strings_are_literal_blocks_even_with_tabs() -> None:
     assert yaml.safe_load(text)["write_files"][0]["content"] == script
 
 
+def test_cache_keeps_types_apart() -> None:
+    assert escape.to_yaml({"k": [{"v": 1}]}) == "k:\n- v: 1\n"
+    assert escape.to_yaml({"k": [{"v": "1"}]}) == "k:\n- v: '1'\n"
+    assert escape.to_yaml({"k": [{"v": True}]}) == "k:\n- v: true\n"
+    assert escape.to_yaml({"k": [{1: "v"}]}) == "k:\n- 1: v\n"
+    assert escape.to_yaml({"k": [{"1": "v"}]}) == "k:\n- '1': v\n"
+
+
 def test_single_line_tab_is_never_plain() -> None:
     text = escape.to_yaml({"k": "a\tb"})
     assert yaml.safe_load(text) == {"k": "a\tb"}

@@ -9,11 +9,9 @@ escaping at all, so their values are checked instead of quoted.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
-from collections.abc import Mapping
-from functools import lru_cache
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import yaml
@@ -57,15 +55,30 @@ def _dump(value: Any) -> str:
     return text
 
 
-@lru_cache(maxsize=4096)
-def _dump_cached(key: str) -> str:
-    return _dump(json.loads(key))
+_CACHE_LIMIT = 4096
+_cache: dict[Hashable, str] = {}
+
+
+def _freeze(value: Any) -> Hashable:
+    """A hashable twin of YAML-able data; types are kept apart (1, True and "1" differ)."""
+    if isinstance(value, Mapping):
+        return ("map", tuple(sorted((_freeze(k), _freeze(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return ("seq", tuple(_freeze(v) for v in value))
+    return (type(value).__name__, value)
 
 
 def _dump_part(value: Any) -> str:
     # Many nodes share whole entries (the preflight script, the sysctl file):
-    # emit each distinct entry once. JSON is a faithful key for YAML-able data.
-    return _dump_cached(json.dumps(value, sort_keys=True))
+    # emit each distinct entry once.
+    key = _freeze(value)
+    text = _cache.get(key)
+    if text is None:
+        text = _dump(value)
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = text
+    return text
 
 
 def to_yaml(value: Any) -> str:

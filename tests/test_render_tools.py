@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from preflight_support import make_tree, run_preflight
 
 from rke2image import paths, resources
@@ -227,3 +228,17 @@ def test_drop_in_command_runs_the_rendered_preflight(
         assert "invalid kernel flag: vm/overcommit_memory, expected value: 1, actual value: 0" in (
             result.stderr)
         assert tree.get("vm.overcommit_memory") == "0"
+
+
+def test_runcmd_shell_lines_pass_shellcheck(
+    require_tool: Tool, tmp_path: Path, make_node: MakeNode
+) -> None:
+    # cloud-init runs string entries of runcmd as shell lines of one script.
+    for node in [*(n for _, n in example_nodes(False)), *extra_nodes(make_node)]:
+        runcmd = yaml.safe_load(node.user_data)["runcmd"]
+        lines = [entry for entry in runcmd if isinstance(entry, str)]
+        script = tmp_path / "runcmd.sh"
+        script.write_text("#!/bin/sh\n" + "".join(f"{line}\n" for line in lines))
+        result = subprocess.run([require_tool("shellcheck"), "-s", "sh", str(script)],
+                                check=False, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rke2image.bake.project import install_list, write_rootfs
+from rke2image.bake.project import install_list
+from rke2image.render import write_rootfs
 from rke2image.render.files import RenderedFile
 
 SCRIPTS = Path(__file__).parents[1] / "packer" / "scripts"

@@ -142,7 +142,7 @@ def node_root(tmp_path: Path, node: RenderedNode) -> Path:
         (root / program).chmod(0o755)
     for link in ("bin", "sbin"):
         (root / link).symlink_to(f"usr/{link}")
-    write_rootfs(node, root)
+    write_rootfs(node.files, root)
     return root
 
 
@@ -183,7 +183,7 @@ def test_rendered_preflight_is_the_template_and_passes_shellcheck(
     require_tool: Tool, tmp_path: Path, make_node: MakeNode
 ) -> None:
     node = render_node(make_node())
-    write_rootfs(node, tmp_path)
+    write_rootfs(node.files, tmp_path)
     script = tmp_path / paths.PREFLIGHT.lstrip("/")
     assert script.read_bytes() == resources.read_text("templates", "preflight.sh").encode()
     assert script.stat().st_mode & 0o777 == 0o755
@@ -210,7 +210,7 @@ def test_drop_in_command_runs_the_rendered_preflight(
     # kernel defaults: remediate fixes the tree, enforce refuses in kubelet's words.
     node = render_node(make_node(preflight_mode=mode))
     root = tmp_path / "root"
-    write_rootfs(node, root)
+    write_rootfs(node.files, root)
     spec_values = make_node().effective_sysctl()
     tree = make_tree(tmp_path / "proc-sys", {key: "0" for key in spec_values})
     (tmp_path / "passwd").write_text("root:x:0:0::/root:/bin/sh\netcd:x:998:998::/:/sbin/nologin\n")

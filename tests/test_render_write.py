@@ -184,7 +184,7 @@ def test_write_rootfs_writes_node_paths_with_modes(tmp_path: Path, make_node: Ma
     (tmp_path / "etc/rancher/rke2").mkdir(parents=True)
     (tmp_path / "etc/rancher/rke2/config.yaml").write_text("old")
     (tmp_path / "etc/rancher/rke2/config.yaml").chmod(0o644)
-    write_rootfs(node, tmp_path)
+    write_rootfs(node.files, tmp_path)
     for file in node.files:
         on_disk = tmp_path / file.path.lstrip("/")
         assert on_disk.read_bytes() == file.content
@@ -281,7 +281,7 @@ def test_modes_hold_under_a_strict_umask(tmp_path: Path, make_node: MakeNode) ->
     old = os.umask(0o077)
     try:
         write_outputs(nodes(make_node), tmp_path / "out")
-        write_rootfs(nodes(make_node)[0], tmp_path / "rootfs")
+        write_rootfs(nodes(make_node)[0].files, tmp_path / "rootfs")
     finally:
         os.umask(old)
     tree = snapshot(tmp_path / "out")

@@ -17,6 +17,7 @@ from typing import Any
 from rke2image import resources
 from rke2image.errors import InputError
 from rke2image.render.files import RenderedFile
+from rke2image.render.write import write_rootfs
 
 PLUGINS_FILE = "required-plugins.pkr.hcl"
 INSTALL_LIST = "install.list"
@@ -43,20 +44,11 @@ def write_project(
             shutil.copytree(templates / "scripts", project / "scripts")
         if plugins:
             shutil.copyfile(templates / "plugins" / PLUGINS_FILE, project / PLUGINS_FILE)
+        shutil.rmtree(project / "rootfs", ignore_errors=True)  # no stale files from a last build
         write_rootfs(files, project / "rootfs")
         (project / INSTALL_LIST).write_text(install_list(files), encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot write the Packer project {project}: {error}") from error
-
-
-def write_rootfs(files: tuple[RenderedFile, ...], dest: Path) -> None:
-    """Write each file under ``dest`` at its node path, with its mode (stale files removed)."""
-    shutil.rmtree(dest, ignore_errors=True)
-    for item in files:
-        target = dest / item.path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(item.content)
-        target.chmod(item.mode)
 
 
 def install_list(files: tuple[RenderedFile, ...]) -> str:

@@ -11,20 +11,24 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rke2image.errors import InputError
-from rke2image.render.files import RenderedNode
+from rke2image.render.files import RenderedFile, RenderedNode
 from rke2image.render.manifest import MARKER, OutputFile, output_tree
 
 _DIR_MODE = 0o755
 
 
-def write_rootfs(node: RenderedNode, dest: Path) -> None:
-    """Write the node's files under ``dest`` as they land on the node, with their modes."""
+def write_rootfs(files: Iterable[RenderedFile], dest: Path) -> None:
+    """Write files under ``dest`` as they land on the node, with their modes.
+
+    Pass ``RenderedNode.files`` for a whole node; the Packer build passes only the
+    files that hold no secret.
+    """
     made = _Folders()
-    for file in node.files:
+    for file in files:
         _write(dest / file.path.lstrip("/"), file.content, file.mode, made, exclusive=False)
 
 

@@ -27,7 +27,7 @@ test: test-deps venv
 	$(BIN)/python -m pytest
 
 lint: venv
-	$(BIN)/python -m pip install --quiet ruff mypy types-PyYAML
+	$(BIN)/python -m pip install --quiet ruff mypy types-PyYAML types-jsonschema
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 

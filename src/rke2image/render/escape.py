@@ -19,7 +19,7 @@ import yaml
 from rke2image.errors import RenderError
 
 
-class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
+class _Dumper(yaml.SafeDumper):
     """SafeDumper that writes multi-line strings as literal blocks, for review."""
 
     def analyze_scalar(self, scalar: str) -> yaml.emitter.ScalarAnalysis:

@@ -77,7 +77,7 @@ def expand_cluster(document: dict[str, Any]) -> list[ExpandedNode]:
     spec = document.get("spec")
     if not isinstance(spec, dict) or not isinstance(spec.get("nodes"), list):
         return []
-    defaults = spec.get("defaults") if isinstance(spec.get("defaults"), dict) else {}
+    defaults: dict[str, Any] = spec["defaults"] if isinstance(spec.get("defaults"), dict) else {}
     server = spec.get("server")
     nodes = []
     for index, entry in enumerate(spec["nodes"]):

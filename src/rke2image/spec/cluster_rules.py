@@ -14,17 +14,16 @@ from rke2image.spec.cluster import ExpandedNode
 from rke2image.spec.rules import Finding
 
 
-
 def effective_sysctl(spec: dict[str, Any]) -> dict[str, str]:
-    kernel = spec.get("kernel") if isinstance(spec.get("kernel"), dict) else {}
-    sysctl = kernel.get("sysctl") if isinstance(kernel.get("sysctl"), dict) else {}
+    kernel: dict[str, Any] = spec["kernel"] if isinstance(spec.get("kernel"), dict) else {}
+    sysctl: dict[str, Any] = kernel["sysctl"] if isinstance(kernel.get("sysctl"), dict) else {}
     merged = {p.key: p.value for p in REQUIRED_PARAMETERS}
     merged.update({normalize_key(str(k)): normalize_value(v) for k, v in sysctl.items()})
     return merged
 
 
 def _server_traits(spec: dict[str, Any]) -> dict[str, tuple[str, object]]:
-    rke2 = spec.get("rke2") if isinstance(spec.get("rke2"), dict) else {}
+    rke2: dict[str, Any] = spec["rke2"] if isinstance(spec.get("rke2"), dict) else {}
     return {
         "kernel parameters": ("/spec/kernel/sysctl", effective_sysctl(spec)),
         "RKE2 version": ("/spec/rke2/version", rke2.get("version")),
@@ -59,10 +58,9 @@ def cluster_findings(nodes: list[tuple[ExpandedNode, dict[str, Any]]]) -> list[t
             "bootstrap server; the others join it with server:"
         ))))
 
-    reference = (inits or servers or [None])[0]
-    if reference is None:
+    if not (inits or servers):
         return findings
-    ref_node, ref_spec = reference
+    ref_node, ref_spec = (inits or servers)[0]
     ref_name = ref_node.document["metadata"]["name"]
     ref_traits = _server_traits(ref_spec)
     for node, spec in servers:

@@ -7,8 +7,9 @@ this module turns jsonschema's errors into positioned, rule-tagged problems.
 from __future__ import annotations
 
 import copy
-import json
 import difflib
+import json
+import re
 from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
@@ -36,7 +37,8 @@ def _registry() -> Registry:
 
 @cache
 def main_schema() -> dict[str, Any]:
-    return schema_documents()[MAIN_SCHEMA]
+    schema: dict[str, Any] = schema_documents()[MAIN_SCHEMA]
+    return schema
 
 
 @cache
@@ -46,7 +48,7 @@ def document_validator() -> Draft202012Validator:
 
 
 @cache
-def node_validator() -> Draft202012Validator:
+def node_validator() -> Any:
     """Validates one NodeSpec ``spec`` — also each node a Cluster expands to."""
     return document_validator().evolve(schema={"$ref": main_schema()["$id"] + "#/$defs/nodeSpec"})
 
@@ -138,12 +140,15 @@ def _describe(error: ValidationError, base: str) -> Iterator[tuple[str, str, str
         kind = "propertyNames"
     if kind == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(schema.get("properties", {}))
-        for key in sorted(set(error.instance) - set(allowed)):
+        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+        allowed += [p.pattern.strip("^$") for p in patterns]  # plain names, for suggestions
+        extra = {k for k in error.instance if k not in allowed and not any(p.search(k) for p in patterns)}
+        for key in sorted(extra):
             yield join_pointer(pointer, key), "unknown-key", (
                 f"unknown key {key!r} in {where or 'the document'}; {_suggest(key, allowed)}"
             )
     elif kind == "required":
-        for key in error.validator_value:
+        for key in list(error.validator_value):  # type: ignore[arg-type]
             if isinstance(error.instance, dict) and key not in error.instance:
                 yield pointer, "missing-key", f"{where or 'the document'} needs the key {key!r}"
     elif kind == "type":
@@ -153,12 +158,16 @@ def _describe(error: ValidationError, base: str) -> Iterator[tuple[str, str, str
             f"{where}: expected {expected}, got {_json_type(error.instance)} {_show(error.instance)}"
         )
     elif kind in ("enum", "const"):
-        choices = error.validator_value if kind == "enum" else [error.validator_value]
+        choices = list(error.validator_value) if kind == "enum" else [error.validator_value]  # type: ignore[arg-type]
         hint = _suggest(str(error.instance), [str(c) for c in choices])
         yield pointer, "bad-value", f"{where}: {error.instance!r} is not allowed; {hint}"
     elif kind == "propertyNames":
+        if error.validator == "enum":
+            reason = _suggest(str(error.instance), [str(c) for c in list(error.validator_value)])  # type: ignore[arg-type]
+        else:
+            reason = _explain(error)
         yield join_pointer(pointer, error.instance), "bad-key", (
-            f"{where}: key {error.instance!r} is not allowed: {_explain(error)}"
+            f"{where}: key {error.instance!r} is not allowed: {reason}"
         )
     elif kind in ("pattern", "format"):
         yield pointer, "bad-value", f"{where}: {error.instance!r} is not valid: {_explain(error)}"

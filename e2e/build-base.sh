@@ -54,8 +54,11 @@ if [ -s "$out/base.qcow2" ]; then
 fi
 
 tmp=$work/tmp-base-$key
-rm -rf "$tmp"
+rm -rf --one-file-system "$tmp"
 mkdir -p "$tmp"
+# A failed or interrupted build leaves nothing (--one-file-system: never through a mount).
+trap 'rm -rf --one-file-system "$tmp"' EXIT
+trap 'exit 143' TERM INT
 tree=$tmp/tree
 echo "build-base: mmdebstrap $suite ($packages)" >&2
 TMPDIR=$tmp mmdebstrap --variant=apt --include="$packages" \
@@ -68,7 +71,9 @@ printf 'debian\n' > "$tree/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 debian\n' > "$tree/etc/hosts"
 printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' \
     > "$tree/etc/network/interfaces"
-printf 'datasource_list: [ NoCloud, None ]\nmanage_etc_hosts: true\n' \
+# C.UTF-8 needs no locale-gen; RSA host keys take minutes to make under TCG.
+printf '%s\n' 'datasource_list: [ NoCloud, None ]' 'manage_etc_hosts: true' \
+    'locale: C.UTF-8' 'ssh_genkeytypes: [ed25519, ecdsa]' \
     > "$tree/etc/cloud/cloud.cfg.d/90-local-image.cfg"
 : > "$tree/etc/machine-id"
 rm -f "$tree/var/lib/dbus/machine-id"
@@ -93,7 +98,7 @@ cp -L "$tree/initrd.img" "$tmp/initrd.img"
 echo "build-base: mke2fs -d ($disk_size), qemu-img convert" >&2
 mke2fs -q -t ext4 -L rke2root -d "$tree" "$tmp/base.raw" "$disk_size" >&2
 qemu-img convert -f raw -O qcow2 "$tmp/base.raw" "$tmp/base.qcow2"
-rm -rf "$tree" "$tmp/base.raw"
+rm -rf --one-file-system "$tree" "$tmp/base.raw"
 (cd "$tmp" && sha256sum base.qcow2 | cut -d' ' -f1 > base.qcow2.sha256)
 printf '%s\n' "$packages" > "$tmp/packages"
 mv "$tmp" "$out"

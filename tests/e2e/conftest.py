@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -45,11 +46,19 @@ def campaign() -> Iterator[Campaign]:
         _unavailable("the e2e base image needs root (mmdebstrap)")
     WORK.mkdir(parents=True, exist_ok=True)
     run = Campaign(WORK, Processes(), choose_accelerator("auto"))
+
+    def on_term(signum: int, _frame: object) -> None:
+        # An outer timeout sends SIGTERM: kill every QEMU/Packer group, then unwind.
+        run.stop()
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, on_term)
     started = time.monotonic()
-    run.start()
     try:
+        run.start()
         yield run
     finally:
+        signal.signal(signal.SIGTERM, previous)
         for lane in run.lanes:
             lane.join(timeout=0.1)
         run.stop()

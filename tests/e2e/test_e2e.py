@@ -53,7 +53,9 @@ def test_base_image_is_a_stock_image_with_rke2_installed_not_enabled(campaign: C
     units = debugfs(base.image, campaign.run, "ls -l /usr/local/lib/systemd/system")
     assert "rke2-server.service" in units and "rke2-agent.service" in units
     wants = debugfs(base.image, campaign.run, "ls /etc/systemd/system/multi-user.target.wants")
-    assert "rke2" not in wants and "cloud-init.service" in wants
+    assert "rke2" not in wants
+    cloud_init = debugfs(base.image, campaign.run, "ls /etc/systemd/system/cloud-init.target.wants")
+    assert "cloud-init.service" in cloud_init and "cloud-final.service" in cloud_init
     sysctl_d = debugfs(base.image, campaign.run, "ls /etc/sysctl.d")
     assert "rke2" not in sysctl_d
     assert "/usr/local/bin/rke2 server" in debugfs(

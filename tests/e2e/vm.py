@@ -33,7 +33,9 @@ class Processes:
 
     def start(self, argv: list[str], log: Path, **kwargs: object) -> subprocess.Popen[bytes]:
         with log.open("ab") as out, self._lock:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+            # setpriv --pdeathsig: the child dies with this thread even if pytest is
+            # SIGKILLed and no finalizer runs (no preexec_fn: we start from threads).
+            proc = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", *argv], stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     **kwargs)  # type: ignore[call-overload]
             self._running.add(proc)

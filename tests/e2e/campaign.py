@@ -1,7 +1,7 @@
 """The e2e run as two lanes of jobs, so that two single-vCPU guests keep both cores busy.
 
 A job's result (or its exception) is a Future that the tests wait on; a job
-whose input failed fails with a note naming it. Work files go to WORK/run/ and
+whose input failed fails with a note naming it. Work files go to WORK/run-<pid>/ and
 are kept for the CI log; the base image is cached in WORK by build-base.sh.
 """
 
@@ -69,7 +69,9 @@ class Bake:
 class Campaign:
     def __init__(self, work: Path, procs: Processes, accel: str) -> None:
         self.work = work
-        self.run = work / "run"
+        # One folder per session (a second session in the same tree must not delete ours);
+        # folders of sessions that are gone are removed, the last ones kept for the CI log.
+        self.run = work / f"run-{os.getpid()}"
         self.procs = procs
         self.accel = accel
         self.jobs: dict[str, Future[Any]] = {}
@@ -78,6 +80,9 @@ class Campaign:
 
     # -- the plan ---------------------------------------------------------
     def start(self) -> None:
+        for old in self.work.glob("run-*"):
+            if old != self.run and not _alive(old.name.removeprefix("run-")):
+                shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(self.run, ignore_errors=True)
         self.run.mkdir(parents=True)
         for name in ("base", "base_undo", "render", "bake", "boot_baked", "boot_baked_undo",
@@ -208,10 +213,13 @@ class Campaign:
         env = cli_environment()
         env.update(TMPDIR=str(out / "tmp"), PACKER_CACHE_DIR=str(self.work / "packer_cache"))
         (out / "tmp").mkdir(parents=True, exist_ok=True)
+        self.procs.watch(out)
         start = time.monotonic()
         proc = self.procs.start(argv, log, cwd=REPO, env=env)
-        code = self.procs.wait(proc, BAKE_TIMEOUT)
+        # A grace of a minute lets the CLI stop Packer, and Packer its QEMU, cleanly.
+        code = self.procs.wait(proc, BAKE_TIMEOUT, grace=60)
         seconds = time.monotonic() - start
+        self.procs.sweep(str(out))
         images = sorted(out.glob("*/**/qemu/*.qcow2"))
         return Bake(code, log.read_text(errors="replace"), seconds,
                     images[0] if code == 0 and images else None)
@@ -228,6 +236,16 @@ class Campaign:
         argv = qemu_argv(disk, base.kernel, base.initrd, seed, folder / "console.log",
                          self.accel, WATCH_SECONDS)
         return boot(self.procs, argv, folder / "console.log", folder / "qemu.log", BOOT_TIMEOUT)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _baked_image(bake: Bake) -> Path:

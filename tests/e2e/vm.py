@@ -30,6 +30,7 @@ class Processes:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen[bytes]] = set()
+        self._markers: set[str] = set()
 
     def start(self, argv: list[str], log: Path, **kwargs: object) -> subprocess.Popen[bytes]:
         with log.open("ab") as out, self._lock:
@@ -41,15 +42,15 @@ class Processes:
             self._running.add(proc)
         return proc
 
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        """SIGTERM then SIGKILL the process group; QEMU and Packer both die with it."""
+    def stop(self, proc: subprocess.Popen[bytes], grace: float = 10) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds, to the whole process group."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(proc.pid, sig)
             except ProcessLookupError:
                 break
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=grace)
                 break
             except subprocess.TimeoutExpired:
                 continue
@@ -61,21 +62,53 @@ class Processes:
         with self._lock:
             self._running.discard(proc)
 
-    def wait(self, proc: subprocess.Popen[bytes], timeout: float) -> int | None:
+    def wait(self, proc: subprocess.Popen[bytes], timeout: float, grace: float = 10) -> int | None:
         """The exit code, or None after killing the group at the timeout."""
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.stop(proc)
+            self.stop(proc, grace)
             return None
-        self.stop(proc)  # reap leftovers of a finished leader
+        self.stop(proc, grace)  # reap leftovers of a finished leader
         return code
+
+    def watch(self, marker: Path) -> None:
+        """Remember a folder whose processes must not outlive the tests (see sweep)."""
+        with self._lock:
+            self._markers.add(str(marker))
+
+    def sweep(self, marker: str) -> None:
+        """SIGKILL the group of any process running in or naming ``marker``.
+
+        Packer runs in a session of its own (its adapter starts it so), so killing
+        the group of `rke2image build` can miss it and its QEMU: find them by the
+        project folder they work in or the disk they were given.
+        """
+        own = os.getpgrp()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                    errors="replace")
+                cwd = os.readlink(entry / "cwd")
+                pgid = os.getpgid(int(entry.name))
+            except OSError:
+                continue
+            if pgid != own and (marker in cmdline or cwd.startswith(marker)):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def stop_all(self) -> None:
         with self._lock:
             running = list(self._running)
+            markers = list(self._markers)
         for proc in running:
             self.stop(proc)
+        for marker in markers:
+            self.sweep(marker)
 
 
 @dataclass

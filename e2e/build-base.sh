@@ -102,6 +102,10 @@ rm -rf --one-file-system "$tree" "$tmp/base.raw"
 (cd "$tmp" && sha256sum base.qcow2 | cut -d' ' -f1 > base.qcow2.sha256)
 printf '%s\n' "$packages" > "$tmp/packages"
 mv "$tmp" "$out"
+# Older bases (other keys) are dead weight: 500 MiB each.
+for old in "$work"/base-*; do
+    [ "$old" = "$out" ] || rm -rf --one-file-system "$old"
+done
 # e2e/specs/*.yaml point at WORKDIR/base: the newest base built here.
 ln -sfn "base-$key" "$work/base"
 echo "$out"

@@ -85,25 +85,43 @@ class Campaign:
                 shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(self.run, ignore_errors=True)
         self.run.mkdir(parents=True)
-        for name in ("base", "base_undo", "render", "bake", "boot_baked", "boot_baked_undo",
-                     "boot_stock", "bake_undo_enforce", "bake_enforce",
-                     "boot_baked_undo_enforce"):
+        for name in (
+            "base",
+            "base_undo",
+            "render",
+            "bake",
+            "boot_baked",
+            "boot_baked_undo",
+            "boot_stock",
+            "bake_undo_enforce",
+            "bake_enforce",
+            "boot_baked_undo_enforce",
+        ):
             self.jobs[name] = Future()
         start = time.monotonic()
         self._job("base", self._base)
         self.figures["base_image_seconds"] = round(time.monotonic() - start, 1)
         self._job("base_undo", lambda: self._with_file(self.get("base").image, "base-undo"))
         self._job("render", self._render)
-        lane_a = [("bake", lambda: self._bake("remediate", self.get("base").image)),
-                  ("boot_baked", lambda: self._boot("baked", self.get("bake"), "baked")),
-                  ("boot_baked_undo", lambda: self._boot(
-                      "baked-undo", self._undo_of(self.get("bake")), "baked"))]
-        lane_b = [("boot_stock", lambda: self._boot("stock", None, "full")),
-                  ("bake_undo_enforce", lambda: self._bake("enforce", self.get("base_undo"))),
-                  ("bake_enforce", lambda: self._bake("enforce", self.get("base").image)),
-                  ("boot_baked_undo_enforce", lambda: self._boot(
-                      "baked-undo-enforce", self._undo_of(self.get("bake_enforce")),
-                      "baked-enforce"))]
+        lane_a = [
+            ("bake", lambda: self._bake("remediate", self.get("base").image)),
+            ("boot_baked", lambda: self._boot("baked", self.get("bake"), "baked")),
+            (
+                "boot_baked_undo",
+                lambda: self._boot("baked-undo", self._undo_of(self.get("bake")), "baked"),
+            ),
+        ]
+        lane_b = [
+            ("boot_stock", lambda: self._boot("stock", None, "full")),
+            ("bake_undo_enforce", lambda: self._bake("enforce", self.get("base_undo"))),
+            ("bake_enforce", lambda: self._bake("enforce", self.get("base").image)),
+            (
+                "boot_baked_undo_enforce",
+                lambda: self._boot(
+                    "baked-undo-enforce", self._undo_of(self.get("bake_enforce")), "baked-enforce"
+                ),
+            ),
+        ]
         for lane in (lane_a, lane_b):
             thread = threading.Thread(target=self._lane, args=(lane,), daemon=True)
             thread.start()
@@ -124,12 +142,16 @@ class Campaign:
         for job, key in (("bake", "bake_seconds"), ("bake_enforce", "bake_enforce_seconds")):
             if self._done(job) and self.get(job).returncode == 0:
                 self.figures[key] = round(self.get(job).seconds, 1)
-        for job, key in (("boot_stock", "stock_full_user_data"), ("boot_baked", "baked"),
-                         ("boot_baked_undo", "baked_later_file_remediate")):
+        for job, key in (
+            ("boot_stock", "stock_full_user_data"),
+            ("boot_baked", "baked"),
+            ("boot_baked_undo", "baked_later_file_remediate"),
+        ):
             if self._done(job):
                 found = self.get(job)
                 self.figures[f"power_on_to_rke2_ready_seconds_{key}"] = (
-                    None if found.ready_after is None else round(found.ready_after, 1))
+                    None if found.ready_after is None else round(found.ready_after, 1)
+                )
                 self.figures[f"boot_total_seconds_{key}"] = round(found.seconds, 1)
         path.write_text(json.dumps(self.figures, indent=2, sort_keys=True) + "\n")
 
@@ -162,8 +184,11 @@ class Campaign:
         source = self.run / "undo.conf"
         source.write_text(UNDO_TEXT)
         out = self.run / f"{name}.qcow2"
-        subprocess.run([str(E2E / "add-file.sh"), str(image), str(out), str(source), UNDO_NAME],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(E2E / "add-file.sh"), str(image), str(out), str(source), UNDO_NAME],
+            check=True,
+            capture_output=True,
+        )
         return out
 
     def _undo_of(self, bake: Bake) -> Path:
@@ -177,8 +202,13 @@ class Campaign:
         document = copy.deepcopy(document)
         document["spec"]["preflight"]["mode"] = mode
         qemu = document["spec"]["image"]["builders"]["qemu"]
-        qemu.update(iso_url=str(image), kernel=str(base.kernel), initrd=str(base.initrd),
-                    accelerator=self.accel, cpus=1)
+        qemu.update(
+            iso_url=str(image),
+            kernel=str(base.kernel),
+            initrd=str(base.initrd),
+            accelerator=self.accel,
+            cpus=1,
+        )
         out = self.run / "specs" / f"{mode}-{image.stem}.yaml"
         qemu["qemuargs"] = [["-serial", f"file:{out.with_suffix('.console.log')}"]]
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -198,8 +228,15 @@ class Campaign:
         return found
 
     def _cli(self, argv: list[str], timeout: float) -> str:
-        result = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=timeout,
-                                cwd=REPO, env=cli_environment())
+        result = subprocess.run(
+            argv,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+            env=cli_environment(),
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{argv} exit {result.returncode}:\n{result.stdout}{result.stderr}")
         return result.stdout + result.stderr
@@ -208,8 +245,20 @@ class Campaign:
         spec = self.spec(mode, image)
         out = self.run / "bake" / spec.stem
         log = self.run / f"bake-{spec.stem}.log"
-        argv = [sys.executable, "-m", "rke2image", "build", str(spec), "-o", str(out),
-                "--only", "qemu", "--force", "--timeout", str(int(BAKE_TIMEOUT - 60))]
+        argv = [
+            sys.executable,
+            "-m",
+            "rke2image",
+            "build",
+            str(spec),
+            "-o",
+            str(out),
+            "--only",
+            "qemu",
+            "--force",
+            "--timeout",
+            str(int(BAKE_TIMEOUT - 60)),
+        ]
         env = cli_environment()
         env.update(TMPDIR=str(out / "tmp"), PACKER_CACHE_DIR=str(self.work / "packer_cache"))
         (out / "tmp").mkdir(parents=True, exist_ok=True)
@@ -221,8 +270,12 @@ class Campaign:
         seconds = time.monotonic() - start
         self.procs.sweep(str(out))
         images = sorted(out.glob("*/**/qemu/*.qcow2"))
-        return Bake(code, log.read_text(errors="replace"), seconds,
-                    images[0] if code == 0 and images else None)
+        return Bake(
+            code,
+            log.read_text(errors="replace"),
+            seconds,
+            images[0] if code == 0 and images else None,
+        )
 
     def _boot(self, name: str, disk_of: Bake | Path | None, user_data: str) -> Boot:
         base = self.get("base")
@@ -233,8 +286,9 @@ class Campaign:
         folder.mkdir(parents=True, exist_ok=True)
         disk = overlay(image, folder / "disk.qcow2")
         seed = make_seed(folder / "seed", self.get("render")[user_data], f"e2e-{name}")
-        argv = qemu_argv(disk, base.kernel, base.initrd, seed, folder / "console.log",
-                         self.accel, WATCH_SECONDS)
+        argv = qemu_argv(
+            disk, base.kernel, base.initrd, seed, folder / "console.log", self.accel, WATCH_SECONDS
+        )
         return boot(self.procs, argv, folder / "console.log", folder / "qemu.log", BOOT_TIMEOUT)
 
 
@@ -257,6 +311,7 @@ def _baked_image(bake: Bake) -> Path:
 def cli_environment() -> dict[str, str]:
     """The CLI from this checkout's src/, whatever the caller's PYTHONPATH."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO / "src") + (os.pathsep + env["PYTHONPATH"]
-                                             if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(REPO / "src") + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     return env

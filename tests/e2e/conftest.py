@@ -26,8 +26,17 @@ from vm import Processes
 
 from rke2image.bake.accel import choose_accelerator
 
-TOOLS = ("mmdebstrap", "mke2fs", "debugfs", "qemu-img", "qemu-system-x86_64", "xorriso",
-         "packer", "ssh-keygen", "flock")
+TOOLS = (
+    "mmdebstrap",
+    "mke2fs",
+    "debugfs",
+    "qemu-img",
+    "qemu-system-x86_64",
+    "xorriso",
+    "packer",
+    "ssh-keygen",
+    "flock",
+)
 WORK = Path(os.environ.get("RKE2IMAGE_E2E_WORK", E2E / ".work"))
 
 

@@ -38,11 +38,13 @@ def assert_rke2_started_compliant(found: Boot) -> None:
 
 def debugfs(image: Path, work: Path, command: str) -> str:
     raw = work / "inspect.raw"
-    subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(image), str(raw)],
-                   check=True)
+    subprocess.run(
+        ["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(image), str(raw)], check=True
+    )
     try:
-        result = subprocess.run(["debugfs", "-R", command, str(raw)], check=True,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["debugfs", "-R", command, str(raw)], check=True, capture_output=True, text=True
+        )
     finally:
         raw.unlink()
     return result.stdout
@@ -59,7 +61,8 @@ def test_base_image_is_a_stock_image_with_rke2_installed_not_enabled(campaign: C
     sysctl_d = debugfs(base.image, campaign.run, "ls /etc/sysctl.d")
     assert "rke2" not in sysctl_d
     assert "/usr/local/bin/rke2 server" in debugfs(
-        base.image, campaign.run, "cat /usr/local/lib/systemd/system/rke2-server.service")
+        base.image, campaign.run, "cat /usr/local/lib/systemd/system/rke2-server.service"
+    )
 
 
 def test_stock_image_with_full_user_data_starts_rke2_only_compliant(campaign: Campaign) -> None:

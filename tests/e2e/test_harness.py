@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from vm import Processes, boot
+from vm import Processes, boot, group_members
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +28,22 @@ def qemu() -> str:
 
 
 def _paused_guest(qemu: str, console: Path) -> list[str]:
-    return [qemu, "-S", "-machine", "pc,accel=tcg", "-m", "64", "-display", "none",
-            "-monitor", "none", "-serial", f"file:{console}", "-nic", "none"]
+    return [
+        qemu,
+        "-S",
+        "-machine",
+        "pc,accel=tcg",
+        "-m",
+        "64",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        f"file:{console}",
+        "-nic",
+        "none",
+    ]
 
 
 def _running(pid: int) -> bool:
@@ -42,14 +56,7 @@ def _running(pid: int) -> bool:
 
 
 def _group_alive(pgid: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getpgid(int(entry.name)) == pgid and _running(int(entry.name)):
-                    return True
-            except ProcessLookupError:
-                continue
-    return False
+    return bool(group_members(pgid))
 
 
 def test_hung_guest_times_out_and_its_group_is_gone(qemu: str, tmp_path: Path) -> None:
@@ -57,14 +64,21 @@ def test_hung_guest_times_out_and_its_group_is_gone(qemu: str, tmp_path: Path) -
     started: list[int] = []
     real_start = procs.start
 
-    def spy(argv: list[str], log: Path, **kwargs: object) -> subprocess.Popen[bytes]:
-        proc = real_start(argv, log, **kwargs)
+    def spy(
+        argv: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        proc = real_start(argv, log, cwd, env)
         started.append(proc.pid)
         return proc
 
     procs.start = spy  # type: ignore[method-assign]
-    found = boot(procs, _paused_guest(qemu, tmp_path / "console.log"), tmp_path / "console.log",
-                 tmp_path / "qemu.log", timeout=3)
+    found = boot(
+        procs,
+        _paused_guest(qemu, tmp_path / "console.log"),
+        tmp_path / "console.log",
+        tmp_path / "qemu.log",
+        timeout=3,
+    )
     assert found.timed_out
     assert found.ready_after is None and not found.result
     assert started and not _group_alive(started[0])
@@ -74,8 +88,13 @@ def test_a_wrapper_and_its_qemu_die_together(qemu: str, tmp_path: Path) -> None:
     """Packer starts QEMU as its child: stopping the leader's group must take QEMU too."""
     procs = Processes()
     pidfile = tmp_path / "qemu.pid"
-    argv = ["sh", "-c", '"$@" & echo $! > "$0"; wait', str(pidfile),
-            *_paused_guest(qemu, tmp_path / "console.log")]
+    argv = [
+        "sh",
+        "-c",
+        '"$@" & echo $! > "$0"; wait',
+        str(pidfile),
+        *_paused_guest(qemu, tmp_path / "console.log"),
+    ]
     leader = procs.start(argv, tmp_path / "wrapper.log")
     for _ in range(100):
         if pidfile.exists() and pidfile.read_text().strip():
@@ -91,9 +110,13 @@ def test_sweep_kills_a_qemu_in_another_session(qemu: str, tmp_path: Path) -> Non
     """What Packer does: its QEMU runs in a session of its own, found by the folder it names."""
     procs = Processes()
     console = tmp_path / "console.log"
-    other = subprocess.Popen(_paused_guest(qemu, console), start_new_session=True,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    other = subprocess.Popen(
+        _paused_guest(qemu, console),
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         procs.watch(tmp_path)
         procs.stop_all()

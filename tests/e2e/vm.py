@@ -19,8 +19,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-READY = re.compile(r"rke2-standin: ready role=(\S+) profile=(\S+) protect=(\S+) "
-                   r"compliant=(\S+) values=(\{.*\})")
+READY = re.compile(
+    r"rke2-standin: ready role=(\S+) profile=(\S+) protect=(\S+) "
+    r"compliant=(\S+) values=(\{.*\})"
+)
 RESULT = re.compile(r"E2E-RESULT unit=(\S+) state=(\S+) restarts=(\d+)")
 
 
@@ -32,13 +34,21 @@ class Processes:
         self._running: set[subprocess.Popen[bytes]] = set()
         self._markers: set[str] = set()
 
-    def start(self, argv: list[str], log: Path, **kwargs: object) -> subprocess.Popen[bytes]:
+    def start(
+        self, argv: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         with log.open("ab") as out, self._lock:
             # setpriv --pdeathsig: the child dies with this thread even if pytest is
             # SIGKILLed and no finalizer runs (no preexec_fn: we start from threads).
-            proc = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", *argv], stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True,
-                                    **kwargs)  # type: ignore[call-overload]
+            proc = subprocess.Popen(
+                ["setpriv", "--pdeathsig", "KILL", *argv],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             self._running.add(proc)
         return proc
 
@@ -54,11 +64,16 @@ class Processes:
                 break
             except subprocess.TimeoutExpired:
                 continue
-        # A grandchild may outlive its leader: sweep the group once more.
+        # A grandchild may outlive its leader: sweep the group once more, and wait
+        # until the kernel has really taken every member down (zombies aside).
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        for _ in range(100):
+            if not group_members(proc.pid):
+                break
+            time.sleep(0.1)
         with self._lock:
             self._running.discard(proc)
 
@@ -89,8 +104,9 @@ class Processes:
             if not entry.name.isdigit():
                 continue
             try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-                    errors="replace")
+                cmdline = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
                 cwd = os.readlink(entry / "cwd")
                 pgid = os.getpgid(int(entry.name))
             except OSError:
@@ -109,6 +125,22 @@ class Processes:
             self.stop(proc)
         for marker in markers:
             self.sweep(marker)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group, read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(int(entry.name))
+    return found
 
 
 @dataclass
@@ -139,8 +171,21 @@ class Boot:
 def overlay(base: Path, path: Path) -> Path:
     """A copy-on-write disk over ``base``, so boots never change the image under test."""
     path.unlink(missing_ok=True)
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
-                    "-b", str(base.resolve()), str(path)], check=True)
+    subprocess.run(
+        [
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            "qcow2",
+            "-b",
+            str(base.resolve()),
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -150,22 +195,66 @@ def make_seed(folder: Path, user_data: Path, instance_id: str) -> Path:
     (folder / "user-data").write_bytes(user_data.read_bytes())
     (folder / "meta-data").write_text(f"instance-id: {instance_id}\n")
     iso = folder.with_suffix(".iso")
-    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", str(iso), "-V", "cidata",
-                    "-J", "-R", str(folder / "user-data"), str(folder / "meta-data")],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "xorriso",
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-o",
+            str(iso),
+            "-V",
+            "cidata",
+            "-J",
+            "-R",
+            str(folder / "user-data"),
+            str(folder / "meta-data"),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return iso
 
 
-def qemu_argv(disk: Path, kernel: Path, initrd: Path, seed: Path, console: Path,
-              accel: str, watch_seconds: int) -> list[str]:
+def qemu_argv(
+    disk: Path,
+    kernel: Path,
+    initrd: Path,
+    seed: Path,
+    console: Path,
+    accel: str,
+    watch_seconds: int,
+) -> list[str]:
     """QEMU on the i440fx machine: Debian's cloud kernel has ata_piix (the seed CD), not AHCI."""
     append = f"root=LABEL=rke2root ro console=ttyS0 rke2e2e.watch={watch_seconds}"
-    return ["qemu-system-x86_64", "-machine", f"pc,accel={accel}", "-m", "1024", "-smp", "1",
-            "-display", "none", "-monitor", "none", "-serial", f"file:{console}",
-            "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
-            "-drive", f"file={disk},if=virtio,format=qcow2",
-            "-drive", f"file={seed},media=cdrom,readonly=on",
-            "-nic", "user,model=virtio-net-pci"]
+    return [
+        "qemu-system-x86_64",
+        "-machine",
+        f"pc,accel={accel}",
+        "-m",
+        "1024",
+        "-smp",
+        "1",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        f"file:{console}",
+        "-kernel",
+        str(kernel),
+        "-initrd",
+        str(initrd),
+        "-append",
+        append,
+        "-drive",
+        f"file={disk},if=virtio,format=qcow2",
+        "-drive",
+        f"file={seed},media=cdrom,readonly=on",
+        "-nic",
+        "user,model=virtio-net-pci",
+    ]
 
 
 def boot(procs: Processes, argv: list[str], console: Path, log: Path, timeout: float) -> Boot:
@@ -204,8 +293,7 @@ def _parse(text: str, seconds: float, timed_out: bool, ready_after: float | None
     found = Boot(text, seconds, timed_out, ready_after)
     if match := READY.search(text):
         role, profile, protect, compliant, values = match.groups()
-        found.ready = {"role": role, "profile": profile, "protect": protect,
-                       "compliant": compliant}
+        found.ready = {"role": role, "profile": profile, "protect": protect, "compliant": compliant}
         found.values = json.loads(values)
     if match := RESULT.search(text):
         found.result = dict(zip(("unit", "state", "restarts"), match.groups(), strict=True))

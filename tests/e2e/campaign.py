@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 from vm import Boot, Processes, boot, make_seed, overlay, qemu_argv
 
+import rke2image
+
 REPO = Path(__file__).resolve().parents[2]
 E2E = REPO / "e2e"
 SPEC = E2E / "specs" / "server.yaml"
@@ -309,9 +311,8 @@ def _baked_image(bake: Bake) -> Path:
 
 
 def cli_environment() -> dict[str, str]:
-    """The CLI from this checkout's src/, whatever the caller's PYTHONPATH."""
+    """The CLI the tests import: from src/ or from the installed wheel, whichever it is."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO / "src") + (
-        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-    )
+    where = str(Path(rke2image.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = where + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env

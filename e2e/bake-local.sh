@@ -46,9 +46,10 @@ export PYTHONPATH="$repo/src${PYTHONPATH:+:$PYTHONPATH}"
 export TMPDIR="$work/tmp" PACKER_CACHE_DIR="$work/packer_cache"
 mkdir -p "$TMPDIR"
 python3 -m rke2image build "$spec" -o "$out" --only qemu
-python3 -m rke2image render "$spec" -o "$out/user-data" --baked
+python3 -m rke2image render "$spec" -o "$out/baked" --baked
 image=$(find "$out" -path '*/qemu/*.qcow2' -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
-userdata=$(find "$out/user-data" -name user-data | head -n 1)
+userdata=$(find "$out/baked" -type f -name user-data | head -n 1)
+accel=$(python3 -c 'from rke2image.bake.accel import choose_accelerator as c; print(c())')
 cat <<TXT
 
 Baked: $image
@@ -57,7 +58,7 @@ Boot it (serial console on this terminal; Ctrl-a x quits):
     && echo "instance-id: local-\$(date +%s)" > /tmp/seed/meta-data \\
     && xorriso -as mkisofs -quiet -o /tmp/seed.iso -V cidata -J -R /tmp/seed/user-data /tmp/seed/meta-data
   qemu-img create -f qcow2 -F qcow2 -b $image /tmp/node.qcow2
-  qemu-system-x86_64 -machine pc,accel=tcg -m 1024 -nographic \\
+  qemu-system-x86_64 -machine pc,accel=$accel -m 1024 -nographic \\
     -kernel $base/vmlinuz -initrd $base/initrd.img \\
     -append "root=LABEL=rke2root ro console=ttyS0" \\
     -drive file=/tmp/node.qcow2,if=virtio -drive file=/tmp/seed.iso,media=cdrom,readonly=on \\

@@ -33,6 +33,18 @@ SPEC = E2E / "specs" / "server.yaml"
 UNDO_NAME = "/etc/sysctl.d/99-zzzz-e2e-undo.conf"
 UNDO_TEXT = "# e2e: a later file that undoes a value kubelet requires\nkernel.panic = 0\n"
 
+# The outage of DESIGN.md, without rke2image: RKE2 with protect-kernel-defaults on a
+# stock image, so kubelet meets the distro's kernel defaults.
+OUTAGE_USER_DATA = """#cloud-config
+write_files:
+- path: /etc/rancher/rke2/config.yaml
+  permissions: '0600'
+  content: |
+    protect-kernel-defaults: true
+runcmd:
+- [systemctl, enable, --now, rke2-server.service]
+"""
+
 BASE_TIMEOUT = 900.0  # a cold base build downloads ~100 MiB
 BAKE_TIMEOUT = 840.0  # a hung bake is killed (with its QEMU) within 14 minutes
 BOOT_TIMEOUT = 600.0  # a hung guest is killed within 10 minutes
@@ -98,6 +110,7 @@ class Campaign:
             "bake_undo_enforce",
             "bake_enforce",
             "boot_baked_undo_enforce",
+            "boot_outage",
         ):
             self.jobs[name] = Future()
         start = time.monotonic()
@@ -112,6 +125,7 @@ class Campaign:
                 "boot_baked_undo",
                 lambda: self._boot("baked-undo", self._undo_of(self.get("bake")), "baked"),
             ),
+            ("boot_outage", lambda: self._boot("outage", None, "outage")),
         ]
         lane_b = [
             ("boot_stock", lambda: self._boot("stock", None, "full")),
@@ -227,6 +241,8 @@ class Campaign:
                 self._cli(argv + (["--baked"] if baked else []), 120)
                 key = ("baked" if baked else "full") + ("-enforce" if mode == "enforce" else "")
                 found[key] = out / "e2e-cp-1" / "user-data"
+        found["outage"] = self.run / "render" / "outage-user-data"
+        found["outage"].write_text(OUTAGE_USER_DATA)
         return found
 
     def _cli(self, argv: list[str], timeout: float) -> str:

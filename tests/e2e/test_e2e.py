@@ -106,3 +106,15 @@ def test_later_sysctl_file_stops_rke2_in_enforce_mode(campaign: Campaign) -> Non
     assert found.result.get("state") == "failing", found.summary()
     assert not found.ready, "RKE2 started although a value was wrong"
     assert PANIC_LINE in found.journal, found.summary()
+
+
+def test_without_rke2image_the_stock_image_reproduces_the_outage(campaign: Campaign) -> None:
+    """The baseline: RKE2 with protect-kernel-defaults refuses the distro's defaults."""
+    found = campaign.get("boot_outage")
+    assert not found.timed_out, f"the guest hung:\n{found.summary()}"
+    assert found.result.get("state") == "failing", found.summary()
+    assert not found.ready
+    overcommit = REQUIRED_BY_KEY["vm.overcommit_memory"]
+    line = KUBELET_MISMATCH.format(flag=overcommit.kubelet_flag, expected=overcommit.value,
+                                   actual="0")  # fmt: skip
+    assert line in found.journal, found.summary()

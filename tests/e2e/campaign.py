@@ -48,6 +48,7 @@ runcmd:
 BASE_TIMEOUT = 900.0  # a cold base build downloads ~100 MiB
 BAKE_TIMEOUT = 840.0  # a hung bake is killed (with its QEMU) within 14 minutes
 BOOT_TIMEOUT = 600.0  # a hung guest is killed within 10 minutes
+SESSION_BUDGET = 1500.0  # no job starts, and none runs on, past 25 minutes of session
 WATCH_SECONDS = 240  # the guest gives up waiting for RKE2 after this, then powers off
 
 
@@ -91,6 +92,7 @@ class Campaign:
         self.jobs: dict[str, Future[Any]] = {}
         self.lanes: list[threading.Thread] = []
         self.figures: dict[str, Any] = {"accelerator": accel, "concurrent_guests": 2}
+        self.deadline = time.monotonic() + SESSION_BUDGET
 
     # -- the plan ---------------------------------------------------------
     def start(self) -> None:
@@ -175,9 +177,17 @@ class Campaign:
         future = self.jobs.get(job)
         return future is not None and future.done() and future.exception() is None
 
+    def bound(self, timeout: float) -> float:
+        """A job's timeout, cut to what is left of the session's budget."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RuntimeError(f"the e2e session budget of {SESSION_BUDGET:.0f}s is spent")
+        return min(timeout, left)
+
     def _job(self, name: str, work: Callable[[], Any]) -> None:
         future = self.jobs[name]
         try:
+            self.bound(0)  # refuse to start past the budget
             future.set_result(work())
         except BaseException as error:  # noqa: BLE001 - handed to the waiting test
             future.set_exception(error)
@@ -190,7 +200,7 @@ class Campaign:
     def _base(self) -> Base:
         log = self.run / "build-base.log"
         proc = self.procs.start([str(E2E / "build-base.sh"), str(self.work)], log)
-        code = self.procs.wait(proc, BASE_TIMEOUT)
+        code = self.procs.wait(proc, self.bound(BASE_TIMEOUT))
         text = log.read_text(errors="replace")
         if code != 0:
             raise RuntimeError(f"build-base.sh exit {code}:\n{text[-3000:]}")
@@ -275,7 +285,7 @@ class Campaign:
             "qemu",
             "--force",
             "--timeout",
-            str(int(BAKE_TIMEOUT - 60)),
+            str(int(max(60.0, self.bound(BAKE_TIMEOUT) - 60))),
         ]
         env = cli_environment()
         env.update(TMPDIR=str(out / "tmp"), PACKER_CACHE_DIR=str(self.work / "packer_cache"))
@@ -284,7 +294,7 @@ class Campaign:
         start = time.monotonic()
         proc = self.procs.start(argv, log, cwd=REPO, env=env)
         # A grace of a minute lets the CLI stop Packer, and Packer its QEMU, cleanly.
-        code = self.procs.wait(proc, BAKE_TIMEOUT, grace=60)
+        code = self.procs.wait(proc, self.bound(BAKE_TIMEOUT), grace=60)
         seconds = time.monotonic() - start
         self.procs.sweep(str(out))
         images = sorted(out.glob("*/**/qemu/*.qcow2"))
@@ -307,7 +317,8 @@ class Campaign:
         argv = qemu_argv(
             disk, base.kernel, base.initrd, seed, folder / "console.log", self.accel, WATCH_SECONDS
         )
-        return boot(self.procs, argv, folder / "console.log", folder / "qemu.log", BOOT_TIMEOUT)
+        timeout = self.bound(BOOT_TIMEOUT)
+        return boot(self.procs, argv, folder / "console.log", folder / "qemu.log", timeout)
 
 
 def _alive(pid: str) -> bool:

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test venv test-deps lint bench clean
+.PHONY: demo test venv test-deps lint bench bake clean
 
 # A fresh venv with the project installed as a user gets it (not editable), so
 # the demo and the tests see exactly what the wheel ships.
@@ -30,6 +30,11 @@ lint: venv
 	$(BIN)/python -m pip install --quiet ruff mypy types-PyYAML types-jsonschema
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
+
+# Bake a real VM image locally (root on Debian/Ubuntu): the e2e base image,
+# `rke2image build --only qemu`, and how to boot the result.
+bake: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" e2e/bake-local.sh $(SPEC)
 
 bench: venv
 	$(BIN)/python bench/run.py

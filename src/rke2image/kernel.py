@@ -55,8 +55,17 @@ DEFAULT_MODULES: tuple[str, ...] = ("overlay", "br_netfilter")
 
 
 def normalize_key(key: str) -> str:
-    """Return the dotted form of a sysctl key (sysctl.d accepts both '.' and '/')."""
-    return key.strip().replace("/", ".")
+    """Return the dotted form of a sysctl key, as sysctl.d(5) reads it.
+
+    When the first separator is '/', the key is a path and its dots belong to a
+    name (``net/ipv4/conf/eth0.100/forwarding``): the dotted form swaps the two,
+    ``net.ipv4.conf.eth0/100.forwarding``, which sysctl.d maps back to that path.
+    """
+    key = key.strip()
+    first = next((c for c in key if c in "./"), ".")
+    if first == "/":
+        key = key.translate(str.maketrans("./", "/."))
+    return key
 
 
 def normalize_value(value: object) -> str:

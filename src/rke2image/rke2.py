@@ -22,16 +22,25 @@ class Profile:
     since: Version | None  # first release that accepts it
     refused_from: Version | None  # first release that refuses it (fatal)
     replacement: str | None = None
+    cis: bool = True  # turns on protect-kernel-defaults and RKE2's CIS start check
 
 
 PROFILES: dict[str, Profile] = {
     "cis": Profile("cis", since=(1, 27, 0), refused_from=None),
-    "etcd": Profile("etcd", since=(1, 34, 0), refused_from=None),
+    "etcd": Profile("etcd", since=(1, 34, 0), refused_from=None, cis=False),
     "cis-1.5": Profile("cis-1.5", since=None, refused_from=(1, 25, 0), replacement="cis"),
     "cis-1.6": Profile("cis-1.6", since=None, refused_from=(1, 30, 0), replacement="cis"),
     "cis-1.23": Profile("cis-1.23", since=None, refused_from=(1, 30, 0), replacement="cis"),
 }
 NO_PROFILE = "none"
+# Every profile that makes RKE2 check for an etcd user and group on servers.
+ETCD_USER_PROFILES = frozenset(PROFILES)
+
+
+def is_cis(profile: object) -> bool:
+    """True for ``cis`` and the legacy ``cis-1.x`` names: protection is on with all of them."""
+    known = PROFILES.get(profile) if isinstance(profile, str) else None
+    return known is not None and known.cis
 # Legacy names still start releases before ``refused_from`` but are deprecated from
 # this release, when ``cis`` became the only CIS value.
 LEGACY_DEPRECATED_FROM: Version = (1, 27, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -120,3 +121,29 @@ def test_real_process_exit_codes_and_no_traceback() -> None:
                               capture_output=True, text=True, check=False)
         assert done.returncode == expected, (path, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_folder_search_finds_quoted_flow_and_other_version_specs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.yaml").write_text('"apiVersion": "rke2image/v1"\nkind: NodeSpec\n')
+    (tmp_path / "b.YML").write_text('{"apiVersion": "rke2image/v1", "kind": "NodeSpec"}\n')
+    (tmp_path / "c.yaml").write_text("apiVersion: rke2image/v2\nkind: NodeSpec\n")
+    code, out, err = run(capsys, str(tmp_path))
+    assert code == 1 and "3 file(s) checked" in err
+    assert "c.yaml" in out and "rke2image/v2" in out
+
+
+def test_a_pipe_is_refused_instead_of_blocking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, str(fifo))
+    assert code == 2 and "not a regular file" in err
+
+
+def test_one_render_refuses_a_node_name_used_in_two_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(capsys, str(EXAMPLES / "node.yaml"), str(EXAMPLES / "cluster.yaml"))[0] == 0
+    code = main(["render", str(EXAMPLES / "node.yaml"), str(EXAMPLES / "cluster.yaml"), "-o", str(tmp_path / "o")])
+    _, err = capsys.readouterr()
+    assert code == 1 and "examples/cluster.yaml:" in err and "also used in" in err
+    assert not (tmp_path / "o").exists()

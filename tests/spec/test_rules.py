@@ -196,3 +196,34 @@ def test_missing_version_in_defaults_and_node_is_reported() -> None:
         del spec["defaults"]["rke2"]["version"]
     problems = rules_for(cluster(change))
     assert problems and set(problems) == {("missing-key", "error")}
+
+
+@pytest.mark.parametrize("legacy", ["cis-1.23", "cis-1.6"])
+def test_legacy_cis_profiles_turn_protection_on(legacy: str) -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["rke2"].update(profile=legacy, version="v1.26.9+rke2r1")
+        spec["kernel"] = {"sysctl": {"kernel.panic": 0}}
+    assert rules_for(node(change)) == [("required-sysctl", "error")]
+    report = check_bytes(yaml.safe_dump(node(lambda s: s["rke2"].update(
+        profile=legacy, version="v1.26.9+rke2r1"))).encode(), "n.yaml")
+    assert report.nodes[0].protect_kernel_defaults and report.nodes[0].needs_etcd_user
+
+
+def test_slash_keys_keep_the_dots_of_interface_names() -> None:
+    doc = node(sysctl({"net/ipv4/conf/eth0.100/forwarding": 1, "net.ipv4.conf.eth0/200.rp_filter": 2}))
+    report = check_bytes(yaml.safe_dump(doc).encode(), "n.yaml")
+    assert report.nodes[0].sysctl == {"net.ipv4.conf.eth0/100.forwarding": "1",
+                                      "net.ipv4.conf.eth0/200.rp_filter": "2"}
+
+
+def test_one_parameter_written_with_both_separators_is_a_duplicate() -> None:
+    doc = node(sysctl({"kernel.panic": 10, "kernel/panic": 10}))
+    assert rules_for(doc) == [("duplicate-sysctl-key", "error")]
+
+
+def test_a_node_may_switch_its_token_from_file_to_env() -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["nodes"][2]["rke2"] = {"token": {"env": "AGENT_TOKEN"}}
+    report = check_bytes(yaml.safe_dump(cluster(change)).encode(), "c.yaml")
+    assert report.problems == []
+    assert report.nodes[2].token is not None and report.nodes[2].token.env == "AGENT_TOKEN"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rke2image.errors import SpecError
@@ -15,24 +16,28 @@ __all__ = ["FileReport", "NodeSpec", "Problem", "check_paths", "load_nodes"]
 
 
 def check_paths(paths: Sequence[Path], only_specs: bool = False) -> list[FileReport]:
-    """Check every spec under ``paths``; raises InputError for a missing path."""
+    """Check every spec under ``paths``; raises InputError for a missing path.
+
+    Node names are not compared across files here: specs of different clusters
+    may well share ``cp-1``. ``load_nodes`` does, since one render writes them all.
+    """
     return [check_file(path) for path in spec_files(paths, only_specs)]
 
 
 def load_nodes(paths: Sequence[Path]) -> list[NodeSpec]:
-    """Every node of every spec under ``paths``; SpecError (with all problems) if any is invalid."""
+    """Every node of every spec under ``paths``; SpecError (with all problems) if any
+    is invalid or two of them share a name (one render writes one folder per name)."""
     reports = check_paths(paths)
     problems = [p for report in reports for p in report.problems]
+    first: dict[str, str] = {}
+    for report in reports:
+        for name, where in report.name_positions.items():
+            if name in first:
+                problems.append(replace(where, message=(
+                    f"node name {name!r} is also used in {first[name]}: one render writes one "
+                    "folder per node name; render these specs into separate outputs")))
+            else:
+                first.setdefault(name, f"{where.file}:{where.line}")
     if any(p.severity == "error" for p in problems):
         raise SpecError(problems)
-    nodes = [node for report in reports for node in report.nodes]
-    names: dict[str, str] = {}
-    duplicates = []
-    for node in nodes:
-        if node.name in names:
-            duplicates.append(Problem(node.source, 1, 1, "error", "duplicate-node-name",
-                                      f"node {node.name!r} is also defined in {names[node.name]}"))
-        names.setdefault(node.name, node.source)
-    if duplicates:
-        raise SpecError(duplicates)
-    return nodes
+    return [node for report in reports for node in report.nodes]

@@ -30,6 +30,8 @@ class FileReport:
     file: str
     problems: list[Problem] = field(default_factory=list)
     nodes: list[NodeSpec] = field(default_factory=list)
+    # node name -> where it is named, for checks across files
+    name_positions: dict[str, Problem] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -38,6 +40,8 @@ class FileReport:
 
 def read_spec_bytes(path: Path) -> bytes:
     """Read a spec file; a missing or unreadable file is a usage error (exit 2)."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise InputError(f"{path}: not a regular file (a pipe or device would block)")
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -70,6 +74,7 @@ def check_bytes(raw: bytes, file: str) -> FileReport:
             _add_findings(report, doc, node_findings(filled), lambda p: p)
             if not report.errors:
                 report.nodes.append(node_from_document(filled, file))
+                _locate_name(report, doc, report.nodes[-1].name, "/metadata/name")
     else:
         _check_cluster(report, doc)
     return _finish(report)
@@ -87,9 +92,15 @@ def _check_cluster(report: FileReport, doc: LoadedDocument) -> None:
     for owner, finding in cluster_findings(expanded):
         _add_findings(report, doc, [finding], owner.origin if owner else (lambda p: p))
     if not report.errors:
-        report.nodes.extend(
-            node_from_document({**node.document, "spec": spec}, report.file) for node, spec in expanded
-        )
+        for node, spec in expanded:
+            report.nodes.append(node_from_document({**node.document, "spec": spec}, report.file))
+            _locate_name(report, doc, report.nodes[-1].name, node.origin("/metadata/name"))
+
+
+def _locate_name(report: FileReport, doc: LoadedDocument, name: str, pointer: str) -> None:
+    pos = doc.position(pointer)
+    report.name_positions[name] = Problem(
+        report.file, pos.line, pos.column, "error", "duplicate-node-name", "", pointer)
 
 
 def _add_findings(report: FileReport, doc: LoadedDocument, findings: list[Finding], origin: Any) -> None:

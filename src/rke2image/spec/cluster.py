@@ -61,11 +61,18 @@ def _longest_prefix(data: Any, tokens: list[str]) -> int:
     return depth
 
 
+# Mappings that are one choice among alternatives ({file} or {env}): a node's value
+# replaces the default whole instead of merging into it.
+REPLACED_WHOLE = frozenset({"token"})
+
+
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Mappings merge key by key; anything else (lists included) is replaced."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if key in REPLACED_WHOLE:
+            merged[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from rke2image.errors import InputError
 
-SPEC_MARKER = re.compile(rb"^apiVersion:[ \t]*[\"']?rke2image/v1\b", re.MULTILINE)
+# Any rke2image apiVersion, quoted or not, in block or flow style: a file that
+# claims to be ours is checked (and a wrong version reported), never skipped.
+SPEC_MARKER = re.compile(rb"[\"']?\bapiVersion[\"']?[ \t]*:[ \t]*[\"']?rke2image/")
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -36,7 +38,7 @@ def spec_files(paths: Sequence[Path], only_specs: bool = False) -> list[Path]:
         if path.is_dir():
             found.extend(
                 p for p in sorted(path.rglob("*"))
-                if p.suffix in SUFFIXES and p.is_file() and looks_like_spec(p)
+                if p.suffix.lower() in SUFFIXES and p.is_file() and looks_like_spec(p)
             )
         elif path.exists() or path.is_symlink():
             if not only_specs or looks_like_spec(path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rke2image import rke2
 from rke2image.kernel import REQUIRED_PARAMETERS, normalize_key, normalize_value
 
 Role = Literal["server", "agent"]
@@ -51,7 +52,7 @@ class NodeSpec:
     @property
     def needs_etcd_user(self) -> bool:
         """RKE2 servers with the cis or etcd profile need an etcd user and group."""
-        return self.role == "server" and self.profile in ("cis", "etcd")
+        return self.role == "server" and self.profile in rke2.ETCD_USER_PROFILES
 
     def effective_sysctl(self) -> dict[str, str]:
         """The required parameters merged with the spec's own, sorted by key."""
@@ -63,10 +64,10 @@ class NodeSpec:
 def protection_on(profile: object, config: object) -> bool:
     """Whether kubelet runs with protect-kernel-defaults.
 
-    Derived from ``profile: cis`` *or* the kubelet option itself, never from the
+    Derived from a CIS profile *or* the kubelet option itself, never from the
     profile alone: the outage this tool exists for had protection without cis.
     """
-    if profile == "cis":
+    if rke2.is_cis(profile):
         return True
     if not isinstance(config, dict):
         return False

@@ -88,6 +88,19 @@ def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
             ))
 
 
+def duplicate_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
+    seen: dict[str, str] = {}
+    for key in _mapping(_mapping(_spec(doc).get("kernel")).get("sysctl")):
+        normal = normalize_key(str(key))
+        if normal in seen:
+            yield Finding(join_pointer("/spec/kernel/sysctl", key), "error", "duplicate-sysctl-key", (
+                f"{key} is the same kernel parameter as {seen[normal]} (written with other "
+                "separators): keep one, or the last silently wins"
+            ))
+        else:
+            seen[normal] = str(key)
+
+
 def bridge_module(doc: dict[str, Any]) -> Iterator[Finding]:
     kernel = _mapping(_spec(doc).get("kernel"))
     modules = kernel.get("modules")
@@ -179,7 +192,7 @@ def profile(doc: dict[str, Any]) -> Iterator[Finding]:
 
 
 NODE_RULES: tuple[Rule, ...] = (
-    required_sysctl, unsafe_sysctl, bridge_module, literal_secret, owned_config_keys, topology, profile,
+    required_sysctl, unsafe_sysctl, duplicate_sysctl, bridge_module, literal_secret, owned_config_keys, topology, profile,
 )
 
 

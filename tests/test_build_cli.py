@@ -42,6 +42,7 @@ AMAZON = """\
 def write_spec(folder: Path, builders: str) -> Path:
     spec = folder / "node.yaml"
     spec.write_text(SPEC.format(builders=builders.rstrip("\n")))
+    (folder / "base.qcow2").write_bytes(b"")  # the local base image the qemu settings name
     return spec
 
 
@@ -132,3 +133,12 @@ def test_packer_validate_failure_is_exit_1_with_packers_words(
     err = capsys.readouterr().err
     assert code == 1
     assert "packer validate failed" in err and "'password' is required" in err
+
+
+def test_a_missing_local_base_image_is_named_before_packer_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec(tmp_path, QEMU)
+    (tmp_path / "base.qcow2").unlink()
+    assert main(["build", str(spec), "--dry-run", "-o", str(tmp_path / "out")]) == 2
+    assert f"no such file {tmp_path / 'base.qcow2'}" in capsys.readouterr().err

@@ -93,6 +93,9 @@ def test_packer_validate_passes_with_the_example_settings(
     require_tool("ssh-keygen")
     spec = tmp_path / "spec" / "node.yaml"
     spec.parent.mkdir()
+    if builder == "qemu":  # the example names a local base image beside the spec
+        (spec.parent / settings["iso_url"]).parent.mkdir(parents=True, exist_ok=True)
+        (spec.parent / settings["iso_url"]).write_bytes(b"")
     node = make_node(image_name="rke2-cp", builders={builder: settings}, source=str(spec))
     # No network here: proof that validate does not call any cloud API.
     environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PKR_VAR_vsphere_password": "s3"}
@@ -112,6 +115,7 @@ def test_qemu_gets_a_seed_a_0600_key_and_direct_kernel_boot(
     packer = require_tool("packer")
     require_tool("ssh-keygen")
     spec = tmp_path / "node.yaml"
+    (tmp_path / "base.qcow2").write_bytes(b"")  # a local base must exist; its content is Packer's business
     settings = {"iso_url": "base.qcow2", "kernel": "vmlinuz", "initrd": "initrd.img",
                 "append": "root=/dev/vda console=ttyS0", "accelerator": "tcg",
                 "qemuargs": [["-smp", "2"]]}  # fmt: skip
@@ -162,6 +166,7 @@ def test_dry_run_never_touches_a_built_image(
     packer = require_tool("packer")
     require_tool("ssh-keygen")
     settings = {"iso_url": "base.qcow2", "accelerator": "tcg"}
+    (tmp_path / "base.qcow2").write_bytes(b"")
     node = make_node(builders={"qemu": settings}, source=str(tmp_path / "node.yaml"))
     request = BuildRequest(node, node_files(node), tmp_path / "project", dry_run=True,
                            packer_path=packer)  # fmt: skip

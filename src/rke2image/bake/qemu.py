@@ -64,7 +64,14 @@ def qemu_variables(
     check_settings(settings, node_name)
     variables = plain_variables("qemu", settings, SPECIAL)
     url = settings["iso_url"]
-    variables["qemu_iso_url"] = url if is_url(url) else str(local_path(url, spec_dir))
+    if is_url(url):
+        variables["qemu_iso_url"] = url
+    else:
+        base = local_path(url, spec_dir)
+        if not base.is_file():  # packer validate does not look; a build would fail late
+            raise UserError(f"{node_name}: spec.image.builders.qemu.iso_url: no such file {base} "
+                            "(relative paths are read from the spec's folder)")
+        variables["qemu_iso_url"] = str(base)
     variables["qemu_skip_resize_disk"] = "disk_size" not in settings
     if "disk_size" in settings:
         variables["qemu_disk_size"] = settings["disk_size"]

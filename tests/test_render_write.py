@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -316,3 +318,27 @@ def test_cli_notes_user_data_over_the_ec2_limit(tmp_path: Path,
     size = (tmp_path / "full/cp-1/user-data").stat().st_size
     assert ("over 16 KiB" in full) is (size > EC2_USER_DATA_LIMIT)
     assert "over 16 KiB" not in baked
+
+
+def test_sigterm_during_a_render_leaves_no_staging_folder(tmp_path: Path) -> None:
+    """CI timeouts and systemd send SIGTERM: it must unwind like Ctrl-C."""
+    nodes = "\n".join(f"    - {{name: w-{i}, role: agent}}" for i in range(3000))
+    spec = tmp_path / "big.yaml"
+    spec.write_text(
+        "apiVersion: rke2image/v1\nkind: Cluster\nmetadata: {name: big}\nspec:\n"
+        "  server: https://cp.example.com:9345\n"
+        "  defaults: {rke2: {version: v1.31.4+rke2r1, token: {file: /etc/rancher/rke2/token}}}\n"
+        "  nodes:\n    - {name: cp-1, role: server, clusterInit: true}\n" + nodes + "\n"
+    )
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "rke2image", "render", str(spec), "-o", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for _ in range(600):  # wait until it is writing the staging folder
+        if list(tmp_path.glob(".out.*")) or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err  # 0 would mean the write outran the signal
+    assert b"Traceback" not in err
+    assert list(tmp_path.glob(".out.*")) == [] and not out.exists()

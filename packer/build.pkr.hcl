@@ -1,6 +1,7 @@
-# One build for every builder: upload the rendered rootfs, install it with its
-# owners and modes, apply it, prove it with the preflight in enforce mode (a
-# non-compliant image fails here), then strip per-machine state.
+# One build for every builder: upload the rendered rootfs, install RKE2 if the
+# base lacks it, install the rootfs with its owners and modes, apply it, prove it
+# with the preflight in enforce mode (a non-compliant image fails here), then
+# strip per-machine state.
 build {
   sources = [
     "source.qemu.rke2image",
@@ -26,6 +27,15 @@ build {
   }
 
   # Each script re-runs itself through sudo when the SSH user is not root.
+  provisioner "shell" {
+    execute_command = "chmod +x {{ .Path }}; {{ .Vars }} {{ .Path }}"
+    environment_vars = [
+      "RKE2IMAGE_RKE2_VERSION=${var.rke2_version}",
+      "RKE2IMAGE_RKE2_TYPE=${var.rke2_type}",
+    ]
+    script = "${path.root}/scripts/install-rke2.sh"
+  }
+
   provisioner "shell" {
     execute_command = "chmod +x {{ .Path }}; {{ .Vars }} {{ .Path }}"
     environment_vars = [

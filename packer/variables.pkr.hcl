@@ -59,6 +59,17 @@ variable "create_etcd_user" {
   default     = false
 }
 
+variable "rke2_version" {
+  type        = string
+  description = "RKE2 release installed into the image when the base lacks it (INSTALL_RKE2_VERSION)."
+}
+
+variable "rke2_type" {
+  type        = string
+  description = "server or agent (INSTALL_RKE2_TYPE)."
+  default     = "server"
+}
+
 variable "preflight_no_swap" {
   type        = bool
   description = "Fail the build when swap is on (kubelet refuses to start with swap)."

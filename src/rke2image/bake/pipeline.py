@@ -148,6 +148,8 @@ def _variables(
         "modules_file": MODULES_FILE,
         "preflight_path": PREFLIGHT,
         "create_etcd_user": node.needs_etcd_user,
+        "rke2_version": node.rke2_version,
+        "rke2_type": node.role,
     }
     if builder == "qemu":
         variables.update(qemu_variables(settings, spec_dir, project, node.name, digest))

@@ -400,7 +400,7 @@ check_all() {
             if [ "$mode" = remediate ]; then
                 ca_hint="the preflight wrote it but the kernel kept $REPLY: check that /proc/sys is writable and that nothing else sets $key"
             else
-                ca_hint="$key is set by $where; apply it with: sysctl -w '$key=$value' (or run with --mode remediate), then restart RKE2"
+                ca_hint="$where wants $value; a later sysctl.d file, /etc/sysctl.conf or a tool set $REPLY (find it: systemd-analyze cat-config sysctl.d); fix that source, then 'systemctl restart systemd-sysctl' and restart RKE2 (or use --mode remediate)"
             fi
             finding "invalid kernel flag: $path, expected value: $value, actual value: $REPLY" "$ca_hint"
         elif [ $? -eq 1 ]; then
@@ -420,7 +420,7 @@ check_accounts() {
             finding "cannot read $passwd_file to look for user $require_user" ""
         elif [ "$user_found" = 0 ]; then
             finding "missing required: user: unknown user $require_user" \
-                "RKE2 looks in /etc/passwd itself (not NSS); create it: useradd -r -c '$require_user user' -s /sbin/nologin -M $require_user -U"
+                "RKE2 looks in /etc/passwd itself (not NSS); create it: useradd -r -c '$require_user user' -s /sbin/nologin -M -U $require_user (or -g $require_user if the group exists)"
         fi
     fi
     if [ -n "$require_group" ]; then

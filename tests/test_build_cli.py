@@ -142,3 +142,15 @@ def test_a_missing_local_base_image_is_named_before_packer_runs(
     (tmp_path / "base.qcow2").unlink()
     assert main(["build", str(spec), "--dry-run", "-o", str(tmp_path / "out")]) == 2
     assert f"no such file {tmp_path / 'base.qcow2'}" in capsys.readouterr().err
+
+
+def test_a_folder_rke2image_did_not_write_is_never_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec(tmp_path, QEMU)
+    theirs = tmp_path / "out" / "cp-1" / "scripts" / "deploy.sh"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("echo mine\n")
+    assert main(["build", str(spec), "--dry-run", "-o", str(tmp_path / "out")]) == 2
+    assert "refusing to write the Packer project" in capsys.readouterr().err
+    assert theirs.read_text() == "echo mine\n"

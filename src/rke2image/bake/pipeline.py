@@ -19,6 +19,7 @@ from rke2image.bake.adapter import EventSink, Packer
 from rke2image.bake.digest import build_digest, image_name
 from rke2image.bake.project import (
     MANIFEST,
+    claim_project,
     packer_environment,
     shipped_templates,
     write_project,
@@ -72,6 +73,7 @@ def build_node(
 ) -> list[BuildResult]:
     """Build (or find already built) the image of each selected builder of one node."""
     node, project = request.node, request.project.resolve()  # Packer runs in it
+    claim_project(project)
     say = notice or (lambda _text: None)
     builders = selected_builders(node, request.only)
     if "qemu" in builders:

@@ -22,6 +22,25 @@ from rke2image.render.write import write_rootfs
 PLUGINS_FILE = "required-plugins.pkr.hcl"
 INSTALL_LIST = "install.list"
 MANIFEST = "packer-manifest.json"
+PROJECT_MARKER = ".rke2image-project"
+
+
+def claim_project(project: Path) -> None:
+    """Make ``project`` ours before anything is written into it.
+
+    A build replaces templates, scripts/ and rootfs/, so it never works in a
+    non-empty folder that rke2image did not create.
+    """
+    if project.is_dir() and any(project.iterdir()) and not (project / PROJECT_MARKER).exists():
+        raise InputError(
+            f"refusing to write the Packer project into {project}: it holds files that "
+            f"rke2image did not write (no {PROJECT_MARKER}); choose another -o folder"
+        )
+    try:
+        project.mkdir(parents=True, exist_ok=True)
+        (project / PROJECT_MARKER).write_text("written by rke2image build; safe to delete\n")
+    except OSError as error:
+        raise InputError(f"cannot write the Packer project {project}: {error}") from error
 
 
 def shipped_templates() -> Path:

@@ -18,40 +18,10 @@ import time
 from pathlib import Path
 
 import yaml
+from clusters import cluster_document
 
 from rke2image.render import render_node, write_outputs
 from rke2image.spec import load_nodes
-
-
-def cluster_document(count: int) -> dict[str, object]:
-    nodes: list[dict[str, object]] = [
-        {"name": f"cp-{i}", "role": "server", **({"clusterInit": True} if i == 1 else {})}
-        for i in range(1, 4)
-    ]
-    nodes += [{"name": f"worker-{i}", "role": "agent"} for i in range(1, count - 2)]
-    return {
-        "apiVersion": "rke2image/v1",
-        "kind": "Cluster",
-        "metadata": {"name": "bench"},
-        "spec": {
-            "server": "https://cp.example.com:9345",
-            "defaults": {
-                "os": "ubuntu-22.04",
-                "rke2": {
-                    "version": "v1.31.4+rke2r1",
-                    "profile": "cis",
-                    "token": {"file": "/etc/rancher/rke2/token"},
-                    "config": {"tls-san": ["cp.example.com"]},
-                },
-                "kernel": {
-                    "sysctl": {"fs.inotify.max_user_instances": 8192},
-                    "modules": ["overlay", "br_netfilter"],
-                },
-                "preflight": {"mode": "remediate"},
-            },
-            "nodes": nodes,
-        },
-    }
 
 
 def run_once(spec: Path, out: Path) -> dict[str, float]:
@@ -80,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         spec = Path(tmp, "cluster.yaml")
-        spec.write_text(yaml.safe_dump(cluster_document(args.nodes), sort_keys=False))
+        spec.write_text(yaml.safe_dump(cluster_document(3, args.nodes - 3), sort_keys=False))
         for attempt in range(1, args.repeat + 1):
             times = run_once(spec, Path(tmp, f"out-{attempt}"))
             report(f"run {attempt} (new OUT)", args.nodes, times)

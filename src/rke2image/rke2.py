@@ -45,6 +45,11 @@ def is_cis(profile: object) -> bool:
 # this release, when ``cis`` became the only CIS value.
 LEGACY_DEPRECATED_FROM: Version = (1, 27, 0)
 
+# Nodes join through the supervisor port; 6443 is the Kubernetes API (RKE2 docs,
+# install/requirements "Inbound Network Rules").
+SUPERVISOR_PORT = 9345
+KUBE_API_PORT = 6443
+
 # Keys of config.yaml that a spec field renders; setting them in rke2.config too
 # would make two sources for one value.
 OWNED_CONFIG_KEYS = {

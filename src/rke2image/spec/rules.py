@@ -159,6 +159,15 @@ def topology(doc: dict[str, Any]) -> Iterator[Finding]:
         ))
 
 
+def server_port(doc: dict[str, Any]) -> Iterator[Finding]:
+    server = _spec(doc).get("server")
+    if isinstance(server, str) and server.rsplit(":", 1)[-1] == str(rke2.KUBE_API_PORT):
+        yield Finding("/spec/server", "warning", "server-port", (
+            f"{server} is the Kubernetes API port; nodes join through RKE2's supervisor port "
+            f"{rke2.SUPERVISOR_PORT}: use https://<address>:{rke2.SUPERVISOR_PORT}"
+        ))
+
+
 def profile(doc: dict[str, Any]) -> Iterator[Finding]:
     rke2_spec = _mapping(_spec(doc).get("rke2"))
     name = rke2_spec.get("profile")
@@ -192,7 +201,8 @@ def profile(doc: dict[str, Any]) -> Iterator[Finding]:
 
 
 NODE_RULES: tuple[Rule, ...] = (
-    required_sysctl, unsafe_sysctl, duplicate_sysctl, bridge_module, literal_secret, owned_config_keys, topology, profile,
+    required_sysctl, unsafe_sysctl, duplicate_sysctl, bridge_module, literal_secret,
+    owned_config_keys, topology, server_port, profile,
 )
 
 

@@ -155,7 +155,7 @@ def _describe(error: ValidationError, base: str) -> Iterator[tuple[str, str, str
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         yield pointer, "wrong-type", (
-            f"{where}: expected {expected}, got {_json_type(error.instance)} {_show(error.instance)}"
+            f"{where}: expected {expected}, got {_json_type(error.instance)} {_show(error.instance)}".rstrip()
         )
     elif kind in ("enum", "const"):
         choices = list(error.validator_value) if kind == "enum" else [error.validator_value]  # type: ignore[arg-type]
@@ -196,7 +196,7 @@ def _dotted(pointer: str) -> str:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)) or value is None:
         return ""
     return json.dumps(value)
 

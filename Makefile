@@ -9,7 +9,8 @@ OUT    ?= out
 # A fresh venv with the project installed as a user gets it (not editable), so
 # the demo and the tests see exactly what the wheel ships.
 venv:
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) 2>/dev/null \
+		|| { rm -rf $(VENV); scripts/install-test-deps python3-venv && $(PYTHON) -m venv $(VENV); }
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet --force-reinstall --no-deps .
 	@$(BIN)/python -m pip install --quiet '.[test]'

@@ -66,7 +66,11 @@ class PackerFailed(UserError):
         super().__init__(text)
 
     @classmethod
-    def from_process(cls, action: str, returncode: int, output: str, lines: int = 30) -> PackerFailed:
+    def from_process(cls, action: str, returncode: int, output: str) -> PackerFailed:
         """Build the error from a finished packer process and what it printed."""
-        tail = "\n".join(output.rstrip("\n").splitlines()[-lines:])
-        return cls(f"packer {action} failed with exit code {returncode}", returncode, tail)
+        return cls(f"packer {action} failed with exit code {returncode}", returncode, tail(output))
+
+
+def tail(text: str, lines: int = 30) -> str:
+    """The last ``lines`` lines of a program's output: what an error shows of it."""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])

@@ -19,7 +19,7 @@ from packerpy import PackerExecutable  # type: ignore[import-untyped]
 
 from rke2image.bake.progress import PackerEvent, is_shown, parse_line
 from rke2image.bake.stopper import Stopper
-from rke2image.errors import PackerFailed, ToolNotFound
+from rke2image.errors import PackerFailed, ToolNotFound, tail
 
 EventSink = Callable[[PackerEvent], None]
 
@@ -162,13 +162,13 @@ class Packer:
             raise PackerFailed(
                 f"packer {command} timed out after {timeout}s and was stopped",
                 code,
-                _tail(_plain(output)),
+                tail(_plain(output)),
             )
         if reason is not None:
             raise BuildInterrupted(
                 f"packer {command} stopped by {reason}; Packer cleaned up and exited {code}",
                 code,
-                _tail(_plain(output)),
+                tail(_plain(output)),
             )
         return code, output
 
@@ -187,6 +187,3 @@ def _plain(output: str) -> str:
     events = (parse_line(line, 0.0) for line in output.splitlines())
     return "\n".join(e.text for e in events if e is not None and is_shown(e))
 
-
-def _tail(text: str, lines: int = 30) -> str:
-    return "\n".join(text.rstrip("\n").splitlines()[-lines:])

@@ -73,7 +73,6 @@ def build_node(
 ) -> list[BuildResult]:
     """Build (or find already built) the image of each selected builder of one node."""
     node, project = request.node, request.project.resolve()  # Packer runs in it
-    claim_project(project)
     say = notice or (lambda _text: None)
     builders = selected_builders(node, request.only)
     if "qemu" in builders:
@@ -83,6 +82,7 @@ def build_node(
     secrets = [f.path for f in files if f.secret]
     if secrets:
         raise UserError(f"{node.name}: refusing to bake secrets into an image: {secrets}")
+    claim_project(project)  # only once the request is known to be buildable
     spec_dir = Path(node.source).parent if node.source != "<memory>" else Path.cwd()
     digests = {
         b: build_digest(files, templates, b, node.builders[b], _inputs(b, node, spec_dir))

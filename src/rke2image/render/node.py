@@ -11,7 +11,7 @@ from rke2image.errors import RenderError
 from rke2image.render import cloudconfig, templates
 from rke2image.render.files import RenderedFile, RenderedNode
 from rke2image.render.rke2config import build_config
-from rke2image.spec.model import NodeSpec
+from rke2image.spec.model import NodeSpec, kubelet_arg
 
 PREFLIGHT_SOURCE = "preflight.sh"
 
@@ -93,11 +93,5 @@ def preflight_command(node: NodeSpec) -> list[str]:
 
 def fail_swap_on(config: Mapping[str, Any]) -> bool:
     """kubelet refuses to run with swap on unless a kubelet-arg sets fail-swap-on=false."""
-    args = config.get("kubelet-arg")
-    if isinstance(args, str):
-        args = [args]
-    for arg in args if isinstance(args, list) else []:
-        name, _, value = str(arg).lstrip("-").partition("=")
-        if name == "fail-swap-on" and value.strip().lower() == "false":
-            return False
-    return True
+    value = kubelet_arg(dict(config), "fail-swap-on")
+    return value is None or value.lower() != "false"

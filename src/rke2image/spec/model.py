@@ -73,15 +73,22 @@ def protection_on(profile: object, config: object) -> bool:
         return False
     if _truthy(config.get("protect-kernel-defaults")):
         return True
-    kubelet_args = config.get("kubelet-arg")
-    if isinstance(kubelet_args, str):
-        kubelet_args = [kubelet_args]
-    if isinstance(kubelet_args, list):
-        for arg in kubelet_args:
-            name, _, value = str(arg).lstrip("-").partition("=")
-            if name == "protect-kernel-defaults" and (value == "" or _truthy(value)):
-                return True
-    return False
+    value = kubelet_arg(config, "protect-kernel-defaults")
+    return value is not None and (value == "" or _truthy(value))
+
+
+def kubelet_arg(config: object, name: str) -> str | None:
+    """The value of kubelet flag ``name`` in rke2.config ``kubelet-arg`` ("" when given
+    bare), or None when absent; the last occurrence wins, as on kubelet's command line."""
+    args = config.get("kubelet-arg") if isinstance(config, dict) else None
+    if isinstance(args, str):
+        args = [args]
+    found = None
+    for arg in args if isinstance(args, list) else []:
+        flag, _, value = str(arg).lstrip("-").partition("=")
+        if flag == name:
+            found = value.strip()
+    return found
 
 
 def _truthy(value: object) -> bool:

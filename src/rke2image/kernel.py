@@ -13,7 +13,10 @@ KUBELET_SOURCE = (
     "kubelet setupKernelTunables, pkg/kubelet/cm/container_manager_linux.go "
     "(values from k8s.io/component-helpers/node/util/sysctl)"
 )
-RKE2_CIS_SOURCE = "RKE2 CIS start check, pkg/rke2 (runs only with profile: cis)"
+RKE2_CIS_SOURCE = (
+    "RKE2 CIS start check, rancher/rke2 pkg/cli/cmds/profile_linux.go "
+    "(kernelRuntimeParameters, validateKernelReqs; runs only with profile: cis)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,21 @@ REQUIRED_BY_KEY: dict[str, KernelParameter] = {p.key: p for p in REQUIRED_PARAME
 KUBELET_MISMATCH = "invalid kernel flag: {flag}, expected value: {expected}, actual value: {actual}"
 # The message RKE2's own CIS check prints.
 RKE2_MISMATCH = "invalid kernel parameter value {key}={actual} - expected {expected}"
+
+# Sysctls RKE2 sets itself at every start (k3s pkg/agent/syssetup/setup.go,
+# kernelSysctls, through RKE2's k3s agent): a spec giving one of them another
+# value loses it at the next start. The IPv6 keys are set on IPv6 nodes, the
+# bridge keys where k3s manages bridge filtering; all of them to 1. (Conntrack
+# limits, set from kube-proxy's config, have no fixed value and are not listed.)
+RKE2_SETS: dict[str, str] = {
+    "net.ipv4.conf.all.forwarding": "1",
+    "net.ipv4.conf.default.forwarding": "1",
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.ipv6.conf.all.forwarding": "1",
+    "net.ipv6.conf.default.forwarding": "1",
+    "net.core.devconf_inherit_init_net": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+}
 
 # net.bridge.* keys appear under /proc/sys only once this module is loaded.
 BRIDGE_MODULE = "br_netfilter"

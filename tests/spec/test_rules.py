@@ -65,9 +65,11 @@ PASSING: dict[str, Callable[[dict[str, Any]], None]] = {
                                              server="https://cp.example.com:9345"),
     "cluster-init-with-server": lambda s: s.update(clusterInit=False,
                                                    server="https://cp.example.com:9345"),
-    "profile-version": lambda s: s["rke2"].update(profile="etcd", version="v1.34.1+rke2r1"),
+    "profile-version": lambda s: s["rke2"].update(profile="etcd", version="v1.31.10+rke2r1"),
     "profile-legacy-before-refusal": lambda s: s["rke2"].update(profile="cis-1.23",
                                                                 version="v1.26.9+rke2r1"),
+    "cis-protection-off": lambda s: s["rke2"].update(config={"protect-kernel-defaults": True}),
+    "rke2-managed-sysctl": sysctl({"net.ipv4.conf.all.forwarding": 1}),
 }
 
 
@@ -121,17 +123,90 @@ def test_joining_node_needs_server() -> None:
     assert rules_for(node(lambda s: s.update(clusterInit=False))) == [("server-missing", "error")]
 
 
-@pytest.mark.parametrize(("profile", "version", "expected"), [
-    ("cis", "v1.26.9+rke2r1", [("profile-version", "error")]),
-    ("cis-1.23", "v1.28.1+rke2r1", [("profile-version", "warning")]),
-    ("cis-1.23", "v1.30.0+rke2r1", [("profile-version", "error")]),
-    ("cis-1.6", "v1.31.4+rke2r1", [("profile-version", "error")]),
-    ("etcd", "v1.33.9+rke2r1", [("profile-version", "error")]),
+# RKE2's verdict per profile on each side of every boundary, read at the release tags
+# of rancher/rke2 (pkg/cli/cmds/profile_linux.go, pkg/rke2/rke2.go): the last patch
+# of a minor line that refuses a profile and the first that accepts it.
+OK: list[tuple[str, str]] = []
+WARN = [("profile-version", "warning")]
+ERROR = [("profile-version", "error")]
+BOUNDARIES: list[tuple[str, str, list[tuple[str, str]]]] = [
+    # cis: v1.25.15, v1.26.10, v1.27.7, v1.28.2 and every later minor.
+    ("cis", "v1.24.17+rke2r1", ERROR),
+    ("cis", "v1.25.14+rke2r1", ERROR), ("cis", "v1.25.15+rke2r1", OK),
+    ("cis", "v1.26.9+rke2r1", ERROR), ("cis", "v1.26.10+rke2r1", OK),
+    ("cis", "v1.27.6+rke2r1", ERROR), ("cis", "v1.27.7+rke2r1", OK),
+    ("cis", "v1.28.1+rke2r1", ERROR), ("cis", "v1.28.2+rke2r1", OK),
+    ("cis", "v1.29.0+rke2r1", OK), ("cis", "v1.35.0+rke2r1", OK),
+    # etcd: v1.30.14, v1.31.10, v1.32.6, v1.33.2 and every v1.34+.
+    ("etcd", "v1.29.15+rke2r1", ERROR),
+    ("etcd", "v1.30.13+rke2r1", ERROR), ("etcd", "v1.30.14+rke2r1", OK),
+    ("etcd", "v1.31.9+rke2r1", ERROR), ("etcd", "v1.31.10+rke2r1", OK),
+    ("etcd", "v1.32.5+rke2r1", ERROR), ("etcd", "v1.32.6+rke2r1", OK),
+    ("etcd", "v1.33.1+rke2r1", ERROR), ("etcd", "v1.33.2+rke2r1", OK),
+    ("etcd", "v1.34.0+rke2r1", OK),
+    # cis-1.5 and cis-1.6: only before v1.25.0.
+    ("cis-1.5", "v1.24.17+rke2r1", OK), ("cis-1.5", "v1.25.0+rke2r1", ERROR),
+    ("cis-1.6", "v1.24.17+rke2r1", OK), ("cis-1.6", "v1.25.0+rke2r1", ERROR),
+    # cis-1.23: from v1.25.0; deprecated where cis arrived; fatal from v1.30.0;
+    # unknown again where etcd arrived.
+    ("cis-1.23", "v1.24.17+rke2r1", ERROR), ("cis-1.23", "v1.25.0+rke2r1", OK),
+    ("cis-1.23", "v1.25.14+rke2r1", OK), ("cis-1.23", "v1.25.15+rke2r1", WARN),
+    ("cis-1.23", "v1.26.9+rke2r1", OK), ("cis-1.23", "v1.26.10+rke2r1", WARN),
+    ("cis-1.23", "v1.27.6+rke2r1", OK), ("cis-1.23", "v1.27.7+rke2r1", WARN),
+    ("cis-1.23", "v1.28.1+rke2r1", OK), ("cis-1.23", "v1.28.2+rke2r1", WARN),
+    ("cis-1.23", "v1.29.15+rke2r1", WARN), ("cis-1.23", "v1.30.0+rke2r1", ERROR),
+    ("cis-1.23", "v1.30.13+rke2r1", ERROR), ("cis-1.23", "v1.30.14+rke2r1", ERROR),
+    ("cis-1.23", "v1.33.2+rke2r1", ERROR), ("cis-1.23", "v1.34.0+rke2r1", ERROR),
     ("nope", "v1.31.4+rke2r1", [("profile-unknown", "error")]),
-    ("none", "v1.31.4+rke2r1", []),
-])
+    ("none", "v1.31.4+rke2r1", OK),
+]
+
+
+@pytest.mark.parametrize(("profile", "version", "expected"), BOUNDARIES)
 def test_profiles_against_versions(profile: str, version: str, expected: list[tuple[str, str]]) -> None:
     assert rules_for(node(lambda s: s["rke2"].update(profile=profile, version=version))) == expected
+
+
+@pytest.mark.parametrize(("version", "words"), [
+    ("v1.30.13+rke2r1", "cis-1.23 profile is deprecated. Please use 'cis' instead."),
+    ("v1.30.14+rke2r1", "invalid value provided for --profile flag"),
+])
+def test_a_refused_profile_is_named_in_rke2_words(version: str, words: str) -> None:
+    doc = node(lambda s: s["rke2"].update(profile="cis-1.23", version=version))
+    (problem,) = check_bytes(yaml.safe_dump(doc).encode(), "n.yaml").problems
+    assert words in problem.message and "use cis" in problem.message
+
+
+def test_an_older_release_is_told_which_cis_name_it_knows() -> None:
+    doc = node(lambda s: s["rke2"].update(profile="cis", version="v1.26.9+rke2r1"))
+    (problem,) = check_bytes(yaml.safe_dump(doc).encode(), "n.yaml").problems
+    assert "use cis-1.23" in problem.message
+
+
+@pytest.mark.parametrize("profile", ["cis", "cis-1.23"])
+@pytest.mark.parametrize("value", [False, "false", "FALSE", "0"])
+def test_cis_with_protection_off_is_fatal_in_rke2(profile: str, value: object) -> None:
+    doc = node(lambda s: s["rke2"].update(profile=profile, version="v1.26.9+rke2r1",
+                                          config={"protect-kernel-defaults": value}))
+    problems = check_bytes(yaml.safe_dump(doc).encode(), "n.yaml").problems
+    found = [p for p in problems if p.rule == "cis-protection-off"]
+    assert [p.severity for p in found] == ["error"]
+    assert f"--protect-kernel-defaults must be true when using --profile={profile}" in (
+        found[0].message)
+
+
+def test_protection_off_without_a_cis_profile_is_fine() -> None:
+    doc = node(lambda s: s["rke2"].update(profile="etcd", config={
+        "protect-kernel-defaults": False}, version="v1.34.1+rke2r1"))
+    assert rules_for(doc) == []
+
+
+@pytest.mark.parametrize("key", [
+    "net.ipv4.conf.all.forwarding", "net/ipv4/conf/default/forwarding",
+    "net.ipv6.conf.all.forwarding", "net.core.devconf_inherit_init_net",
+])
+def test_a_sysctl_rke2_sets_itself_warns_when_given_another_value(key: str) -> None:
+    assert rules_for(node(sysctl({key: 0}))) == [("rke2-managed-sysctl", "warning")]
 
 
 CLUSTER: dict[str, Any] = {
@@ -198,14 +273,15 @@ def test_missing_version_in_defaults_and_node_is_reported() -> None:
     assert problems and set(problems) == {("missing-key", "error")}
 
 
-@pytest.mark.parametrize("legacy", ["cis-1.23", "cis-1.6"])
-def test_legacy_cis_profiles_turn_protection_on(legacy: str) -> None:
+@pytest.mark.parametrize(("legacy", "version"), [("cis-1.23", "v1.26.9+rke2r1"),
+                                                 ("cis-1.6", "v1.24.17+rke2r1")])
+def test_legacy_cis_profiles_turn_protection_on(legacy: str, version: str) -> None:
     def change(spec: dict[str, Any]) -> None:
-        spec["rke2"].update(profile=legacy, version="v1.26.9+rke2r1")
+        spec["rke2"].update(profile=legacy, version=version)
         spec["kernel"] = {"sysctl": {"kernel.panic": 0}}
     assert rules_for(node(change)) == [("required-sysctl", "error")]
     report = check_bytes(yaml.safe_dump(node(lambda s: s["rke2"].update(
-        profile=legacy, version="v1.26.9+rke2r1"))).encode(), "n.yaml")
+        profile=legacy, version=version))).encode(), "n.yaml")
     assert report.nodes[0].protect_kernel_defaults and report.nodes[0].needs_etcd_user
 
 

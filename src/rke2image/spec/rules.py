@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rke2image import rke2
-from rke2image.kernel import BRIDGE_MODULE, REQUIRED_BY_KEY, normalize_key, normalize_value
+from rke2image.kernel import (
+    BRIDGE_MODULE,
+    REQUIRED_BY_KEY,
+    RKE2_SETS,
+    normalize_key,
+    normalize_value,
+)
 from rke2image.spec.model import protection_on
 from rke2image.spec.problems import Severity, join_pointer
 
@@ -179,30 +185,67 @@ def profile(doc: dict[str, Any]) -> Iterator[Finding]:
             f"profile {name!r} is not an RKE2 profile: use none, cis or etcd"
         ))
         return
-    version = rke2.parse_version(str(rke2_spec.get("version", "")))
+    text = str(rke2_spec.get("version", ""))
+    version = rke2.parse_version(text)
     if version is None:
         return
-    if known.refused_from and version >= known.refused_from:
+    verdict = known.verdict(version)
+    instead = rke2.cis_profile_for(version) if known.cis else None
+    use = f"use {instead}" if instead and instead != name else "use an RKE2 release that accepts it"
+    if verdict == "unknown":
+        since = f" (it is accepted in {known.accepted.describe()})" if known.accepted else ""
         yield Finding("/spec/rke2/profile", "error", "profile-version", (
-            f"RKE2 {rke2.format_version(known.refused_from)} and later refuse profile {name!r}: "
-            f"use {known.replacement}"
+            f"RKE2 {text} refuses profile {name!r} at start (\"{rke2.UNKNOWN_PROFILE_WORDS}\")"
+            f"{since}: {use}"
         ))
-    elif known.since and version < known.since:
+    elif verdict == "fatal":
         yield Finding("/spec/rke2/profile", "error", "profile-version", (
-            f"profile {name!r} exists from RKE2 {rke2.format_version(known.since)}; "
-            f"{rke2_spec.get('version')} does not know it: upgrade RKE2 or use another profile"
+            f"RKE2 {text} refuses profile {name!r} at start (\"{known.fatal_words}\"): {use}"
         ))
-    elif known.replacement and version >= rke2.LEGACY_DEPRECATED_FROM:
+    elif verdict == "deprecated":
         yield Finding("/spec/rke2/profile", "warning", "profile-version", (
-            f"profile {name!r} is deprecated from RKE2 "
-            f"{rke2.format_version(rke2.LEGACY_DEPRECATED_FROM)} and refused from "
-            f"{rke2.format_version(known.refused_from or (1, 30, 0))}: use {known.replacement}"
+            f"profile {name!r} is deprecated in RKE2 {text} (it warns at start, and v1.30 and "
+            f"later refuse it): {use}"
         ))
+
+
+def cis_protection_off(doc: dict[str, Any]) -> Iterator[Finding]:
+    rke2_spec = _mapping(_spec(doc).get("rke2"))
+    name = rke2_spec.get("profile")
+    config = _mapping(rke2_spec.get("config"))
+    if not rke2.is_cis(name) or "protect-kernel-defaults" not in config:
+        return
+    value = config["protect-kernel-defaults"]
+    if value is False or (isinstance(value, str) and value.strip().lower() in _GO_FALSE):
+        words = rke2.PROTECTION_OFF_WORDS.format(profile=name)
+        yield Finding("/spec/rke2/config/protect-kernel-defaults", "error",
+                      "cis-protection-off", (
+            f"RKE2 refuses to start with profile {name} and protect-kernel-defaults: false "
+            f"(\"{words}\"): remove protect-kernel-defaults (the profile turns it on)"
+        ))
+
+
+# strconv.ParseBool's false words: how RKE2's CLI reads a boolean option.
+_GO_FALSE = frozenset({"0", "f", "false"})
+
+
+def rke2_managed_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
+    for key, value in _mapping(_mapping(_spec(doc).get("kernel")).get("sysctl")).items():
+        managed = RKE2_SETS.get(normalize_key(str(key)))
+        if managed is None or isinstance(value, (dict, list)):
+            continue
+        if normalize_value(value) != managed:
+            yield Finding(join_pointer("/spec/kernel/sysctl", key), "warning",
+                          "rke2-managed-sysctl", (
+                f"{key} is {value!r} but RKE2 sets it to {managed} at every start, so this "
+                "value does not last, and a remediating preflight would fight RKE2 on each "
+                f"restart: remove the key or set it to {managed}"
+            ))
 
 
 NODE_RULES: tuple[Rule, ...] = (
     required_sysctl, unsafe_sysctl, duplicate_sysctl, bridge_module, literal_secret,
-    owned_config_keys, topology, server_port, profile,
+    owned_config_keys, topology, server_port, profile, cis_protection_off, rke2_managed_sysctl,
 )
 
 

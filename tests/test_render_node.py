@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +16,11 @@ from rke2image.errors import RenderError, SecretError
 from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.render import render_node
 from rke2image.render.files import RenderedNode
+from rke2image.spec import check_paths
 from rke2image.spec.model import NodeSpec, TokenRef
 
 MakeNode = Callable[..., NodeSpec]
+ROOT = Path(__file__).resolve().parents[1]
 SECRET = "K10-not-a-real-token::server:s3cr3t-VALUE"
 
 
@@ -130,14 +135,27 @@ def test_etcd_user_checked_and_created_on_cis_and_etcd_servers(
         assert "users" not in config and "groups" not in config
 
 
+# RKE2's kubelet runs with fail-swap-on=false (k3s defaultKubeletConfig): the swap
+# check is there only when a kubelet-arg turns it on.
 @pytest.mark.parametrize(("kubelet_arg", "no_swap"), [
-    (None, True), (["fail-swap-on=false"], False), (["--fail-swap-on=false"], False),
-    ("fail-swap-on=false", False), (["fail-swap-on=true"], True), (["max-pods=200"], True),
+    (None, False), (["fail-swap-on=false"], False), (["--fail-swap-on=false"], False),
+    ("fail-swap-on=false", False), (["max-pods=200"], False),
+    (["fail-swap-on=true"], True), (["--fail-swap-on"], True), ("fail-swap-on=True", True),
+    (["fail-swap-on=true", "fail-swap-on=false"], False),
 ])
-def test_no_swap_unless_kubelet_allows_swap(make_node: MakeNode, kubelet_arg: Any,
-                                            no_swap: bool) -> None:
+def test_no_swap_check_unless_kubelet_fails_on_swap(make_node: MakeNode, kubelet_arg: Any,
+                                                    no_swap: bool) -> None:
     config = {} if kubelet_arg is None else {"kubelet-arg": kubelet_arg}
     assert ("--no-swap" in dropin_exec(make_node(rke2_config=config))) is no_swap
+
+
+def test_a_default_cis_server_has_no_swap_check_but_knows_the_required_keys(
+    make_node: MakeNode,
+) -> None:
+    words = dropin_exec(make_node(profile="cis"))
+    assert "--no-swap" not in words
+    assert words[words.index("--required") + 1] == ",".join(p.key for p in REQUIRED_PARAMETERS)
+    assert words[words.index("--sysctl-file") + 1] == paths.SYSCTL_FILE
 
 
 def test_drop_in_never_orders_after_cloud_final(make_node: MakeNode) -> None:
@@ -154,9 +172,43 @@ def test_user_data_writes_every_file_with_its_mode(make_node: MakeNode) -> None:
     written = {w["path"]: w for w in cloud_config(rendered)["write_files"]}
     assert set(written) == {f.path for f in rendered.files}
     for file in rendered.files:
-        assert written[file.path]["content"].encode() == file.content
+        assert decoded(written[file.path]) == file.content
         assert written[file.path]["permissions"] == f"{file.mode:04o}"
         assert written[file.path]["owner"] == "root:root"
+
+
+def decoded(entry: dict[str, Any]) -> bytes:
+    """A write_files entry's bytes, as cloud-init decodes them (plain or gz+b64)."""
+    if entry.get("encoding") == "gz+b64":
+        return gzip.decompress(base64.b64decode(entry["content"], validate=True))
+    assert "encoding" not in entry
+    return str(entry["content"]).encode()
+
+
+# EC2 accepts at most 16 KiB of user-data.
+EC2_USER_DATA_LIMIT = 16_384
+
+
+@pytest.mark.parametrize("example", ["node.yaml", "cluster.yaml"])
+def test_full_user_data_of_every_example_node_fits_ec2(example: str) -> None:
+    (report,) = check_paths([ROOT / "examples" / example])
+    assert report.nodes
+    for node in report.nodes:
+        size = len(render_node(node, environ={"RKE2_TOKEN": "x" * 64}).user_data)
+        assert size <= EC2_USER_DATA_LIMIT, f"{node.name}: {size} bytes"
+
+
+def test_big_files_are_packed_and_small_ones_stay_readable(make_node: MakeNode) -> None:
+    written = {w["path"]: w for w in cloud_config(render_node(make_node()))["write_files"]}
+    assert written[paths.PREFLIGHT]["encoding"] == "gz+b64"
+    assert "encoding" not in written[paths.RKE2_CONFIG]  # packing would not shorten it
+
+
+def test_packing_is_deterministic(make_node: MakeNode) -> None:
+    assert render_node(make_node()).user_data == render_node(make_node()).user_data
+    packed = {w["path"]: w for w in cloud_config(render_node(make_node()))["write_files"]}
+    header = base64.b64decode(packed[paths.PREFLIGHT]["content"])[:10]
+    assert header[4:8] == b"\0\0\0\0", "gzip mtime must be 0"
 
 
 def test_runcmd_applies_kernel_settings_before_enabling_rke2(make_node: MakeNode) -> None:

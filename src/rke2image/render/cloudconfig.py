@@ -10,9 +10,12 @@ RKE2 is installed only when absent, so an image that already ships it is kept.
 
 from __future__ import annotations
 
+import base64
+import gzip
 from typing import Any
 
 from rke2image import paths
+from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.render.escape import shell_quote
 from rke2image.render.files import RenderedFile
 from rke2image.spec.model import NodeSpec
@@ -66,8 +69,13 @@ def baked_cloud_config(node: NodeSpec, files: tuple[RenderedFile, ...]) -> dict[
 
 
 def preflight_file_args() -> list[str]:
-    """The preflight's inputs, named explicitly so its defaults cannot drift."""
-    return ["--sysctl-file", paths.SYSCTL_FILE, "--modules-file", paths.MODULES_FILE]
+    """The preflight's inputs: it has no default paths, and it learns from ``--required``
+    which keys kubelet reads (missing, they fail; a spec's own missing key only warns)."""
+    return [
+        "--sysctl-file", paths.SYSCTL_FILE,
+        "--modules-file", paths.MODULES_FILE,
+        "--required", ",".join(p.key for p in REQUIRED_PARAMETERS),
+    ]  # fmt: skip
 
 
 def install_command(node: NodeSpec) -> str:
@@ -87,9 +95,26 @@ def _enable(node: NodeSpec) -> list[str]:
 
 
 def _write_file(file: RenderedFile) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "path": file.path,
         "permissions": f"{file.mode:04o}",
         "owner": "root:root",
-        "content": file.content.decode("utf-8"),
     }
+    packed = gzip_b64(file.content)
+    if len(packed) < len(file.content):
+        entry.update(encoding="gz+b64", content=packed)
+    else:
+        entry["content"] = file.content.decode("utf-8")
+    return entry
+
+
+# EC2 accepts at most 16 KiB of user-data, and the preflight alone is ~25 KB:
+# cloud-init's write_files decodes ``encoding: gz+b64``. A file is packed only
+# when that makes it shorter, so short files stay readable in the user-data
+# (rootfs/ always holds every file plain, for review).
+GZIP_LEVEL = 9
+
+
+def gzip_b64(content: bytes) -> str:
+    """gzip (no name, mtime 0, a fixed level: the same bytes on every render), base64."""
+    return base64.b64encode(gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)).decode()

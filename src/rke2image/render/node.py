@@ -92,6 +92,13 @@ def preflight_command(node: NodeSpec) -> list[str]:
 
 
 def fail_swap_on(config: Mapping[str, Any]) -> bool:
-    """kubelet refuses to run with swap on unless a kubelet-arg sets fail-swap-on=false."""
+    """Whether kubelet refuses to run with swap on: only when a kubelet-arg turns
+    fail-swap-on on. RKE2's kubelet runs with fail-swap-on=false (k3s
+    pkg/daemons/agent/agent_linux.go, defaultKubeletConfig: FailSwapOn false), and
+    a kubelet-arg on the command line overrides it; a bare flag is true, as Go reads it."""
     value = kubelet_arg(dict(config), "fail-swap-on")
-    return value is None or value.lower() != "false"
+    return value is not None and value.lower() in _GO_TRUE
+
+
+# strconv.ParseBool's true words, and "" for a bare flag.
+_GO_TRUE = frozenset({"", "1", "t", "true"})

@@ -58,6 +58,7 @@ build {
       "RKE2IMAGE_MODULES_FILE=${var.modules_file}",
       "RKE2IMAGE_REQUIRE_ETCD=${var.create_etcd_user ? "1" : "0"}",
       "RKE2IMAGE_NO_SWAP=${var.preflight_no_swap ? "1" : "0"}",
+      "RKE2IMAGE_REQUIRED_KEYS=${var.preflight_required_keys}",
     ]
     script = "${path.root}/scripts/preflight-enforce.sh"
   }

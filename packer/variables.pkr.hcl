@@ -72,8 +72,13 @@ variable "rke2_type" {
 
 variable "preflight_no_swap" {
   type        = bool
-  description = "Fail the build when swap is on (kubelet refuses to start with swap)."
-  default     = true
+  description = "Fail the build when swap is on: only when the spec sets kubelet-arg fail-swap-on=true (RKE2 runs kubelet with fail-swap-on=false)."
+  default     = false
+}
+
+variable "preflight_required_keys" {
+  type        = string
+  description = "Comma-separated sysctl keys kubelet reads: missing, they fail the preflight; another missing key only warns."
 }
 
 # --- qemu -------------------------------------------------------------------

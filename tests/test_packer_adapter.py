@@ -105,6 +105,20 @@ def test_non_compliant_image_fails_the_build_in_kubelets_words(tmp_path: Path, p
     assert not (tmp_path / "project/artifacts/null.json").exists()
 
 
+def test_a_base_with_swap_bakes_unless_kubelet_fails_on_swap(tmp_path: Path, packer: str) -> None:
+    # null_settings gives the base an active swap file; the default spec bakes
+    # (RKE2 runs kubelet with fail-swap-on=false, so swap does not stop it) ...
+    settings = nullbuild.null_settings(tmp_path)
+    node = nullbuild.make_node(settings)
+    [result] = build_node(nullbuild.null_request(tmp_path, node, packer_path=packer))
+    assert not result.cached
+    # ... and only kubelet-arg fail-swap-on=true makes the enforce run refuse it.
+    strict = nullbuild.make_node(settings, rke2_config={"kubelet-arg": ["fail-swap-on=true"]})
+    with pytest.raises(PackerFailed) as caught:
+        build_node(nullbuild.null_request(tmp_path, strict, packer_path=packer))
+    assert "please disable swap: /swapfile (file) is active" in caught.value.tail
+
+
 def test_failing_provisioner_is_exit_1_with_packers_message(tmp_path: Path, packer: str) -> None:
     node = nullbuild.make_node(nullbuild.null_settings(tmp_path, fail=True))
     with pytest.raises(PackerFailed) as caught:

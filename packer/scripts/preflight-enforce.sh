@@ -11,7 +11,12 @@ fi
 if [ "${RKE2IMAGE_REQUIRE_ETCD:-0}" = 1 ]; then
     set -- "$@" --require-user etcd --require-group etcd
 fi
-if [ "${RKE2IMAGE_NO_SWAP:-1}" = 1 ]; then
+if [ -n "${RKE2IMAGE_REQUIRED_KEYS:-}" ]; then
+    set -- "$@" --required "$RKE2IMAGE_REQUIRED_KEYS"
+fi
+# Swap only fails the image when the spec turns kubelet's fail-swap-on on:
+# RKE2 runs kubelet with fail-swap-on=false.
+if [ "${RKE2IMAGE_NO_SWAP:-0}" = 1 ]; then
     set -- "$@" --no-swap
 fi
 echo "running ${RKE2IMAGE_PREFLIGHT:?} $*"

@@ -74,8 +74,13 @@ def preflight_file_args() -> list[str]:
     return [
         "--sysctl-file", paths.SYSCTL_FILE,
         "--modules-file", paths.MODULES_FILE,
-        "--required", ",".join(p.key for p in REQUIRED_PARAMETERS),
+        "--required", required_keys(),
     ]  # fmt: skip
+
+
+def required_keys() -> str:
+    """The preflight's ``--required`` value: the keys kubelet reads, comma-separated."""
+    return ",".join(p.key for p in REQUIRED_PARAMETERS)
 
 
 def install_command(node: NodeSpec) -> str:

@@ -66,15 +66,64 @@ def test_kubelet_words_with_protect_kernel_defaults(tmp_path: Path) -> None:
     assert "ready" not in (tmp_path / "console").read_text()
 
 
-def test_rke2_cis_words_for_a_server_without_etcd_user(tmp_path: Path) -> None:
+def test_rke2_cis_kernel_check_is_fatal_before_the_etcd_check(tmp_path: Path) -> None:
     env = node(tmp_path, "profile: cis\n", KERNEL_DEFAULTS, etcd=False)
-    result = run(env)
+    for role in ("server", "agent"):
+        result = run(env, role)
+        assert result.returncode == 1
+        lines = result.stderr.splitlines()
+        panic = REQUIRED_BY_KEY["kernel.panic"]
+        assert RKE2_MISMATCH.format(key=panic.key, actual="0", expected=panic.value) in lines
+        assert not any("etcd" in line for line in lines)
+
+
+def test_rke2_cis_words_for_a_server_without_etcd_user(tmp_path: Path) -> None:
+    result = run(node(tmp_path, "profile: cis\n", {}, etcd=False))
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert "missing required: user: unknown user etcd" in lines
     assert "missing required: group: unknown group etcd" in lines
-    panic = REQUIRED_BY_KEY["kernel.panic"]
-    assert RKE2_MISMATCH.format(key=panic.key, actual="0", expected=panic.value) in lines
+
+
+def test_profile_etcd_checks_only_the_etcd_account_on_servers(tmp_path: Path) -> None:
+    env = node(tmp_path, "profile: etcd\n", KERNEL_DEFAULTS, etcd=False)
+    server = run(env)
+    assert server.returncode == 1
+    assert "missing required: user: unknown user etcd" in server.stderr.splitlines()
+    assert "invalid kernel" not in server.stderr
+    agent = run(env, "agent")
+    assert agent.returncode == 0, agent.stderr
+    assert "protect=False" in (tmp_path / "console").read_text()
+
+
+def test_the_profile_may_come_from_the_units_environment_file(tmp_path: Path) -> None:
+    env = {**node(tmp_path, "{}\n", KERNEL_DEFAULTS, etcd=True), "RKE2_CIS_PROFILE": "cis"}
+    result = run(env, "agent")
+    assert result.returncode == 1
+    assert "invalid kernel parameter value" in result.stderr
+
+
+def test_cis_with_protection_off_is_fatal(tmp_path: Path) -> None:
+    config = "profile: cis\nprotect-kernel-defaults: false\n"
+    result = run(node(tmp_path, config, {}, etcd=True))
+    assert result.returncode == 1
+    assert "--protect-kernel-defaults must be true when using --profile=cis" in result.stderr
+
+
+@pytest.mark.parametrize(("config", "refused"), [
+    ("profile: cis\n", False),
+    ("profile: cis\nkubelet-arg: [fail-swap-on=false]\n", False),
+    ("profile: cis\nkubelet-arg: [fail-swap-on=true]\n", True),
+])
+def test_swap_stops_it_only_when_kubelet_fails_on_swap(
+    tmp_path: Path, config: str, refused: bool
+) -> None:
+    env = node(tmp_path, config, {}, etcd=True)
+    swaps = tmp_path / "swaps"
+    swaps.write_text("Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1048572 0 -2\n")
+    result = run({**env, "RKE2_STANDIN_SWAPS": str(swaps)})
+    assert result.returncode == (1 if refused else 0), result.stderr
+    assert ("running with swap on is not supported" in result.stderr) is refused
 
 
 def test_agent_needs_no_etcd_user(tmp_path: Path) -> None:

@@ -56,11 +56,11 @@ def test_a_missing_own_key_is_a_warning_in_every_mode(
 ) -> None:
     tree, result = run(shell, tmp_path, required_values(), mode)
     assert result.returncode == 0, result.stderr
-    assert result.err_lines == [
+    assert result.err_lines == [(
         f"{PREFIX}warning: missing kernel key: net/ipv6/conf/all/disable_ipv6 "
         f"(from {tmp_path / '99-zz-rke2image.conf'}:7); kubelet does not need it and "
         "systemd-sysctl skips it too: not failing"
-    ]
+    )]
     assert not (tree.root / "net").exists(), "remediate must not create a missing key"
 
 

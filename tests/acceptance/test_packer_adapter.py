@@ -149,7 +149,7 @@ def test_output_streams_while_packer_runs(tmp_path: Path, packer: str) -> None:
 def test_ctrl_c_is_forwarded_and_packer_cleans_up(tmp_path: Path, packer: str) -> None:
     flag = tmp_path / "never-created"
     script = FIXTURES / "nullbuild.py"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}:{REPO / 'tests'}"}
     with subprocess.Popen(
         [sys.executable, str(script), str(tmp_path), "--flag", str(flag)],
         stdout=subprocess.PIPE,

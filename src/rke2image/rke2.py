@@ -165,4 +165,3 @@ def parse_version(text: str) -> Version | None:
     """``v1.31.4+rke2r1`` → (1, 31, 4); None when it is not an RKE2 version."""
     match = _VERSION.match(text)
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
-

@@ -58,7 +58,9 @@ def node_files(node: NodeSpec) -> tuple[RenderedFile, ...]:
             templates.render("sysctl.conf.j2", sysctl=node.effective_sysctl()),
         ),
         RenderedFile(
-            paths.MODULES_FILE, 0o644, templates.render("modules-load.conf.j2", modules=node.modules)
+            paths.MODULES_FILE,
+            0o644,
+            templates.render("modules-load.conf.j2", modules=node.modules),
         ),
         RenderedFile(paths.PREFLIGHT, 0o755, preflight_script()),
         RenderedFile(

@@ -58,10 +58,14 @@ class Releases:
         parts = [f"v1.{minor}.{patch}" for minor, patch in sorted(self.lines.items())]
         if self.every_minor_from is not None:
             parts.append(f"every v1.{self.every_minor_from}+")
+        if not parts:
+            return "no release"
         return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
-# The table (one place): where each profile changes state, per minor line.
+# The table (one place): where each profile changes state, per minor line, read
+# from every v1.x.y+rke2r1 tag (PROFILES_SOURCE). cis-1.23 left the switch in the
+# same releases that added etcd, hence ETCD_FROM as its "removed" set below.
 CIS_FROM = Releases({25: 15, 26: 10, 27: 7, 28: 2}, every_minor_from=29)
 ETCD_FROM = Releases({30: 14, 31: 10, 32: 6, 33: 2}, every_minor_from=34)
 CIS_1_23_FROM = Releases(every_minor_from=25)

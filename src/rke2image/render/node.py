@@ -96,8 +96,9 @@ def preflight_command(node: NodeSpec) -> list[str]:
 def fail_swap_on(config: Mapping[str, Any]) -> bool:
     """Whether kubelet refuses to run with swap on: only when a kubelet-arg turns
     fail-swap-on on. RKE2's kubelet runs with fail-swap-on=false (k3s
-    pkg/daemons/agent/agent_linux.go, defaultKubeletConfig: FailSwapOn false), and
-    a kubelet-arg on the command line overrides it; a bare flag is true, as Go reads it."""
+    pkg/daemons/agent/agent_linux.go: defaultKubeletConfig's FailSwapOn false; older
+    k3s passed "fail-swap-on": "false" in kubeletArgs), and a kubelet-arg on the
+    command line overrides it; a bare flag is true, as Go reads it."""
     value = kubelet_arg(dict(config), "fail-swap-on")
     return value is not None and value.lower() in _GO_TRUE
 

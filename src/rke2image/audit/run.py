@@ -22,7 +22,7 @@ from rke2image.audit.protection import read_protection
 from rke2image.errors import InputError, UserError
 from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.rootfs import RootFS
-from rke2image.sysctld import read_plan
+from rke2image.sysctld import SYSCTL_CONF, read_plan
 
 JOURNAL_UNITS = ("rke2-server", "rke2-agent", "systemd-sysctl")
 _RANK = {"error": 0, "warning": 1, "info": 2}
@@ -56,7 +56,9 @@ def run_audit(options: AuditOptions) -> Report:
     protection, findings = read_protection(fs, role)
     systemd, procps = read_plan(fs, "systemd"), read_plan(fs, "procps")
     seen = set()
-    for problem in (*systemd.problems, *procps.problems):
+    # procps alone rejects systemd's bare ``-key`` lines of stock files: report its
+    # problems only in the file systemd does not read by that name.
+    for problem in (*systemd.problems, *(p for p in procps.problems if p.file == SYSCTL_CONF)):
         if (problem.file, problem.line) not in seen:
             seen.add((problem.file, problem.line))
             findings.append(Finding("warning", "sysctl-syntax", problem.message, None,

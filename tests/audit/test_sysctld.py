@@ -10,6 +10,7 @@ import pytest
 from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import list_files, parse_lines, read_plan
+
 from .roots import put
 
 

@@ -49,7 +49,7 @@ _PATTERNS: tuple[tuple[bytes, str, re.Pattern[bytes]], ...] = (
         rb"invalid kernel parameter value (?P<key>[\w./-]+)=(?P<actual>-?\d+) - expected "
         rb"(?P<expected>-?\d+)")),
     (b"missing required: ", "rke2-missing-etcd-account", re.compile(
-        rb"missing required: (?P<key>user|group): unknown (?:user|group) \S+")),
+        rb"missing required: (?P<key>user|group): unknown (?:user|group) [\w.-]+")),
     (b"--protect-kernel-defaults must be true", "rke2-protect-kernel-defaults", re.compile(
         rb"--protect-kernel-defaults must be true when using --profile=(?P<key>[\w.-]+)")),
     (b"Couldn't write '", "systemd-sysctl-failed", re.compile(

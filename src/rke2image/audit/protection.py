@@ -51,9 +51,9 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
     explicit = settings.get("protect-kernel-defaults")
     sources: list[ProtectionSource] = []
     if profile is not None and protection_on(profile.value, {}):
-        setting = (f"{PROFILE_ENV}={profile.value}" if profile is env
-                   else f"profile: {profile.value}")
-        sources.append(ProtectionSource(profile.file, profile.line, setting))
+        words = (f"{PROFILE_ENV}={profile.value}" if profile is env
+                 else f"profile: {profile.value}")
+        sources.append(ProtectionSource(profile.file, profile.line, words))
     if explicit is not None and protection_on(None, {"protect-kernel-defaults": explicit.value}):
         sources.append(ProtectionSource(explicit.file, explicit.line,
                                         f"protect-kernel-defaults: {explicit.value}"))

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -137,6 +134,9 @@ def _scan_logs(options: AuditOptions, fs: RootFS, host_root: bool) -> dict[tuple
 
 def _scan_journal(hits: dict[tuple[str, str], LogHit]) -> None:
     """RKE2's and systemd-sysctl's messages of this boot from journald, streamed."""
+    import shutil  # lazy: shutil and subprocess cost ~20 ms of a 100 ms budget
+    import subprocess
+
     journalctl = shutil.which("journalctl")
     if journalctl is None:
         return
@@ -151,7 +151,7 @@ def _scan_journal(hits: dict[tuple[str, str], LogHit]) -> None:
 def _hostname(fs: RootFS) -> str:
     text = fs.read_text("/etc/hostname")
     name = text.strip().splitlines()[0].strip() if text and text.strip() else ""
-    return name or socket.gethostname()
+    return name or os.uname().nodename
 
 
 def _now(options: AuditOptions) -> float:

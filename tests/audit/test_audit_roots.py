@@ -212,3 +212,38 @@ def test_usage_and_io_errors_exit_2_in_one_line(tmp_path: Path,
     assert err == f"rke2image: error: {tmp_path / 'nope'}: the root is not a folder (--root)\n"
     code, out, err = audit(capsys, "--root", str(tmp_path), "--proc-sys", str(tmp_path / "x"))
     assert code == 2 and err.count("\n") == 1
+
+
+def test_no_fix_ever_restarts_systemd_sysctl_and_live_fixes_use_sysctl_w(
+        tmp_path: Path, node: NodeSpec, capsys: pytest.CaptureFixture[str]) -> None:
+    """Restarting systemd-sysctl re-applies every file and resets what the CNI set
+    (rancher/rke2#2021): a fix names `sysctl -w KEY=VALUE` and the file to change."""
+    root = build_root(tmp_path, "rhel-9")
+    install_node(root, node)
+    put(root, "etc/sysctl.d/99-zzzz-a.conf", "kernel.panic = 0\nvm.panic_on_oom = 1\n")
+    put(root, "etc/sysctl.conf", "vm.overcommit_memory = 0\n")
+    (root / "etc/sysctl.d/99-zz-rke2image.conf").unlink()
+    live = proc_sys(tmp_path, {**REQUIRED, "kernel.panic": "0", "kernel.panic_on_oops": "0"})
+    code, report = audit_json(capsys, "--root", str(root), "--proc-sys", str(live))
+    fixes = [f["fix"] for f in report["findings"] if f["fix"]]
+    fixes += [p["fix"] for p in report["parameters"] if p["fix"]]
+    assert len(fixes) >= 6
+    for fix in fixes:
+        assert "systemd-sysctl" not in fix and "--system" not in fix and "restart" not in fix
+    for p in report["parameters"]:
+        if p["verdict"] == "wrong":
+            assert p["fix"].startswith(f"sysctl -w {p['key']}={p['expected']}")
+    assert code == 1
+
+
+def test_role_from_an_enabled_unit_and_a_broken_config(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = build_root(tmp_path, "ubuntu-24.04")
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "rke2-agent.service").symlink_to("/usr/local/lib/systemd/system/rke2-agent.service")
+    put(root, "etc/rancher/rke2/config.yaml", "profile: cis\nnode-label: [a\n")
+    code, report = audit_json(capsys, "--root", str(root))
+    assert report["node"]["role"] == "agent"
+    assert ("error", "rke2-config-invalid", "/etc/rancher/rke2/config.yaml", 3) in rules(report)
+    assert code == 1

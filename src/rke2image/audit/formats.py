@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
@@ -13,6 +12,8 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def as_json(report: Report) -> str:
+    import json  # lazy: the other formats do not need it
+
     return json.dumps(report.as_dict(), indent=2) + "\n"
 
 

@@ -38,7 +38,6 @@ def next_boot(outcome: Outcome) -> NextBoot:
 def verdict(expected: str, live: str | None, boot: str | None, default: str | None,
             is_live: bool) -> str:
     """ok, wrong, latent, unpersisted or missing (docs/audit-json.md, "Verdicts")."""
-    at_boot = boot if boot is not None else default
     if not is_live:
         if boot is None:
             return "ok" if default == expected else "unpersisted"
@@ -48,7 +47,7 @@ def verdict(expected: str, live: str | None, boot: str | None, default: str | No
     if live != expected:
         return "wrong"
     if boot is None:
-        return "ok" if at_boot == expected else "unpersisted"
+        return "ok" if default == expected else "unpersisted"
     return "ok" if boot == expected else "latent"
 
 
@@ -96,7 +95,6 @@ def _findings(want: Wanted, live: str | None, result: str, boot: Outcome, ctx: C
         return []
     severe: Severity = "error" if ctx.protected and want.required else "warning"
     source = boot.winner
-    where = f"; the next boot sets {boot.value} ({source.file}:{source.line})" if source else ""
     off = ("; protection is off, so kubelet rewrites it; switching protection on will stop "
            "the node") if not ctx.protected and want.required else ""
     wrong_source = source is not None and boot.value != want.expected
@@ -105,8 +103,15 @@ def _findings(want: Wanted, live: str | None, result: str, boot: Outcome, ctx: C
     if result == "wrong" and ctx.live:
         words = KUBELET_MISMATCH.format(flag=want.key.replace(".", "/"), expected=want.expected,
                                         actual=live)
-        return [Finding(severe, "live-value-wrong", f"{words}{where}{off}", want.key, file, line,
-                        fix)]
+        if wrong_source:
+            boot_note = f"; this line sets {boot.value} at every boot"
+        elif source is not None:
+            boot_note = (f"; the next boot sets {boot.value} ({source.file}:{source.line}): only "
+                         "the live value is wrong")
+        else:
+            boot_note = "; nothing sets it at boot"
+        return [Finding(severe, "live-value-wrong", f"{words}{boot_note}{off}", want.key, file,
+                        line, fix)]
     if result == "wrong":
         return [Finding(severe, "next-boot-wrong",
                         f"{want.key} = {boot.value} at boot, kubelet requires {want.expected}{off}",

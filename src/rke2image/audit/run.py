@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rke2image import paths
@@ -88,7 +87,7 @@ def run_audit(options: AuditOptions) -> Report:
     findings.sort(key=lambda f: (_RANK[f.severity], f.file or "", f.line or 0, f.rule, f.key or ""))
     now = _now(options)
     return Report(
-        generated=datetime.fromtimestamp(int(now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now))),
         generated_epoch=now,
         node_name=options.node_name or _hostname(fs),
         role=role,

@@ -105,9 +105,8 @@ def protection_on(profile: object, config: object) -> bool:
     """
     if rke2.is_cis(profile):
         return True
-    if isinstance(config, dict) and "protect-kernel-defaults" in config:
-        if _on_or_invalid(config["protect-kernel-defaults"]):
-            return True
+    if isinstance(config, dict) and _on_or_invalid(config.get("protect-kernel-defaults")):
+        return True
     return _on_or_invalid(kubelet_arg(config, "protect-kernel-defaults"))
 
 

@@ -78,12 +78,29 @@ def normalize_key(key: str) -> str:
     When the first separator is '/', the key is a path and its dots belong to a
     name (``net/ipv4/conf/eth0.100/forwarding``): the dotted form swaps the two,
     ``net.ipv4.conf.eth0/100.forwarding``, which sysctl.d maps back to that path.
+    Only keys that pass ``key_path_parts`` name one parameter; others are refused.
     """
     key = key.strip()
     first = next((c for c in key if c in "./"), ".")
     if first == "/":
         key = key.translate(str.maketrans("./", "/."))
     return key
+
+
+def key_path_parts(key: str) -> list[str] | None:
+    """The /proc/sys path components of ``key``, or None when it is not canonical.
+
+    systemd-sysctl simplifies the path (``kernel//panic``, ``kernel/./panic`` and
+    ``kernel.panic.`` all write ``kernel/panic``) while procps and the preflight
+    may not: a key with an empty, ``.`` or ``..`` component has no single meaning.
+    """
+    if key != key.strip() or not key:
+        return None
+    path = normalize_key(key).translate(str.maketrans("./", "/."))
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    return parts
 
 
 def normalize_value(value: object) -> str:

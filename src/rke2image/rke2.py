@@ -167,5 +167,5 @@ _VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)\+rke2r\d+$")
 
 def parse_version(text: str) -> Version | None:
     """``v1.31.4+rke2r1`` → (1, 31, 4); None when it is not an RKE2 version."""
-    match = _VERSION.match(text)
+    match = _VERSION.fullmatch(text)  # not match: "$" allows a final newline
     return (int(match[1]), int(match[2]), int(match[3])) if match else None

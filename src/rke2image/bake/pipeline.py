@@ -38,7 +38,6 @@ from rke2image.errors import UserError
 from rke2image.paths import MODULES_FILE, PREFLIGHT, SYSCTL_FILE
 from rke2image.render.cloudconfig import required_keys
 from rke2image.render.files import RenderedFile
-from rke2image.render.node import fail_swap_on
 from rke2image.spec.model import NodeSpec
 
 
@@ -152,7 +151,7 @@ def _variables(
         "modules_file": MODULES_FILE,
         "preflight_path": PREFLIGHT,
         "create_etcd_user": node.needs_etcd_user,
-        "preflight_no_swap": fail_swap_on(node.rke2_config),
+        "preflight_no_swap": node.fail_swap_on,
         "preflight_required_keys": required_keys(),
         "rke2_version": node.rke2_version,
         "rke2_type": node.role,

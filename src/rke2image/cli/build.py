@@ -14,10 +14,9 @@ from pathlib import Path
 
 from rke2image.bake.pipeline import BuildRequest, BuildResult, build_node
 from rke2image.bake.progress import PackerEvent
-from rke2image.cli.report import format_problems
-from rke2image.errors import EXIT_OK, SpecError, UserError
+from rke2image.cli.render import load_reporting
+from rke2image.errors import EXIT_OK, UserError
 from rke2image.render.node import node_files
-from rke2image.spec import load_nodes
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,12 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        nodes = load_nodes(args.paths)
-    except SpecError as error:
-        sys.stderr.write(format_problems(error.problems, "text"))
-        raise
-    nodes = [n for n in nodes if n.builders]
+    nodes = [n for n in load_reporting(args.paths) if n.builders]
     if not nodes:
         raise UserError("no node has spec.image.builders: nothing to build")
     for node in nodes:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from rke2image import __version__
 from rke2image.errors import EXIT_USAGE, UserError
@@ -48,25 +50,102 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 
 def _terminate(signum: int, _frame: object) -> None:
-    """SIGTERM (CI timeouts, systemd) unwinds like Ctrl-C, so a render removes its
-    staging folder instead of leaving a half-written tree (and maybe a token) behind."""
+    """SIGTERM (CI timeouts, systemd) and SIGHUP (a closed terminal) unwind like Ctrl-C,
+    so a render removes its staging folder instead of leaving a half-written tree (and
+    maybe a token) behind."""
     raise KeyboardInterrupt
+
+
+class OutputError(UserError):
+    """Standard output cannot be written (a closed pipe, a full disk): exit 2."""
+
+
+class _GuardedStdout:
+    """Standard output whose write errors become one OutputError, not a traceback.
+
+    Strings the terminal's encoding cannot hold (a file name that is not UTF-8, in
+    any locale) are written with backslash escapes rather than failing.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as error:
+            raise _output_error(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            raise _output_error(error) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _output_error(error: OSError) -> OutputError:
+    _silence_stdout()
+    return OutputError(f"cannot write to standard output: {error.strerror or error}")
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's last flush of what is
+    still buffered cannot fail again at exit (Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _say(text: str) -> None:
+    """One line on stderr; a closed stderr leaves only the exit code to speak."""
+    try:
+        print(text, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _terminate)
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    stdout = sys.stdout
+    sys.stdout = _GuardedStdout(stdout)
     try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
         code: int = args.run(args)
+        sys.stdout.flush()
     except UserError as error:
-        print(f"rke2image: error: {error}", file=sys.stderr)
+        _say(f"rke2image: error: {error}")
         return error.exit_code
     except KeyboardInterrupt:
-        print("rke2image: interrupted", file=sys.stderr)
+        _say("rke2image: interrupted")
         return 130
-    except BrokenPipeError:
-        return EXIT_USAGE
+    except Exception as error:  # noqa: BLE001 - the last resort: never a traceback
+        return last_resort(error)
+    finally:
+        sys.stdout = stdout
     return code
+
+
+def last_resort(error: Exception) -> int:
+    """An exception no rule anticipated: one line and exit 2 instead of a traceback.
+    The test suite proves that no known input gets here (tests/test_cli_hostile.py)."""
+    where = ""
+    tb = error.__traceback__
+    while tb is not None:
+        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    _say(f"rke2image: internal error: {type(error).__name__}: {error}{where}; "
+         "please report it with the command you ran")
+    return EXIT_USAGE

@@ -9,7 +9,7 @@ from pathlib import Path
 from rke2image.cli.report import format_problems
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, SpecError
 from rke2image.render import check_outputs, render_node, write_outputs
-from rke2image.spec import load_nodes
+from rke2image.spec import NodeSpec, Problem, load_nodes
 
 # EC2 refuses user-data over 16 KiB (before base64); other clouds allow more.
 EC2_USER_DATA_LIMIT = 16 * 1024
@@ -26,8 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--check), 2 on usage or I/O errors.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="spec files or folders")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
+    parser.add_argument("-o", "--output", required=True, type=output_folder, metavar="OUT",
                         help="output folder (one sub-folder per node)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace OUT even if it holds files rke2image did not write")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 naming every stale, missing or extra file")
     parser.add_argument("--baked", action="store_true",
@@ -35,12 +37,27 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def output_folder(text: str) -> Path:
+    """``-o ''`` would mean the current folder: refuse it rather than guess."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("OUT is empty: name the output folder")
+    return Path(text)
+
+
+def load_reporting(paths: list[Path]) -> list[NodeSpec]:
+    """Load the nodes, printing every problem (warnings too) as validate does."""
+    warnings: list[Problem] = []
     try:
-        specs = load_nodes(args.paths)
+        specs = load_nodes(paths, warnings)
     except SpecError as error:
         sys.stderr.write(format_problems(error.problems, "text"))
         raise
+    sys.stderr.write(format_problems(warnings, "text"))
+    return specs
+
+
+def run(args: argparse.Namespace) -> int:
+    specs = load_reporting(args.paths)
     nodes = [render_node(spec, baked=args.baked) for spec in specs]
     if args.check:
         problems = check_outputs(nodes, args.output)
@@ -52,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_FINDINGS
         print(f"{args.output}: {len(nodes)} node(s) up to date", file=sys.stderr)
         return EXIT_OK
-    write_outputs(nodes, args.output)
+    write_outputs(nodes, args.output, inputs=args.paths, force=args.force)
     print(f"{args.output}: rendered {len(nodes)} node(s)", file=sys.stderr)
     large = sum(len(node.user_data) > EC2_USER_DATA_LIMIT for node in nodes)
     if large:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Hashable, Mapping
 from typing import Any
 
 import yaml
@@ -34,15 +33,46 @@ class _Dumper(yaml.SafeDumper):
         return analysis
 
 
+# Plain scalars that a YAML 1.1 parser (RKE2 reads config.yaml with Go's yaml.v2 through
+# sigs.k8s.io/yaml; cloud-init with PyYAML) reads as something other than a string.
+# PyYAML's own resolver already quotes most of them (yes, on, ~, 0x1F, 1.5, dates); it
+# misses YAML 1.1's y/n and what Go's number parsing accepts without a dot (1e3, 0o17,
+# 08, -inf). Over-quoting is harmless: a quoted scalar is a string in every parser.
+_YAML11_WORDS = frozenset({
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+    "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", "<<",
+})
+_GO_NUMBER = re.compile(
+    r"[-+]?(?:[0-9][0-9a-zA-Z_]*(?:\.[0-9a-zA-Z_]*)?(?:[eEpP][-+]?[0-9_]+)?"
+    r"|\.[0-9][0-9_]*(?:[eE][-+]?[0-9_]+)?"
+    r"|\.?(?:inf|infinity|nan))",
+    re.IGNORECASE,
+)
+
+
+def reads_as_non_string(value: str) -> bool:
+    """True when a YAML 1.1 parser (Go's or Python's) would not read plain ``value``
+    back as this string."""
+    return value in _YAML11_WORDS or _GO_NUMBER.fullmatch(value) is not None
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    if "\n" in value:
+        style: str | None = "|"
+    elif reads_as_non_string(value):
+        style = "'"
+    else:
+        style = None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 _Dumper.add_representer(str, _represent_str)
 
 
-def _dump(value: Any) -> str:
+def to_yaml(value: Any) -> str:
+    """Emit ``value`` as block YAML with sorted keys, strings quoted where a YAML 1.1
+    parser would read them as another type."""
     text: str = yaml.dump(
         value,
         Dumper=_Dumper,
@@ -53,64 +83,6 @@ def _dump(value: Any) -> str:
         explicit_start=False,
     )
     return text
-
-
-_CACHE_LIMIT = 4096
-_cache: dict[Hashable, str] = {}
-
-
-def _freeze(value: Any) -> Hashable:
-    """A hashable twin of YAML-able data; types are kept apart (1, True and "1" differ)."""
-    if isinstance(value, Mapping):
-        return ("map", tuple(sorted((_freeze(k), _freeze(v)) for k, v in value.items())))
-    if isinstance(value, list | tuple):
-        return ("seq", tuple(_freeze(v) for v in value))
-    return (type(value).__name__, value)
-
-
-def _dump_part(value: Any) -> str:
-    # Many nodes share whole entries (the preflight script, the sysctl file):
-    # emit each distinct entry once.
-    key = _freeze(value)
-    text = _cache.get(key)
-    if text is None:
-        text = _dump(value)
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        _cache[key] = text
-    return text
-
-
-def to_yaml(value: Any) -> str:
-    """Emit ``value`` as block YAML with sorted keys.
-
-    A top-level mapping is emitted key by key and a top-level list value item by
-    item; for block style this is byte-identical to one ``yaml.dump`` of the whole
-    (tests/test_render_escape.py proves it) and lets shared entries be cached.
-    """
-    if not isinstance(value, Mapping) or not value:
-        return _dump(value)
-    parts: list[str] = []
-    for key in sorted(value):
-        item = value[key]
-        header = _list_header(key, item)
-        if header is None:
-            parts.append(_dump_part({key: item}))
-        else:
-            parts.append(header)
-            parts.extend(_dump_part([entry]) for entry in item)
-    return "".join(parts)
-
-
-def _list_header(key: str, item: Any) -> str | None:
-    """``key:\n`` when ``{key: item}`` is a simple key over a block list, else None."""
-    if not isinstance(item, list) or not item:
-        return None
-    whole_first = _dump_part({key: item[:1]})
-    first = _dump_part(item[:1])
-    header = whole_first[: len(whole_first) - len(first)]
-    simple = header.endswith(":\n") and header.count("\n") == 1 and not header.startswith("?")
-    return header if simple and whole_first.endswith(first) else None
 
 
 def shell_quote(value: object) -> str:
@@ -162,7 +134,7 @@ def sysctl_value(value: str) -> str:
     return value
 
 
-_MODULE = re.compile(r"[A-Za-z0-9_-]+")
+_MODULE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # a leading "-" is a modprobe option
 
 
 def module_name(name: str) -> str:

@@ -23,6 +23,8 @@ from rke2image.errors import RenderError
 from rke2image.render.files import RenderedFile, RenderedNode
 
 MARKER = ".rke2image-output"
+MANIFEST = "manifest.json"
+USER_DATA = "user-data"
 MARKER_TEXT = b"This folder is written by `rke2image render`; it is replaced on every render.\n"
 GENERATOR = "rke2image"
 
@@ -43,10 +45,10 @@ def output_tree(nodes: Sequence[RenderedNode]) -> dict[str, OutputFile]:
         if node.name in seen:
             raise RenderError(f"two nodes are named {node.name!r}; node names must be unique")
         seen.add(node.name)
-        tree[f"{node.name}/user-data"] = OutputFile(node.user_data, node.user_data_mode)
+        tree[f"{node.name}/{USER_DATA}"] = OutputFile(node.user_data, node.user_data_mode)
         for file in node.files:
             tree[f"{node.name}/rootfs{file.path}"] = OutputFile(file.content, file.mode)
-        tree[f"{node.name}/manifest.json"] = OutputFile(manifest_bytes(node), 0o644)
+        tree[f"{node.name}/{MANIFEST}"] = OutputFile(manifest_bytes(node), 0o644)
     return dict(sorted(tree.items()))
 
 

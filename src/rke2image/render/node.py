@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from rke2image import paths, resources
 from rke2image.errors import RenderError
 from rke2image.render import cloudconfig, templates
 from rke2image.render.files import RenderedFile, RenderedNode
 from rke2image.render.rke2config import build_config
-from rke2image.spec.model import NodeSpec, kubelet_arg
+from rke2image.spec.model import NodeSpec
 
 PREFLIGHT_SOURCE = "preflight.sh"
 
@@ -88,20 +87,7 @@ def preflight_command(node: NodeSpec) -> list[str]:
     words = [paths.PREFLIGHT, "--mode", node.preflight_mode, *cloudconfig.preflight_file_args()]
     if node.needs_etcd_user:
         words += ["--require-user", cloudconfig.ETCD, "--require-group", cloudconfig.ETCD]
-    if fail_swap_on(node.rke2_config):
+    if node.fail_swap_on:
         words.append("--no-swap")
     return words
 
-
-def fail_swap_on(config: Mapping[str, Any]) -> bool:
-    """Whether kubelet refuses to run with swap on: only when a kubelet-arg turns
-    fail-swap-on on. RKE2's kubelet runs with fail-swap-on=false (k3s
-    pkg/daemons/agent/agent_linux.go: defaultKubeletConfig's FailSwapOn false; older
-    k3s passed "fail-swap-on": "false" in kubeletArgs), and a kubelet-arg on the
-    command line overrides it; a bare flag is true, as Go reads it."""
-    value = kubelet_arg(dict(config), "fail-swap-on")
-    return value is not None and value.lower() in _GO_TRUE
-
-
-# strconv.ParseBool's true words, and "" for a bare flag.
-_GO_TRUE = frozenset({"", "1", "t", "true"})

@@ -24,9 +24,11 @@ def check_paths(paths: Sequence[Path], only_specs: bool = False) -> list[FileRep
     return [check_file(path) for path in spec_files(paths, only_specs)]
 
 
-def load_nodes(paths: Sequence[Path]) -> list[NodeSpec]:
+def load_nodes(paths: Sequence[Path], warnings: list[Problem] | None = None) -> list[NodeSpec]:
     """Every node of every spec under ``paths``; SpecError (with all problems) if any
-    is invalid or two of them share a name (one render writes one folder per name)."""
+    is invalid or two of them share a name (one render writes one folder per name).
+    The warnings of valid specs are appended to ``warnings`` when given, for the
+    caller to show: render and build report what validate reports."""
     reports = check_paths(paths)
     problems = [p for report in reports for p in report.problems]
     first: dict[str, str] = {}
@@ -40,4 +42,6 @@ def load_nodes(paths: Sequence[Path]) -> list[NodeSpec]:
                 first.setdefault(name, f"{where.file}:{where.line}")
     if any(p.severity == "error" for p in problems):
         raise SpecError(problems)
+    if warnings is not None:
+        warnings.extend(problems)
     return [node for report in reports for node in report.nodes]

@@ -7,6 +7,7 @@ problem in the file is collected; nothing stops at the first.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,22 +39,29 @@ class FileReport:
         return [p for p in self.problems if p.severity == "error"]
 
 
+def display_name(path: Path) -> str:
+    """``path`` as text any terminal and locale can print: name bytes that are not
+    UTF-8 (kept by Python as lone surrogates) are shown as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def read_spec_bytes(path: Path) -> bytes:
     """Read a spec file; a missing or unreadable file is a usage error (exit 2)."""
+    name = display_name(path)
     if path.exists() and not path.is_file() and not path.is_dir():
-        raise InputError(f"{path}: not a regular file (a pipe or device would block)")
+        raise InputError(f"{name}: not a regular file (a pipe or device would block)")
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a spec file") from None
+        raise InputError(f"{name}: is a folder, not a spec file") from None
     except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+        raise InputError(f"{name}: cannot read: {error.strerror}") from None
 
 
 def check_file(path: Path, display: str | None = None) -> FileReport:
-    return check_bytes(read_spec_bytes(path), display or str(path))
+    return check_bytes(read_spec_bytes(path), display or display_name(path))
 
 
 def check_bytes(raw: bytes, file: str) -> FileReport:

@@ -50,6 +50,12 @@ class NodeSpec:
         return protection_on(self.profile, self.rke2_config)
 
     @property
+    def fail_swap_on(self) -> bool:
+        """True when kubelet refuses to run with swap on: RKE2 passes fail-swap-on=false
+        (k3s pkg/daemons/agent, agent_linux.go), so only a kubelet-arg turns it on."""
+        return flag_value(self.rke2_config, "fail-swap-on") is True
+
+    @property
     def needs_etcd_user(self) -> bool:
         """RKE2 servers with the cis or etcd profile need an etcd user and group."""
         return self.role == "server" and self.profile in rke2.ETCD_USER_PROFILES
@@ -61,40 +67,90 @@ class NodeSpec:
         return dict(sorted(merged.items()))
 
 
-def protection_on(profile: object, config: object) -> bool:
-    """Whether kubelet runs with protect-kernel-defaults.
+# Go's strconv.ParseBool, which both RKE2 (urfave/cli reading config.yaml) and
+# kubelet (pflag) use: exactly these spellings, anything else is an error at start
+# (https://go.dev/src/strconv/atob.go).
+GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+# Boolean options rke2image reads from rke2.config and kubelet-arg.
+BOOL_OPTIONS = ("protect-kernel-defaults", "fail-swap-on")
 
-    Derived from a CIS profile *or* the kubelet option itself, never from the
-    profile alone: the outage this tool exists for had protection without cis.
+
+class NotABool(ValueError):
+    """A value Go's strconv.ParseBool rejects; the node would not start."""
+
+
+def parse_go_bool(value: object) -> bool:
+    """Read ``value`` as RKE2 and kubelet do; raises NotABool where they would fail.
+
+    A YAML boolean is itself; an integer or string is formatted and parsed as Go
+    parses a flag value (``--protect-kernel-defaults=1`` is true, ``yes`` an error).
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value) if isinstance(value, (int, str)) else None
+    if text in GO_TRUE:
+        return True
+    if text in GO_FALSE:
+        return False
+    raise NotABool(repr(value) if text is None else repr(text))
+
+
+def protection_on(profile: object, config: object) -> bool:
+    """Whether a wrong kernel value stops the node: a CIS profile (RKE2's own start
+    check, and protect-kernel-defaults), the rke2.config option or a kubelet-arg.
+
+    Never from the profile alone: the outage this tool exists for had protection
+    without cis. A value Go rejects counts as on (the ``bad-bool`` rule reports it).
     """
     if rke2.is_cis(profile):
         return True
-    if not isinstance(config, dict):
-        return False
-    if _truthy(config.get("protect-kernel-defaults")):
+    if isinstance(config, dict) and _on_or_invalid(config.get("protect-kernel-defaults")):
         return True
-    value = kubelet_arg(config, "protect-kernel-defaults")
-    return value is not None and (value == "" or _truthy(value))
+    return _on_or_invalid(kubelet_arg(config, "protect-kernel-defaults"))
+
+
+def flag_value(config: object, name: str) -> bool | None:
+    """kubelet flag ``name`` from kubelet-arg as a bool; None when absent or invalid."""
+    value = kubelet_arg(config, name)
+    try:
+        return None if value is None else parse_go_bool(value)
+    except NotABool:
+        return None
+
+
+def _on_or_invalid(value: object) -> bool:
+    if value is None:
+        return False
+    try:
+        return parse_go_bool(value)
+    except NotABool:
+        return True
 
 
 def kubelet_arg(config: object, name: str) -> str | None:
-    """The value of kubelet flag ``name`` in rke2.config ``kubelet-arg`` ("" when given
-    bare), or None when absent; the last occurrence wins, as on kubelet's command line."""
+    """The value kubelet ends up with for flag ``name`` from rke2.config ``kubelet-arg``
+    ("true" when given bare), or None when no arg names it.
+
+    RKE2 builds kubelet's command line with k3s ``util.GetArgs`` (pkg/util/args.go):
+    one leading ``--`` is dropped, ``name=value`` splits at the first ``=``, a bare
+    name means ``true``, a trailing ``+``/``-`` on the name appends/prepends, and the
+    names are emitted sorted, repeats in order. kubelet's pflag reads ``_`` as ``-``
+    (component-base cli/flag ``WordSepNormalizeFunc``) and keeps the last value.
+    """
     args = config.get("kubelet-arg") if isinstance(config, dict) else None
-    if isinstance(args, str):
+    if isinstance(args, (str, int)):
         args = [args]
-    found = None
+    by_spelling: dict[str, list[str]] = {}
     for arg in args if isinstance(args, list) else []:
-        flag, _, value = str(arg).lstrip("-").partition("=")
-        if flag == name:
-            found = value.strip()
-    return found
-
-
-def _truthy(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.strip().lower() == "true"
+        text = str(arg)
+        spelling, sep, value = text.removeprefix("--").partition("=")
+        spelling = spelling.rstrip("-+")
+        if spelling.replace("_", "-") == name:
+            by_spelling.setdefault(spelling, []).append(value if sep else "true")
+    if not by_spelling:
+        return None
+    return by_spelling[max(by_spelling)][-1]
 
 
 def node_from_document(doc: dict[str, Any], source: str = "<memory>") -> NodeSpec:

@@ -17,10 +17,11 @@ from rke2image.kernel import (
     BRIDGE_MODULE,
     REQUIRED_BY_KEY,
     RKE2_SETS,
+    key_path_parts,
     normalize_key,
     normalize_value,
 )
-from rke2image.spec.model import protection_on
+from rke2image.spec.model import BOOL_OPTIONS, NotABool, kubelet_arg, parse_go_bool, protection_on
 from rke2image.spec.problems import Severity, join_pointer
 
 
@@ -35,10 +36,16 @@ class Finding:
 Rule = Callable[[dict[str, Any]], Iterator[Finding]]
 
 # sysctl keys: dotted or slashed names of kernel tunables (interface names may hold '.', '@', ':').
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@/-]*$")
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@/-]*")
 # values: integers, whitespace-separated integers, or a plain word such as "bbr".
-_INTEGERS = re.compile(r"^-?[0-9]+([ \t]+-?[0-9]+)*$")
-_SAFE_WORD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:,@+-]*$")
+_INTEGER = re.compile(r"-?[0-9]+")
+_SAFE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.:,@+-]*")
+# A field that reads as a number to a person but is not a decimal integer to the
+# kernel (proc_dointvec/proc_doulongvec): 1e3, 1.5, 0x10, +1, 1_000, .5, 08h.
+_NUMBERISH = re.compile(r"[-+]?\.?[0-9][0-9A-Za-z_.+-]*")
+# The widest sysctl the kernel has is an unsigned long (proc_doulongvec_minmax); int
+# ones take a sign. Anything outside these bounds is EINVAL on write.
+_MIN_VALUE, _MAX_VALUE = -(2**63), 2**64 - 1
 
 
 def _spec(doc: dict[str, Any]) -> dict[str, Any]:
@@ -94,32 +101,66 @@ def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
     for key, value in _mapping(_mapping(_spec(doc).get("kernel")).get("sysctl")).items():
         pointer = join_pointer("/spec/kernel/sysctl", key)
         text = str(key)
-        if not _SAFE_KEY.match(text) or ".." in text or "//" in text:
-            yield Finding(
-                pointer,
-                "error",
-                "unsafe-sysctl-key",
-                (
-                    f"sysctl key {text!r} is not a plain kernel parameter name: "
-                    "use letters, digits, '_', '-', and '.' or '/' between parts "
-                    "(no spaces, '=', '..', leading '/' or '-')"
-                ),
-            )
+        reason = _key_problem(text)
+        if reason:
+            yield Finding(pointer, "error", "unsafe-sysctl-key", f"sysctl key {text!r} {reason}")
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             continue  # a schema finding
-        rendered = str(value)
-        if not (_INTEGERS.match(rendered) or (_SAFE_WORD.match(rendered) and ".." not in rendered)):
-            yield Finding(
-                pointer,
-                "error",
-                "unsafe-sysctl-value",
-                (
-                    f"value {rendered!r} of {text} could break the sysctl.d file, "
-                    "a shell or a unit: "
-                    "use an integer, integers separated by spaces, or a plain word "
-                    "(letters, digits, '_', '.', ':', ',', '@', '+', '-'; no paths or quotes)"
-                ),
-            )
+        fields = value_fields(value)
+        if fields and all(_NUMBERISH.fullmatch(f) for f in fields):
+            wrong = [f for f in fields if not _integer_in_range(f)]
+            if wrong:
+                yield Finding(pointer, "error", "bad-sysctl-value", (
+                    f"value {_short(wrong[0])} of {text} is not a decimal integer the kernel "
+                    f"accepts (from {_MIN_VALUE} to {_MAX_VALUE}; no exponent, fraction, sign "
+                    "'+', hex or '_'): the write fails with EINVAL, so write the integer out"
+                ))
+            continue
+        if not _plain_value(fields) or ".." in str(value):
+            yield Finding(pointer, "error", "unsafe-sysctl-value", (
+                f"value {_short(str(value))} of {text} could break the sysctl.d file, a shell or a "
+                "unit: use an integer, integers separated by spaces, or a plain word "
+                "(letters, digits, '_', '.', ':', ',', '@', '+', '-'; no paths or quotes)"
+            ))
+
+
+def value_fields(value: int | str) -> list[str]:
+    """The whitespace-separated fields of a sysctl value, as the kernel parses them."""
+    return str(value).split() if isinstance(value, str) else [str(value)]
+
+
+def _plain_value(fields: list[str]) -> bool:
+    """Integers separated by blanks, or one plain word."""
+    if fields and all(_INTEGER.fullmatch(f) for f in fields):
+        return True
+    return len(fields) == 1 and _SAFE_WORD.fullmatch(fields[0]) is not None
+
+
+def _integer_in_range(field: str) -> bool:
+    if not _INTEGER.fullmatch(field) or len(field) > 21:  # never int() a 5,000-digit string
+        return False
+    return _MIN_VALUE <= int(field) <= _MAX_VALUE
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _key_problem(key: str) -> str | None:
+    """Why ``key`` is not one plain kernel parameter name, or None."""
+    if not _SAFE_KEY.fullmatch(key):
+        return ("is not a plain kernel parameter name: use letters, digits, '_', '-', and "
+                "'.' or '/' between parts (no spaces, '=', leading '/' or '-')")
+    if key_path_parts(key) is None:
+        return ("has an empty, '.' or '..' part or a trailing separator: tools disagree on "
+                "which parameter it names (systemd-sysctl simplifies the path, others do "
+                "not): write the parameter once, canonically (kernel.panic)")
+    normal = normalize_key(key)
+    flat = normal.replace("/", ".")
+    if normal not in REQUIRED_BY_KEY and flat in REQUIRED_BY_KEY:
+        return (f"mixes '.' and '/' so that one tool reads it as {flat} and another as a "
+                f"different path: write {flat}")
+    return None
 
 
 def duplicate_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
@@ -178,6 +219,25 @@ def literal_secret(doc: dict[str, Any]) -> Iterator[Finding]:
                 "secret-literal",
                 (f"rke2.config.{key} is a literal secret: remove it and use {instead}"),
             )
+
+
+def bool_options(doc: dict[str, Any]) -> Iterator[Finding]:
+    config = _mapping(_mapping(_spec(doc).get("rke2")).get("config"))
+    for name in BOOL_OPTIONS:
+        found = [(join_pointer("/spec/rke2/config", name), f"rke2.config.{name}", config.get(name))]
+        found.append(("/spec/rke2/config/kubelet-arg", f"kubelet-arg {name}",
+                      kubelet_arg(config, name)))
+        for pointer, where, value in found:
+            if value is None:
+                continue
+            try:
+                parse_go_bool(value)
+            except NotABool:
+                yield Finding(pointer, "error", "bad-bool", (
+                    f"{where} is {_short(str(value))}, which Go's strconv.ParseBool rejects, so "
+                    "RKE2 or kubelet refuses to start: write true or false (Go also reads "
+                    "1, t, T, TRUE, True and 0, f, F, FALSE, False; not yes/no/on/off)"
+                ))
 
 
 def owned_config_keys(doc: dict[str, Any]) -> Iterator[Finding]:
@@ -301,8 +361,11 @@ def cis_protection_off(doc: dict[str, Any]) -> Iterator[Finding]:
     config = _mapping(rke2_spec.get("config"))
     if not rke2.is_cis(name) or "protect-kernel-defaults" not in config:
         return
-    value = config["protect-kernel-defaults"]
-    if value is False or (isinstance(value, str) and value.strip().lower() in _GO_FALSE):
+    try:
+        off = parse_go_bool(config["protect-kernel-defaults"]) is False
+    except NotABool:
+        return  # the bad-bool rule reports it
+    if off:
         words = rke2.PROTECTION_OFF_WORDS.format(profile=name)
         yield Finding(
             "/spec/rke2/config/protect-kernel-defaults",
@@ -313,10 +376,6 @@ def cis_protection_off(doc: dict[str, Any]) -> Iterator[Finding]:
                 f'("{words}"): remove protect-kernel-defaults (the profile turns it on)'
             ),
         )
-
-
-# strconv.ParseBool's false words: how RKE2's CLI reads a boolean option.
-_GO_FALSE = frozenset({"0", "f", "false"})
 
 
 def rke2_managed_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
@@ -343,6 +402,7 @@ NODE_RULES: tuple[Rule, ...] = (
     duplicate_sysctl,
     bridge_module,
     literal_secret,
+    bool_options,
     owned_config_keys,
     topology,
     server_port,

@@ -16,8 +16,11 @@ import yaml
 from rke2image.spec.problems import Problem, join_pointer
 
 MAX_BYTES = 1024 * 1024
-MAX_NODES = 100_000  # constructed values; a few hundred KiB of honest YAML stays far below
-MAX_DEPTH = 64
+# Constructed values beyond the nodes the text itself holds: without aliases each node
+# is built once, so an honest document of any size stays below the limit and only
+# aliases that expand without bound ("billion laughs") reach it.
+MAX_EXTRA_NODES = 100_000
+MAX_DEPTH = 64  # nesting; a spec needs 8
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,49 @@ def decode(file: str, raw: bytes) -> str:
                     f"invalid UTF-8 (byte 0x{raw[error.start]:02x}): save the file as UTF-8") from None
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class TooDeep(Exception):
+    """Nesting beyond MAX_DEPTH, raised while composing (before any recursion error)."""
+
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        super().__init__("too deep")
+        self.mark = mark
+
+
+class Composer(yaml.SafeLoader):
+    """The safe loader's composer, stopped at MAX_DEPTH before Python's recursion limit."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self.nodes = 0  # nodes written in the text (an alias is not a new node)
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        if not self.check_event(yaml.AliasEvent):
+            self.nodes += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            node: yaml.Node | None = super().compose_node(parent, index)
+            return node
+        finally:
+            self._depth -= 1
+
+
 def load_text(file: str, text: str) -> LoadedDocument:
     """Parse ``text`` as exactly one YAML mapping document."""
+    documents: list[yaml.Node] = []
     try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        composer = Composer(text)
+        while composer.check_node():
+            node = composer.get_node()
+            if node is not None:
+                documents.append(node)
+    except TooDeep as error:
+        raise _fail(file, _pos(error.mark), "yaml-too-deep", _TOO_DEEP) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         reason = error.problem or error.context or "invalid YAML"
@@ -109,7 +151,7 @@ def load_text(file: str, text: str) -> LoadedDocument:
     if not isinstance(root, yaml.MappingNode):
         raise _fail(file, _pos(root.start_mark), "yaml-not-mapping",
                     "the document must be a mapping with apiVersion, kind, metadata and spec")
-    builder = _Builder(file)
+    builder = _Builder(file, MAX_EXTRA_NODES + composer.nodes)
     data = builder.build(root, "", 0)
     return LoadedDocument(file, data, builder.key_positions, builder.value_positions)
 
@@ -117,33 +159,45 @@ def load_text(file: str, text: str) -> LoadedDocument:
 class _Builder:
     """Turns a composed node graph into plain data, counting work to stop alias bombs."""
 
-    _scalars = yaml.SafeLoader("")  # only its scalar constructors are used
+    _scalars = yaml.SafeLoader("")  # only its scalar constructors are used, without its cache
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, limit: int) -> None:
         self.file = file
+        self.limit = limit
         self.count = 0
+        self.open: set[int] = set()  # collections being built: an alias back to one loops
         self.key_positions: dict[str, Position] = {}
         self.value_positions: dict[str, Position] = {}
 
     def build(self, node: yaml.Node, pointer: str, depth: int) -> Any:
         self.count += 1
-        if self.count > MAX_NODES or depth > MAX_DEPTH:
+        if self.count > self.limit:
             raise _fail(self.file, _pos(node.start_mark), "yaml-alias-bomb",
-                        "document expands to too many values (aliases repeated or nested too "
-                        "deeply); write the values out instead of using anchors", pointer)
+                        "document expands to too many values (aliases repeated inside "
+                        "aliases); write the values out instead of using anchors", pointer)
+        if id(node) in self.open:
+            raise _fail(self.file, _pos(node.start_mark), "yaml-alias-bomb",
+                        "an alias refers to the mapping or list that holds it, which expands "
+                        "without end: write the values out", pointer)
+        if depth > MAX_DEPTH:  # reached through aliases (the composer stops plain nesting)
+            raise _fail(self.file, _pos(node.start_mark), "yaml-too-deep", _TOO_DEEP, pointer)
         self.value_positions.setdefault(pointer, _pos(node.start_mark))
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, pointer, depth)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, pointer)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, pointer, depth)
             return [self.build(item, join_pointer(pointer, i), depth + 1)
                     for i, item in enumerate(node.value)]
-        return self._scalar(node)
+        finally:
+            self.open.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, pointer: str, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == MERGE_TAG:
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in sources:
                     value = self.build(source, pointer, depth + 1)
@@ -153,7 +207,7 @@ class _Builder:
                     for k, v in value.items():
                         merged.setdefault(k, v)
                 continue
-            key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = self._scalar(key_node, pointer) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
                 raise _fail(self.file, _pos(key_node.start_mark), "yaml-key-type",
                             f"keys must be strings, not {_describe(key_node)}: quote the key",
@@ -170,12 +224,33 @@ class _Builder:
             result.setdefault(k, v)
         return result
 
-    def _scalar(self, node: yaml.Node) -> Any:
-        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-                        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"):
-            return self._scalars.construct_object(node, deep=True)
-        # Strings, and everything else (timestamps, binary, custom tags) as written.
-        return node.value if isinstance(node.value, str) else str(node.value)
+    def _scalar(self, node: yaml.Node, pointer: str) -> Any:
+        if node.tag not in _CONSTRUCTED:
+            # Strings, and everything else (timestamps, binary, custom tags) as written.
+            return node.value if isinstance(node.value, str) else str(node.value)
+        text = str(node.value)
+        kind = _CONSTRUCTED[node.tag]
+        if kind == "int" and sum(c.isdigit() for c in text) > _MAX_DIGITS:
+            reason = f"has more than {_MAX_DIGITS} digits"  # int() refuses it: CVE-2020-10735
+        else:
+            construct = yaml.SafeLoader.yaml_constructors[node.tag]
+            try:
+                return construct(self._scalars, node)
+            except Exception:  # noqa: BLE001 - PyYAML's constructors fail in many ways
+                reason = f"is not a YAML {kind}"
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise _fail(self.file, _pos(node.start_mark), "yaml-bad-scalar",
+                    f"{shown!r} {reason}: write a valid {kind}, or quote it to keep it a string",
+                    pointer)
+
+
+_CONSTRUCTED = {
+    "tag:yaml.org,2002:int": "int", "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool", "tag:yaml.org,2002:null": "null",
+}
+_MAX_DIGITS = 4300  # Python's default int/str conversion limit (sys.get_int_max_str_digits)
+_TOO_DEEP = (f"the document nests deeper than {MAX_DEPTH} levels; a spec needs about 8: "
+             "flatten it")
 
 
 def _describe(node: yaml.Node) -> str:

@@ -151,25 +151,16 @@ def test_etcd_user_checked_and_created_on_cis_and_etcd_servers(
         assert "users" not in config and "groups" not in config
 
 
-# RKE2's kubelet runs with fail-swap-on=false (k3s defaultKubeletConfig): the swap
-# check is there only when a kubelet-arg turns it on.
-@pytest.mark.parametrize(
-    ("kubelet_arg", "no_swap"),
-    [
-        (None, False),
-        (["fail-swap-on=false"], False),
-        (["--fail-swap-on=false"], False),
-        ("fail-swap-on=false", False),
-        (["max-pods=200"], False),
-        (["fail-swap-on=true"], True),
-        (["--fail-swap-on"], True),
-        ("fail-swap-on=True", True),
-        (["fail-swap-on=true", "fail-swap-on=false"], False),
-    ],
-)
-def test_no_swap_check_unless_kubelet_fails_on_swap(
-    make_node: MakeNode, kubelet_arg: Any, no_swap: bool
-) -> None:
+# RKE2 runs kubelet with fail-swap-on=false (k3s pkg/daemons/agent): only a kubelet-arg
+# that Go reads as true makes swap fatal, and only then does the preflight check swap.
+@pytest.mark.parametrize(("kubelet_arg", "no_swap"), [
+    (None, False), (["fail-swap-on=false"], False), (["--fail-swap-on=false"], False),
+    ("fail-swap-on=false", False), (["fail-swap-on=true"], True), (["max-pods=200"], False),
+    (["fail-swap-on"], True), (["--fail_swap_on=T"], True), (["fail-swap-on=1"], True),
+    (["fail-swap-on=true", "fail-swap-on=0"], False), (["fail_swap_on=1", "fail-swap-on=0"], True),
+])
+def test_no_swap_only_when_kubelet_fails_on_swap(make_node: MakeNode, kubelet_arg: Any,
+                                            no_swap: bool) -> None:
     config = {} if kubelet_arg is None else {"kubelet-arg": kubelet_arg}
     assert ("--no-swap" in dropin_exec(make_node(rke2_config=config))) is no_swap
 
@@ -327,9 +318,9 @@ def test_unwritable_sysctl_value_is_a_render_error(make_node: MakeNode) -> None:
 
 
 def test_user_data_body_is_one_yaml_emission(make_node: MakeNode) -> None:
-    # The cached, piecewise emission equals one plain emission of the whole mapping.
+    # The body is exactly what the emitter writes for the mapping it holds.
     from rke2image.render import escape
 
     text = render_node(make_node()).user_data.decode()
     body = "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("#"))
-    assert body == escape._dump(yaml.safe_load(text))
+    assert body == escape.to_yaml(yaml.safe_load(text))

@@ -31,9 +31,9 @@ from typing import Any
 
 import pytest
 import yaml
-from campaign import BASE_TIMEOUT, BOOT_TIMEOUT, E2E, UNDO_NAME, UNDO_TEXT
+from e2e.campaign import ASSETS, BASE_TIMEOUT, BOOT_TIMEOUT, UNDO_NAME, UNDO_TEXT
 from conftest import TOOLS, WORK, _unavailable
-from vm import Processes, boot, make_seed, overlay, qemu_argv
+from e2e.vm import Processes, boot, make_seed, overlay, qemu_argv
 
 import rke2image
 from rke2image.bake.accel import choose_accelerator
@@ -127,14 +127,14 @@ def two_boots() -> Iterator[tuple[dict[int, AuditRun], str]]:
     procs = Processes()
     try:
         log = run / "build-base.log"
-        code = procs.wait(procs.start([str(E2E / "build-base.sh"), str(WORK)], log), BASE_TIMEOUT)
+        code = procs.wait(procs.start([str(ASSETS / "build-base.sh"), str(WORK)], log), BASE_TIMEOUT)
         text = log.read_text(errors="replace")
         assert code == 0, f"build-base.sh exit {code}:\n{text[-3000:]}"
         base = Path(text.strip().splitlines()[-1])
         undo = run / "undo.conf"
         undo.write_text(UNDO_TEXT)
         image = run / "audit-undo.qcow2"
-        subprocess.run([str(E2E / "add-file.sh"), str(base / "base.qcow2"), str(image),
+        subprocess.run([str(ASSETS / "add-file.sh"), str(base / "base.qcow2"), str(image),
                         str(undo), UNDO_NAME], check=True, capture_output=True)
         (run / "user-data").write_text(user_data())
         seed = make_seed(run / "seed", run / "user-data", "e2e-audit")

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import yaml
 from e2e.campaign import ASSETS, BASE_TIMEOUT, BOOT_TIMEOUT, UNDO_NAME, UNDO_TEXT
-from conftest import TOOLS, WORK, _unavailable
+from e2e.conftest import TOOLS, WORK, _unavailable
 from e2e.vm import Processes, boot, make_seed, overlay, qemu_argv
 
 import rke2image

@@ -90,14 +90,13 @@ def summary(outcome: Outcome, env: Mapping[str, str], budget: int = SUMMARY_LIMI
     if outcome.suppressed:
         counts += f", {len(outcome.suppressed)} suppressed with a reason (listed in SARIF)"
     head = f"### rke2image validate\n\n{counts}\n\n"
-    if len(head.encode()) > budget:
-        return ""  # earlier output of this step already filled the summary
-    if not outcome.problems:
-        return head
-    head += "| where | severity | rule | message |\n|---|---|---|---|\n"
+    table = "| where | severity | rule | message |\n|---|---|---|---|\n"
     # room for the closing line, whatever the count it names
-    reserve = len(_left_out(len(outcome.problems)).encode())
-    used = len(head.encode()) + reserve
+    closing = _left_out(len(outcome.problems))
+    used = len((head + table + closing).encode())
+    if not outcome.problems or used > budget:
+        fits = len(head.encode()) <= budget  # else earlier output of the step filled it
+        return head if fits else ""
     rows: list[str] = []
     for problem in outcome.problems:
         row = _row(problem, env)
@@ -106,7 +105,7 @@ def summary(outcome: Outcome, env: Mapping[str, str], budget: int = SUMMARY_LIMI
         rows.append(row)
         used += len(row.encode())
     left = len(outcome.problems) - len(rows)
-    return head + "".join(rows) + (_left_out(left) if left else "")
+    return head + table + "".join(rows) + (_left_out(left) if left else "")
 
 
 def _left_out(count: int) -> str:

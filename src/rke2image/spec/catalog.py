@@ -20,7 +20,8 @@ class Guard(Enum):
     """Why a finding of a rule cannot be silenced with ``# rke2image: ignore[RULE]``."""
 
     NONE = "can be suppressed"
-    NODE = "its errors protect the node"  # an outage or a leaked secret; its warnings can be
+    # its warnings can be suppressed
+    NODE = "its errors keep the node from an outage, a leaked secret or an injected file"
     SHAPE = "without it the file is not a usable spec"  # nothing sound to render
     META = "it is about ignore comments themselves"
 

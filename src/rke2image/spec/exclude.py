@@ -2,9 +2,10 @@
 
 A pattern is matched with shell rules (``*`` also crosses ``/``) against the
 file's path as named or found, its path relative to the current folder, and
-each of its parent folders; a pattern without ``/`` also matches the file name.
-So ``examples/invalid`` leaves out that folder, ``*.draft.yaml`` such files
-anywhere.
+each of its parent folders; a pattern without ``/`` also matches the name of the
+file or of any folder above it (as in .gitignore). So ``examples/invalid``
+leaves out that folder, ``drafts`` every folder of that name, ``*.draft.yaml``
+such files anywhere.
 """
 
 from __future__ import annotations
@@ -35,6 +36,6 @@ def excluded(path: Path, patterns: Sequence[str]) -> bool:
             pattern = pattern.rstrip("/").removeprefix("./") or pattern
             if any(fnmatchcase(candidate, pattern) for candidate in candidates):
                 return True
-            if "/" not in pattern and fnmatchcase(form.name, pattern):
+            if "/" not in pattern and any(fnmatchcase(part, pattern) for part in form.parts):
                 return True
     return False

@@ -67,8 +67,10 @@ def apply(file: str, text: str, problems: list[Problem]) -> tuple[list[Problem],
     comments = ignore_comments(text)
     by_target: dict[tuple[int, str], IgnoreComment] = {}
     for comment in comments:
-        for rule in comment.rules:
-            by_target.setdefault((comment.target, rule), comment)
+        for rule in comment.rules:  # a reasoned comment wins over a bare one above it
+            key = (comment.target, rule)
+            if key not in by_target or (comment.reason and not by_target[key].reason):
+                by_target[key] = comment
     standing: list[Problem] = []
     suppressed: list[Suppressed] = []
     used: set[tuple[int, str]] = set()

@@ -18,13 +18,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from tool_support import require_tool
 
 from rke2image.resources import DATA_FOLDERS
 
@@ -40,16 +40,6 @@ def action() -> dict[str, Any]:
     data = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
-
-
-def _tool(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    path = str(beside) if beside.is_file() else shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed (CI=true: a missing tool is a failure)")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 def test_metadata_follows_githubs_rules_for_actions() -> None:
@@ -86,14 +76,14 @@ def test_inputs_reach_scripts_only_through_env() -> None:
 
 
 def test_check_jsonschema_accepts_the_action_metadata() -> None:
-    tool = _tool("check-jsonschema")
+    tool = require_tool("check-jsonschema")
     done = subprocess.run([tool, "--builtin-schema", "vendor.github-actions", str(ACTION)],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_shellcheck_accepts_every_run_script(tmp_path: Path) -> None:
-    tool = _tool("shellcheck")
+    tool = require_tool("shellcheck")
     for index, step in enumerate(action()["runs"]["steps"]):
         script = tmp_path / f"step{index}.sh"
         script.write_text("#!/usr/bin/env bash\n" + step["run"], encoding="utf-8")
@@ -155,7 +145,7 @@ def outputs(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
     """The install step, run once: the action's own checkout is what it installs."""
-    _tool("bash")
+    require_tool("bash")
     root = tmp_path_factory.mktemp("action")
     action_path = root / "rke2image-action"
     for folder in ("src", *DATA_FOLDERS):

@@ -14,11 +14,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tool_support import require_tool
 
 from rke2image.resources import DATA_FOLDERS
 
@@ -73,21 +73,10 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _require_tool(name: str) -> str:
-    """The tool beside this interpreter (a venv's), else on PATH; CI=true fails, locally skips."""
-    beside = Path(sys.executable).parent / name
-    path = str(beside) if beside.is_file() else shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed (CI=true: a missing tool is a failure)")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
 @pytest.fixture(scope="module")
 def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
-    _require_tool("git")
-    pre_commit = _require_tool("pre-commit")
+    require_tool("git")
+    pre_commit = require_tool("pre-commit")
     tmp = tmp_path_factory.mktemp("precommit")
     env = _env(tmp)
     hook_repo = tmp / "rke2image"
@@ -110,7 +99,7 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
 
 
 def test_hook_manifest_is_valid() -> None:
-    pre_commit = _require_tool("pre-commit")
+    pre_commit = require_tool("pre-commit")
     result = subprocess.run([pre_commit, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

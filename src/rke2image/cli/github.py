@@ -40,7 +40,7 @@ def annotation(p: Problem) -> str:
             f"title={_escape(p.rule, True)}::{_escape(p.message)}\n")
 
 
-def annotations(outcome: Outcome) -> str:
+def annotate(outcome: Outcome) -> str:
     """At most 10 annotations per level in file order, a notice, then the rest as text."""
     shown: list[str] = []
     rest: list[Problem] = []

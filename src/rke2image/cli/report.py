@@ -26,7 +26,7 @@ def as_sarif(outcome: Outcome) -> str:
 REPORTERS: dict[str, Callable[[Outcome], str]] = {
     "text": text,
     "json": as_json,
-    "github": github.annotations,
+    "github": github.annotate,
     "sarif": as_sarif,
 }
 

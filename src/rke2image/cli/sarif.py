@@ -20,6 +20,7 @@ from rke2image.cli.outcome import Outcome
 from rke2image.cli.srcroot import repo_path
 from rke2image.spec.catalog import PROJECT_URL, RULES, RuleInfo
 from rke2image.spec.problems import Problem
+from rke2image.spec.suppress import Suppressed
 
 SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
               "sarif-schema-2.1.0.json")
@@ -65,7 +66,7 @@ def document(outcome: Outcome) -> dict[str, Any]:
     """The SARIF log of one validate run: standing findings, then suppressed ones."""
     rules = list(RULES)
     index = {rule.id: i for i, rule in enumerate(rules)}
-    entries = [(p, None) for p in outcome.problems]
+    entries: list[tuple[Problem, Suppressed | None]] = [(p, None) for p in outcome.problems]
     entries += [(s.problem, s) for s in outcome.suppressed]
     seen: Counter[str] = Counter()
     results = []

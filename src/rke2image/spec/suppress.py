@@ -76,16 +76,17 @@ def apply(file: str, text: str, problems: list[Problem]) -> tuple[list[Problem],
     used: set[tuple[int, str]] = set()
     refused: set[tuple[int, str]] = set()
     for problem in problems:
-        comment = by_target.get((problem.line, problem.rule))
+        found = by_target.get((problem.line, problem.rule))
         info = BY_ID.get(problem.rule)
-        if comment is None or not comment.reason:
+        if found is None or not found.reason:
             standing.append(problem)
-        elif info is None or not info.may_suppress(problem.severity):
+            continue
+        if info is None or not info.may_suppress(problem.severity):
             standing.append(problem)
-            refused.add((comment.line, problem.rule))
+            refused.add((found.line, problem.rule))
         else:
-            suppressed.append(Suppressed(problem, comment.reason, comment.line, comment.column))
-            used.add((comment.line, problem.rule))
+            suppressed.append(Suppressed(problem, found.reason, found.line, found.column))
+            used.add((found.line, problem.rule))
     standing.extend(_comment_findings(file, comments, used, refused))
     return sorted(standing), sorted(suppressed)
 

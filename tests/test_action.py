@@ -246,3 +246,29 @@ def test_a_path_cannot_inject_shell(runner: Runner, workspace: Path, tmp_path: P
     hostile = f"specs/node.yaml $(touch {marker}) `touch {marker}`"
     done = runner.run_step(_step("validate"), {"paths": hostile}, workspace, files)
     assert done.returncode == 2 and not marker.exists()
+
+
+def _readme_workflow() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "upload-sarif" in b]
+    return block
+
+
+def test_readme_workflow_is_a_valid_workflow_using_this_action(tmp_path: Path) -> None:
+    tool = require_tool("check-jsonschema")
+    workflow = tmp_path / "rke2image.yml"
+    workflow.write_text(_readme_workflow(), encoding="utf-8")
+    done = subprocess.run([tool, "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["validate"]["steps"]
+    ours = next(s for s in steps if "rke2image/rke2image@" in s.get("uses", ""))
+    assert set(ours["with"]) <= INPUTS
+    upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
+    assert upload["with"]["sarif_file"] == ours["with"]["sarif-file"]
+
+
+def test_readme_documents_every_input() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z-]+)` \| [^|]* \| [^|]+ \|$", text, re.MULTILINE))
+    assert INPUTS <= documented

@@ -7,7 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-from rke2image.cli import github
 from rke2image.cli.outcome import Outcome
 from rke2image.cli.report import REPORTERS, format_outcome
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, InputError
@@ -59,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _append_summary(outcome: Outcome, path: Path) -> None:
     """Append to the step summary file, keeping the whole file within GitHub's limit."""
+    from rke2image.cli import github
+
     try:
         used = path.stat().st_size if path.exists() else 0
         text = github.summary(outcome, os.environ, github.SUMMARY_LIMIT - used)

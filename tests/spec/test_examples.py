@@ -15,6 +15,7 @@ import pytest
 from rke2image.spec import check_paths
 
 from .golden import UPDATE, diagnostics, regenerate, split_header
+from .test_catalog import readme_table
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = sorted((ROOT / "examples" / "invalid").glob("*.yaml"))
@@ -22,8 +23,7 @@ VALID = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 def readme_rules() -> set[str]:
-    text = (ROOT / "README.md").read_text()
-    return set(re.findall(r"^\| `([a-z0-9-]+)` \|", text, re.MULTILINE))
+    return set(re.findall(r"^\| `([a-z0-9-]+)` \|", readme_table(), re.MULTILINE))
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)

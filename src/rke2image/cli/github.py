@@ -36,8 +36,10 @@ def _escape(value: str, property_value: bool = False) -> str:
 
 
 def annotation(p: Problem) -> str:
-    return (f"::{p.severity} file={_escape(p.file, True)},line={p.line},col={p.column},"
-            f"title={_escape(p.rule, True)}::{_escape(p.message)}\n")
+    return (
+        f"::{p.severity} file={_escape(p.file, True)},line={p.line},col={p.column},"
+        f"title={_escape(p.rule, True)}::{_escape(p.message)}\n"
+    )
 
 
 def annotate(outcome: Outcome) -> str:
@@ -54,9 +56,11 @@ def annotate(outcome: Outcome) -> str:
     if not rest:
         return "".join(shown)
     where = "the job summary and the log below" if outcome.summary else "the log below"
-    notice = (f"::notice title=rke2image::{len(rest)} more finding(s) not annotated (GitHub "
-              f"shows {ANNOTATIONS_PER_LEVEL} errors and {ANNOTATIONS_PER_LEVEL} warnings per "
-              f"step): see {where}\n")
+    notice = (
+        f"::notice title=rke2image::{len(rest)} more finding(s) not annotated (GitHub "
+        f"shows {ANNOTATIONS_PER_LEVEL} errors and {ANNOTATIONS_PER_LEVEL} warnings per "
+        f"step): see {where}\n"
+    )
     return "".join(shown) + notice + "".join(p.format_text() + "\n" for p in rest)
 
 
@@ -85,8 +89,9 @@ def _row(problem: Problem, env: Mapping[str, str]) -> str:
 
 def summary(outcome: Outcome, env: Mapping[str, str], budget: int = SUMMARY_LIMIT) -> str:
     """The step summary: counts, then one table row per finding within ``budget`` bytes."""
-    counts = (f"{outcome.files} file(s) checked: {outcome.errors} error(s), "
-              f"{outcome.warnings} warning(s)")
+    counts = (
+        f"{outcome.files} file(s) checked: {outcome.errors} error(s), {outcome.warnings} warning(s)"
+    )
     if outcome.suppressed:
         counts += f", {len(outcome.suppressed)} suppressed with a reason (listed in SARIF)"
     head = f"### rke2image validate\n\n{counts}\n\n"
@@ -109,5 +114,7 @@ def summary(outcome: Outcome, env: Mapping[str, str], budget: int = SUMMARY_LIMI
 
 
 def _left_out(count: int) -> str:
-    return (f"\n{count} more finding(s) left out: GitHub limits a step summary to 1 MiB. "
-            "Run `rke2image validate` locally or use `--format sarif` to see them all.\n")
+    return (
+        f"\n{count} more finding(s) left out: GitHub limits a step summary to 1 MiB. "
+        "Run `rke2image validate` locally or use `--format sarif` to see them all.\n"
+    )

@@ -1,6 +1,6 @@
 """SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer): one run, every rule.
 
-The document validates against the OASIS schema (tests/data/sarif-schema-2.1.0.json).
+The document validates against the OASIS schema (tests/acceptance/fixtures/sarif-schema-2.1.0.json).
 Locations are relative to the repository root (``uriBaseId: %SRCROOT%``).
 ``partialFingerprints`` identify a finding by rule, file and JSON Pointer, not by
 line, so code scanning keeps tracking an alert when unrelated lines move it.
@@ -22,8 +22,9 @@ from rke2image.spec.catalog import PROJECT_URL, RULES, RuleInfo
 from rke2image.spec.problems import Problem
 from rke2image.spec.suppress import Suppressed
 
-SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
-              "sarif-schema-2.1.0.json")
+SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 FINGERPRINT_KEY = "rke2imageFinding/v1"
 
 
@@ -49,10 +50,12 @@ def _location(file: str, line: int, column: int) -> dict[str, Any]:
         artifact = {"uri": Path(file).resolve().as_uri()}
     else:
         artifact = {"uri": quote(relative), "uriBaseId": "%SRCROOT%"}
-    return {"physicalLocation": {
-        "artifactLocation": artifact,
-        "region": {"startLine": line, "startColumn": column},
-    }}
+    return {
+        "physicalLocation": {
+            "artifactLocation": artifact,
+            "region": {"startLine": line, "startColumn": column},
+        }
+    }
 
 
 def _identity(problem: Problem) -> str:
@@ -88,24 +91,30 @@ def document(outcome: Outcome) -> dict[str, Any]:
         if problem.pointer:
             result["properties"] = {"pointer": problem.pointer}
         if suppressed is not None:
-            result["suppressions"] = [{
-                "kind": "inSource",
-                "justification": suppressed.reason,
-                "location": _location(problem.file, suppressed.line, suppressed.column),
-            }]
+            result["suppressions"] = [
+                {
+                    "kind": "inSource",
+                    "justification": suppressed.reason,
+                    "location": _location(problem.file, suppressed.line, suppressed.column),
+                }
+            ]
         results.append(result)
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "rke2image",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "informationUri": PROJECT_URL,
-                "rules": [_descriptor(rule) for rule in rules],
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "rke2image",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": PROJECT_URL,
+                        "rules": [_descriptor(rule) for rule in rules],
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
     }

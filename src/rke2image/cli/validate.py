@@ -23,14 +23,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "before a finding suppresses it (not errors that protect the node).",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="spec files or folders")
-    parser.add_argument("--format", choices=sorted(REPORTERS), default="text",
-                        help="output format (default: text); github also writes every finding "
-                        "to $GITHUB_STEP_SUMMARY when it is set")
+    parser.add_argument(
+        "--format",
+        choices=sorted(REPORTERS),
+        default="text",
+        help="output format (default: text); github also writes every finding "
+        "to $GITHUB_STEP_SUMMARY when it is set",
+    )
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
-    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                        help="leave out files (or folders) matching GLOB; repeatable")
-    parser.add_argument("--only-specs", action="store_true",
-                        help="skip named files without apiVersion: rke2image/v1 (for pre-commit)")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out files (or folders) matching GLOB; repeatable",
+    )
+    parser.add_argument(
+        "--only-specs",
+        action="store_true",
+        help="skip named files without apiVersion: rke2image/v1 (for pre-commit)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -47,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
         _append_summary(outcome, Path(os.environ["GITHUB_STEP_SUMMARY"]))
     sys.stdout.write(output)
     if args.format == "text":
-        line = f"{len(reports)} file(s) checked: {outcome.errors} error(s), " \
+        line = (
+            f"{len(reports)} file(s) checked: {outcome.errors} error(s), "
             f"{outcome.warnings} warning(s)"
+        )
         if outcome.suppressed:
             line += f", {len(outcome.suppressed)} suppressed"
         print(line, file=sys.stderr)
@@ -66,5 +80,6 @@ def _append_summary(outcome: Outcome, path: Path) -> None:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as error:
-        raise InputError(f"{path}: cannot write the step summary (GITHUB_STEP_SUMMARY): "
-                         f"{error.strerror}") from None
+        raise InputError(
+            f"{path}: cannot write the step summary (GITHUB_STEP_SUMMARY): {error.strerror}"
+        ) from None

@@ -1,7 +1,7 @@
 """Every rule id ``validate`` can report, in one table: the single source of rule facts.
 
 SARIF's ``tool.driver.rules``, the README rules table (regenerated from here by
-``UPDATE_GOLDEN=1 pytest tests/spec/test_catalog.py``) and the suppression
+``UPDATE_GOLDEN=1 pytest tests/unit/spec/test_catalog.py``) and the suppression
 guard all read this table. To add a rule: add one ``RuleInfo`` line below, an
 example in ``examples/invalid/<rule>.yaml``, and regenerate the README table.
 """
@@ -65,116 +65,252 @@ class RuleInfo:
 _S, _N, _M = Guard.SHAPE, Guard.NODE, Guard.META
 
 RULES: tuple[RuleInfo, ...] = (
-    RuleInfo("yaml-syntax", "error", "the file is not valid YAML",
-             "The YAML parser stopped here; nothing after it was checked. Fix the syntax.", _S),
-    RuleInfo("yaml-empty", "error", "no document at all (empty, or only comments)",
-             "An empty file defines no node. Write a NodeSpec or Cluster, or delete it.", _S),
-    RuleInfo("yaml-multi-doc", "error", "several `---` documents in one file",
-             "Each spec lives in a file of its own, so every diagnostic names one document.", _S),
-    RuleInfo("yaml-not-mapping", "error", "the document is a list or a scalar",
-             "A spec is a mapping with apiVersion, kind, metadata and spec.", _S),
-    RuleInfo("yaml-duplicate-key", "error",
-             "a key twice in one mapping (YAML would silently keep the last)",
-             "Most YAML readers keep the last of two equal keys without a word, so the value "
-             "in force is not the one a reviewer reads. Remove one.", _S),
-    RuleInfo("yaml-key-type", "error", "a key that is not a string (`1:`, `yes:`)",
-             "YAML 1.1 reads `yes:` as a boolean and `1:` as an integer; quote the key.", _S),
-    RuleInfo("yaml-encoding", "error", "the file is not UTF-8",
-             "Specs are read as UTF-8; save the file as UTF-8.", _S),
-    RuleInfo("yaml-too-large", "error", "the file is over 1 MiB",
-             "Specs are limited to 1 MiB so that a hostile file cannot exhaust memory; split "
-             "it into several files.", _S),
-    RuleInfo("yaml-alias-bomb", "error",
-             'anchors and aliases that expand without bound ("billion laughs")',
-             "A few lines of anchors can expand to billions of values. Write the values out.", _S),
-    RuleInfo("unknown-key", "error", 'a key the schema does not know, with a "did you mean"',
-             "A misspelt key would be ignored and its setting silently lost.", _S),
-    RuleInfo("missing-key", "error", "a required key is absent",
-             "The node cannot be rendered without it; add the key.", _S),
-    RuleInfo("wrong-type", "error", 'a value of the wrong type (`clusterInit: "yes"`)',
-             "The value has another type than the schema wants; write it as the schema's "
-             "type (the message says which).", _S),
-    RuleInfo("bad-value", "error", "a value outside its enum or pattern (`role: master`)",
-             "The value is not one the schema allows; the message lists what is.", _S),
-    RuleInfo("bad-key", "error", "a key whose name is not allowed (`TLS_SAN` in `rke2.config`)",
-             "RKE2 reads its config keys in lower-case kebab form; other names are ignored.", _S),
-    RuleInfo("required-sysctl", "error / warning",
-             "a kubelet-required parameter set to another value: error when protection is on "
-             "(`profile: cis` or a legacy `cis-1.x`, or `protect-kernel-defaults` in "
-             "`rke2.config` or `kubelet-arg`), warning otherwise",
-             "kubelet with protect-kernel-defaults refuses to start when vm.overcommit_memory, "
-             "vm.panic_on_oom, kernel.panic, kernel.panic_on_oops or kernel.keys.* differ from "
-             "its values ('invalid kernel flag'): on the first server that is an outage. "
-             "Remove the key (rke2image sets the required value) or set the required value. "
-             "With protection off kubelet overwrites the value silently (a warning).", _N),
-    RuleInfo("unsafe-sysctl-key", "error",
-             "a sysctl key that could break a sysctl.d file, a shell or a unit "
-             "(spaces, `=`, `..`, leading `/`)",
-             "The key is written into a sysctl.d file, a POSIX sh preflight and cloud-init; a "
-             "key that is not a plain parameter name could inject into any of them.", _N),
-    RuleInfo("unsafe-sysctl-value", "error",
-             "a value that is not integers or a plain word (quotes, pipes, paths)",
-             "The value is written into a sysctl.d file and applied by a shell script; only "
-             "integers and plain words are safe there.", _N),
-    RuleInfo("duplicate-sysctl-key", "error",
-             "one kernel parameter twice, written with other separators "
-             "(`fs.inotify.x` and `fs/inotify/x`)",
-             "sysctl.d applies both and the last silently wins; keep one spelling.", _S),
-    RuleInfo("sysctl-needs-module", "warning",
-             "a `net.bridge.*` key without `br_netfilter` in `kernel.modules`",
-             "net.bridge.* keys exist only once br_netfilter is loaded; without the module "
-             "the value is skipped at boot. Add br_netfilter to kernel.modules."),
-    RuleInfo("secret-literal", "error",
-             "a literal token (`rke2.token: \"K10…\"`, `token`/`agent-token` in `rke2.config`)",
-             "A literal token lands in the repository, in review tools and in logs. Use "
-             "token: {file: ...} or token: {env: ...}.", _N),
-    RuleInfo("config-key-has-field", "error",
-             "`server`, `cluster-init`, `profile`, `token-file` in `rke2.config`: they have "
-             "their own field",
-             "These RKE2 options are derived from the spec's own fields; setting them twice "
-             "would let the two disagree. Use the field.", _S),
-    RuleInfo("cluster-init-agent", "error", "`clusterInit` on an agent",
-             "Only a server can bootstrap a cluster; remove clusterInit or make it a server."),
-    RuleInfo("cluster-init-with-server", "error", "`clusterInit` together with `server`",
-             "The bootstrap server is the one without server:; a node with both would join "
-             "instead of starting the cluster."),
-    RuleInfo("server-missing", "error", "a joining server or agent without `server`",
-             "A node that is not the bootstrap server needs server: https://<address>:9345 "
-             "to join; without it a server starts a cluster of its own."),
-    RuleInfo("server-port", "warning",
-             "`server:` on 6443 (the Kubernetes API) instead of RKE2's supervisor port 9345",
-             "Nodes join through RKE2's supervisor on 9345; 6443 is the Kubernetes API."),
-    RuleInfo("profile-unknown", "error",
-             "a profile RKE2 does not have (only `none`, `cis`, `etcd`)",
-             "RKE2 refuses to start with a profile it does not know."),
-    RuleInfo("profile-version", "error / warning",
-             "a profile the chosen RKE2 version refuses (`cis-1.23` from v1.30, `etcd` before "
-             "v1.34, `cis` before v1.27), or deprecates",
-             "RKE2 refuses to start with a profile its release does not accept; a deprecated "
-             "one works until an upgrade refuses it."),
-    RuleInfo("duplicate-node-name", "error", "two nodes with one name",
-             "Names become host names and output folders; one render writes one folder per "
-             "name.", _S),
-    RuleInfo("cluster-init-count", "error",
-             "a Cluster without exactly one `clusterInit` server",
-             "A cluster has one bootstrap server; the others join it with server:."),
-    RuleInfo("cluster-server-mismatch", "error",
-             "servers of a Cluster differing in kernel parameters, RKE2 version or profile",
-             "The first master must not be the odd one: servers share kernel parameters, RKE2 "
-             "version and profile. Set them in spec.defaults."),
-    RuleInfo("ignore-without-reason", "error",
-             "a `# rke2image: ignore[RULE]` comment without a reason after it",
-             "A suppression must say why, for the next reviewer: write the reason after the "
-             "brackets.", _M),
-    RuleInfo("ignore-not-allowed", "error",
-             "an ignore comment for a finding that cannot be suppressed",
-             "Errors that protect the node (required-sysctl with protection on, "
-             "secret-literal, unsafe-sysctl-key, unsafe-sysctl-value) and errors without "
-             "which the file is not a usable spec cannot be suppressed: fix the spec.", _M),
-    RuleInfo("ignore-unused", "warning",
-             "an ignore comment with no finding of that rule on the next line",
-             "A stale suppression would silently hide a future finding; remove it, or fix "
-             "the rule id.", _M),
+    RuleInfo(
+        "yaml-syntax",
+        "error",
+        "the file is not valid YAML",
+        "The YAML parser stopped here; nothing after it was checked. Fix the syntax.",
+        _S,
+    ),
+    RuleInfo(
+        "yaml-empty",
+        "error",
+        "no document at all (empty, or only comments)",
+        "An empty file defines no node. Write a NodeSpec or Cluster, or delete it.",
+        _S,
+    ),
+    RuleInfo(
+        "yaml-multi-doc",
+        "error",
+        "several `---` documents in one file",
+        "Each spec lives in a file of its own, so every diagnostic names one document.",
+        _S,
+    ),
+    RuleInfo(
+        "yaml-not-mapping",
+        "error",
+        "the document is a list or a scalar",
+        "A spec is a mapping with apiVersion, kind, metadata and spec.",
+        _S,
+    ),
+    RuleInfo(
+        "yaml-duplicate-key",
+        "error",
+        "a key twice in one mapping (YAML would silently keep the last)",
+        "Most YAML readers keep the last of two equal keys without a word, so the value "
+        "in force is not the one a reviewer reads. Remove one.",
+        _S,
+    ),
+    RuleInfo(
+        "yaml-key-type",
+        "error",
+        "a key that is not a string (`1:`, `yes:`)",
+        "YAML 1.1 reads `yes:` as a boolean and `1:` as an integer; quote the key.",
+        _S,
+    ),
+    RuleInfo(
+        "yaml-encoding",
+        "error",
+        "the file is not UTF-8",
+        "Specs are read as UTF-8; save the file as UTF-8.",
+        _S,
+    ),
+    RuleInfo(
+        "yaml-too-large",
+        "error",
+        "the file is over 1 MiB",
+        "Specs are limited to 1 MiB so that a hostile file cannot exhaust memory; split "
+        "it into several files.",
+        _S,
+    ),
+    RuleInfo(
+        "yaml-alias-bomb",
+        "error",
+        'anchors and aliases that expand without bound ("billion laughs")',
+        "A few lines of anchors can expand to billions of values. Write the values out.",
+        _S,
+    ),
+    RuleInfo(
+        "unknown-key",
+        "error",
+        'a key the schema does not know, with a "did you mean"',
+        "A misspelt key would be ignored and its setting silently lost.",
+        _S,
+    ),
+    RuleInfo(
+        "missing-key",
+        "error",
+        "a required key is absent",
+        "The node cannot be rendered without it; add the key.",
+        _S,
+    ),
+    RuleInfo(
+        "wrong-type",
+        "error",
+        'a value of the wrong type (`clusterInit: "yes"`)',
+        "The value has another type than the schema wants; write it as the schema's "
+        "type (the message says which).",
+        _S,
+    ),
+    RuleInfo(
+        "bad-value",
+        "error",
+        "a value outside its enum or pattern (`role: master`)",
+        "The value is not one the schema allows; the message lists what is.",
+        _S,
+    ),
+    RuleInfo(
+        "bad-key",
+        "error",
+        "a key whose name is not allowed (`TLS_SAN` in `rke2.config`)",
+        "RKE2 reads its config keys in lower-case kebab form; other names are ignored.",
+        _S,
+    ),
+    RuleInfo(
+        "required-sysctl",
+        "error / warning",
+        "a kubelet-required parameter set to another value: error when protection is on "
+        "(`profile: cis` or a legacy `cis-1.x`, or `protect-kernel-defaults` in "
+        "`rke2.config` or `kubelet-arg`), warning otherwise",
+        "kubelet with protect-kernel-defaults refuses to start when vm.overcommit_memory, "
+        "vm.panic_on_oom, kernel.panic, kernel.panic_on_oops or kernel.keys.* differ from "
+        "its values ('invalid kernel flag'): on the first server that is an outage. "
+        "Remove the key (rke2image sets the required value) or set the required value. "
+        "With protection off kubelet overwrites the value silently (a warning).",
+        _N,
+    ),
+    RuleInfo(
+        "unsafe-sysctl-key",
+        "error",
+        "a sysctl key that could break a sysctl.d file, a shell or a unit "
+        "(spaces, `=`, `..`, leading `/`)",
+        "The key is written into a sysctl.d file, a POSIX sh preflight and cloud-init; a "
+        "key that is not a plain parameter name could inject into any of them.",
+        _N,
+    ),
+    RuleInfo(
+        "unsafe-sysctl-value",
+        "error",
+        "a value that is not integers or a plain word (quotes, pipes, paths)",
+        "The value is written into a sysctl.d file and applied by a shell script; only "
+        "integers and plain words are safe there.",
+        _N,
+    ),
+    RuleInfo(
+        "duplicate-sysctl-key",
+        "error",
+        "one kernel parameter twice, written with other separators "
+        "(`fs.inotify.x` and `fs/inotify/x`)",
+        "sysctl.d applies both and the last silently wins; keep one spelling.",
+        _S,
+    ),
+    RuleInfo(
+        "sysctl-needs-module",
+        "warning",
+        "a `net.bridge.*` key without `br_netfilter` in `kernel.modules`",
+        "net.bridge.* keys exist only once br_netfilter is loaded; without the module "
+        "the value is skipped at boot. Add br_netfilter to kernel.modules.",
+    ),
+    RuleInfo(
+        "secret-literal",
+        "error",
+        'a literal token (`rke2.token: "K10…"`, `token`/`agent-token` in `rke2.config`)',
+        "A literal token lands in the repository, in review tools and in logs. Use "
+        "token: {file: ...} or token: {env: ...}.",
+        _N,
+    ),
+    RuleInfo(
+        "config-key-has-field",
+        "error",
+        "`server`, `cluster-init`, `profile`, `token-file` in `rke2.config`: they have "
+        "their own field",
+        "These RKE2 options are derived from the spec's own fields; setting them twice "
+        "would let the two disagree. Use the field.",
+        _S,
+    ),
+    RuleInfo(
+        "cluster-init-agent",
+        "error",
+        "`clusterInit` on an agent",
+        "Only a server can bootstrap a cluster; remove clusterInit or make it a server.",
+    ),
+    RuleInfo(
+        "cluster-init-with-server",
+        "error",
+        "`clusterInit` together with `server`",
+        "The bootstrap server is the one without server:; a node with both would join "
+        "instead of starting the cluster.",
+    ),
+    RuleInfo(
+        "server-missing",
+        "error",
+        "a joining server or agent without `server`",
+        "A node that is not the bootstrap server needs server: https://<address>:9345 "
+        "to join; without it a server starts a cluster of its own.",
+    ),
+    RuleInfo(
+        "server-port",
+        "warning",
+        "`server:` on 6443 (the Kubernetes API) instead of RKE2's supervisor port 9345",
+        "Nodes join through RKE2's supervisor on 9345; 6443 is the Kubernetes API.",
+    ),
+    RuleInfo(
+        "profile-unknown",
+        "error",
+        "a profile RKE2 does not have (only `none`, `cis`, `etcd`)",
+        "RKE2 refuses to start with a profile it does not know.",
+    ),
+    RuleInfo(
+        "profile-version",
+        "error / warning",
+        "a profile the chosen RKE2 version refuses (`cis-1.23` from v1.30, `etcd` before "
+        "v1.34, `cis` before v1.27), or deprecates",
+        "RKE2 refuses to start with a profile its release does not accept; a deprecated "
+        "one works until an upgrade refuses it.",
+    ),
+    RuleInfo(
+        "duplicate-node-name",
+        "error",
+        "two nodes with one name",
+        "Names become host names and output folders; one render writes one folder per name.",
+        _S,
+    ),
+    RuleInfo(
+        "cluster-init-count",
+        "error",
+        "a Cluster without exactly one `clusterInit` server",
+        "A cluster has one bootstrap server; the others join it with server:.",
+    ),
+    RuleInfo(
+        "cluster-server-mismatch",
+        "error",
+        "servers of a Cluster differing in kernel parameters, RKE2 version or profile",
+        "The first master must not be the odd one: servers share kernel parameters, RKE2 "
+        "version and profile. Set them in spec.defaults.",
+    ),
+    RuleInfo(
+        "ignore-without-reason",
+        "error",
+        "a `# rke2image: ignore[RULE]` comment without a reason after it",
+        "A suppression must say why, for the next reviewer: write the reason after the brackets.",
+        _M,
+    ),
+    RuleInfo(
+        "ignore-not-allowed",
+        "error",
+        "an ignore comment for a finding that cannot be suppressed",
+        "Errors that protect the node (required-sysctl with protection on, "
+        "secret-literal, unsafe-sysctl-key, unsafe-sysctl-value) and errors without "
+        "which the file is not a usable spec cannot be suppressed: fix the spec.",
+        _M,
+    ),
+    RuleInfo(
+        "ignore-unused",
+        "warning",
+        "an ignore comment with no finding of that rule on the next line",
+        "A stale suppression would silently hide a future finding; remove it, or fix the rule id.",
+        _M,
+    ),
 )
 
 BY_ID: dict[str, RuleInfo] = {rule.id: rule for rule in RULES}

@@ -55,7 +55,9 @@ def ignore_comments(text: str) -> list[IgnoreComment]:
         while target < len(lines) and _COMMENT.match(lines[target]):
             target += 1
         bracket = _RULES.match(match["rest"].strip())
-        rules = tuple(r.strip() for r in bracket["rules"].split(",") if r.strip()) if bracket else ()
+        rules = (
+            tuple(r.strip() for r in bracket["rules"].split(",") if r.strip()) if bracket else ()
+        )
         reason = " ".join(bracket["reason"].split()) if bracket else ""
         found.append(IgnoreComment(index + 1, len(match["indent"]) + 1, rules, reason, target + 1))
     return found
@@ -91,8 +93,12 @@ def apply(file: str, text: str, problems: list[Problem]) -> tuple[list[Problem],
     return sorted(standing), sorted(suppressed)
 
 
-def _comment_findings(file: str, comments: list[IgnoreComment],
-                      used: set[tuple[int, str]], refused: set[tuple[int, str]]) -> list[Problem]:
+def _comment_findings(
+    file: str,
+    comments: list[IgnoreComment],
+    used: set[tuple[int, str]],
+    refused: set[tuple[int, str]],
+) -> list[Problem]:
     found = []
 
     def add(comment: IgnoreComment, severity: Severity, rule: str, message: str) -> None:
@@ -100,27 +106,57 @@ def _comment_findings(file: str, comments: list[IgnoreComment],
 
     for comment in comments:
         if not comment.rules:
-            add(comment, "warning", "ignore-unused", (
-                "this ignore comment names no rule: write # rke2image: ignore[RULE] REASON, "
-                "with the rule id shown in brackets at the end of the finding"))
+            add(
+                comment,
+                "warning",
+                "ignore-unused",
+                (
+                    "this ignore comment names no rule: write # rke2image: ignore[RULE] REASON, "
+                    "with the rule id shown in brackets at the end of the finding"
+                ),
+            )
             continue
         if not comment.reason:
-            add(comment, "error", "ignore-without-reason", (
-                f"ignore[{','.join(comment.rules)}] needs a reason after the brackets, for the "
-                "next reviewer (# rke2image: ignore[RULE] REASON); the finding below stands"))
+            add(
+                comment,
+                "error",
+                "ignore-without-reason",
+                (
+                    f"ignore[{','.join(comment.rules)}] needs a reason after the brackets, for the "
+                    "next reviewer (# rke2image: ignore[RULE] REASON); the finding below stands"
+                ),
+            )
             continue
         for rule in comment.rules:
             info = BY_ID.get(rule)
             if info is None:
-                add(comment, "warning", "ignore-unused", (
-                    f"{rule!r} is not an rke2image rule id (see the rules table in the README): "
-                    "fix the id or remove the comment"))
+                add(
+                    comment,
+                    "warning",
+                    "ignore-unused",
+                    (
+                        f"{rule!r} is not an rke2image rule id (see the rules table in the "
+                        "README): fix the id or remove the comment"
+                    ),
+                )
             elif (comment.line, rule) in refused or info.suppressible == "no":
-                add(comment, "error", "ignore-not-allowed", (
-                    f"{rule} cannot be suppressed: {info.guard.value}; fix the spec instead "
-                    "(the finding stands)"))
+                add(
+                    comment,
+                    "error",
+                    "ignore-not-allowed",
+                    (
+                        f"{rule} cannot be suppressed: {info.guard.value}; fix the spec instead "
+                        "(the finding stands)"
+                    ),
+                )
             elif (comment.line, rule) not in used:
-                add(comment, "warning", "ignore-unused", (
-                    f"ignore[{rule}] suppresses nothing: there is no {rule} finding on the "
-                    "line below; remove the comment"))
+                add(
+                    comment,
+                    "warning",
+                    "ignore-unused",
+                    (
+                        f"ignore[{rule}] suppresses nothing: there is no {rule} finding on the "
+                        "line below; remove the comment"
+                    ),
+                )
     return found

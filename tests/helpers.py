@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,12 @@ UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
 def require_tool(name: str) -> str:
-    """The tool's path; fail on CI (CI=true) and skip locally when it is absent."""
-    path = shutil.which(name)
+    """The tool's path; fail on CI (CI=true) and skip locally when it is absent.
+
+    A tool installed beside this interpreter (the test venv's bin/, on PATH or not:
+    pre-commit, check-jsonschema, rke2image) comes first.
+    """
+    path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if path is None:
         message = f"{name} is not installed"
         if os.environ.get("CI") == "true":
@@ -63,6 +68,18 @@ NODE_DEFAULTS: dict[str, Any] = {
 def make_node(**fields: Any) -> NodeSpec:
     """A NodeSpec of NODE_DEFAULTS with ``fields`` replacing them."""
     return NodeSpec(**{**NODE_DEFAULTS, **fields})
+
+
+# --- the README's rules table, generated from rke2image.spec.catalog ---------
+
+README = REPO / "README.md"
+
+
+def readme_rules_table() -> str:
+    """The rules table as it stands in the README: its head line and every row below."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("| rule | severity |")
+    return text[start : text.index("\n\n", start) + 1]
 
 
 # --- golden headers of examples/invalid/ -------------------------------------

@@ -14,13 +14,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
-from helpers import REPO
+from helpers import REPO, require_tool
 from rke2image.resources import DATA_FOLDERS
 
 HOOK_ID = "rke2image-validate"
@@ -73,21 +73,10 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _require_tool(name: str) -> str:
-    """The tool beside this interpreter (a venv's), else on PATH; CI=true fails, locally skips."""
-    beside = Path(sys.executable).parent / name
-    path = str(beside) if beside.is_file() else shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed (CI=true: a missing tool is a failure)")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
 @pytest.fixture(scope="module")
 def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
-    _require_tool("git")
-    pre_commit = _require_tool("pre-commit")
+    require_tool("git")
+    pre_commit = require_tool("pre-commit")
     tmp = tmp_path_factory.mktemp("precommit")
     env = _env(tmp)
     hook_repo = tmp / "rke2image"
@@ -110,7 +99,7 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
 
 
 def test_hook_manifest_is_valid() -> None:
-    pre_commit = _require_tool("pre-commit")
+    pre_commit = require_tool("pre-commit")
     result = subprocess.run([pre_commit, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -146,3 +135,77 @@ def test_hook_is_skipped_without_yaml(consumer: Consumer) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"^rke2image validate\.+\(no files to check\)Skipped$", result.stdout,
                      re.MULTILINE), result.stdout
+
+
+# --- dogfood: the repository's own .pre-commit-config.yaml runs the hook on examples/ ---
+
+OWN_CONFIG = REPO / ".pre-commit-config.yaml"
+
+
+def _hook(document: object) -> dict[str, object]:
+    hooks = document if isinstance(document, list) else [
+        h for repo in document["repos"] for h in repo["hooks"]]  # type: ignore[index]
+    (hook,) = [h for h in hooks if h["id"] == HOOK_ID]
+    assert isinstance(hook, dict)
+    return hook
+
+
+def test_own_config_is_valid_and_runs_the_published_hook() -> None:
+    pre_commit = require_tool("pre-commit")
+    result = subprocess.run([pre_commit, "validate-config", str(OWN_CONFIG)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    published = _hook(yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text()))
+    own = _hook(yaml.safe_load(OWN_CONFIG.read_text()))
+    assert own["name"] == published["name"] and own["types"] == published["types"]
+    # the same command, run from the project's venv instead of pre-commit's
+    assert own["entry"] == f".venv/bin/{published['entry']}"
+
+
+@pytest.fixture(scope="module")
+def dogfood(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
+    """A git copy of the repository's config and examples/, its .venv/bin/rke2image the
+    one under test."""
+    require_tool("git")
+    pre_commit = require_tool("pre-commit")
+    tmp = tmp_path_factory.mktemp("dogfood")
+    env = _env(tmp)
+    repo = tmp / "repo"
+    shutil.copytree(REPO / "examples", repo / "examples")
+    shutil.copy2(OWN_CONFIG, repo / ".pre-commit-config.yaml")
+    (repo / ".venv" / "bin").mkdir(parents=True)
+    (repo / ".venv" / "bin" / "rke2image").symlink_to(require_tool("rke2image"))
+    (repo / ".gitignore").write_text(".venv/\n")
+    _git(repo, env, "init", "--quiet")
+    _git(repo, env, "add", "--all")
+    return repo, env, pre_commit
+
+
+def _run_own_config(dogfood: tuple[Path, dict[str, str], str]) -> subprocess.CompletedProcess[str]:
+    repo, env, pre_commit = dogfood
+    return subprocess.run([pre_commit, "run", HOOK_ID, "--all-files", "--verbose",
+                           "--color", "never"],
+                          cwd=repo, env=env, capture_output=True, text=True, check=False)
+
+
+def test_own_config_passes_the_examples_and_skips_the_invalid_ones(
+    dogfood: tuple[Path, dict[str, str], str]
+) -> None:
+    result = _run_own_config(dogfood)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^rke2image validate\.+Passed$", result.stdout, re.MULTILINE), result.stdout
+    assert "2 file(s) checked: 0 error(s), 0 warning(s)" in result.stdout
+
+
+def test_own_config_fails_a_broken_example(dogfood: tuple[Path, dict[str, str], str]) -> None:
+    repo, env, _ = dogfood
+    broken = repo / "examples" / "broken.yaml"
+    shutil.copy(BAD_SPEC, broken)
+    _git(repo, env, "add", "--all")
+    try:
+        result = _run_own_config(dogfood)
+    finally:
+        broken.unlink()
+        _git(repo, env, "add", "--all")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "examples/broken.yaml:" in result.stdout and "[required-sysctl]" in result.stdout

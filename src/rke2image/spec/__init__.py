@@ -9,19 +9,23 @@ from pathlib import Path
 from rke2image.errors import SpecError
 from rke2image.spec.check import FileReport, check_file
 from rke2image.spec.discover import spec_files
+from rke2image.spec.exclude import excluded
 from rke2image.spec.model import NodeSpec
 from rke2image.spec.problems import Problem
 
 __all__ = ["FileReport", "NodeSpec", "Problem", "check_paths", "load_nodes"]
 
 
-def check_paths(paths: Sequence[Path], only_specs: bool = False) -> list[FileReport]:
-    """Check every spec under ``paths``; raises InputError for a missing path.
+def check_paths(paths: Sequence[Path], only_specs: bool = False,
+                exclude: Sequence[str] = ()) -> list[FileReport]:
+    """Check every spec under ``paths`` but those ``exclude`` globs match; raises
+    InputError for a missing path.
 
     Node names are not compared across files here: specs of different clusters
     may well share ``cp-1``. ``load_nodes`` does, since one render writes them all.
     """
-    return [check_file(path) for path in spec_files(paths, only_specs)]
+    return [check_file(path) for path in spec_files(paths, only_specs)
+            if not excluded(path, exclude)]
 
 
 def load_nodes(paths: Sequence[Path], warnings: list[Problem] | None = None) -> list[NodeSpec]:

@@ -19,6 +19,7 @@ from rke2image.spec.cluster_rules import cluster_findings
 from rke2image.spec.model import NodeSpec, node_from_document
 from rke2image.spec.problems import Problem
 from rke2image.spec.rules import Finding, node_findings
+from rke2image.spec.suppress import Suppressed, apply
 from rke2image.spec.yamlload import LoadedDocument, LoadFailed, decode, load_text
 
 API_VERSION = "rke2image/v1"
@@ -26,10 +27,15 @@ API_VERSION = "rke2image/v1"
 
 @dataclass
 class FileReport:
-    """What checking one file found; ``nodes`` is filled only when it has no error."""
+    """What checking one file found; ``nodes`` is filled only when it has no error.
+
+    ``problems`` are the findings that stand; ``suppressed`` those an ignore comment
+    with a reason silenced (they fail nothing, and SARIF lists them as suppressed).
+    """
 
     file: str
     problems: list[Problem] = field(default_factory=list)
+    suppressed: list[Suppressed] = field(default_factory=list)
     nodes: list[NodeSpec] = field(default_factory=list)
     # node name -> where it is named, for checks across files
     name_positions: dict[str, Problem] = field(default_factory=dict)
@@ -67,28 +73,34 @@ def check_file(path: Path, display: str | None = None) -> FileReport:
 def check_bytes(raw: bytes, file: str) -> FileReport:
     report = FileReport(file)
     try:
-        doc = load_text(file, decode(file, raw))
+        text = decode(file, raw)
+        doc = load_text(file, text)
     except LoadFailed as failed:
         report.problems.append(failed.problem)
         return report
     report.problems.extend(schema.schema_problems(schema.document_validator(), doc.data, doc))
     kind = doc.data.get("kind")
     if doc.data.get("apiVersion") != API_VERSION or kind not in ("NodeSpec", "Cluster"):
-        return _finish(report)
+        return _finish(report, text)
+    # (document, pointer of its name) per node, built only if no error stands
+    candidates: list[tuple[dict[str, Any], str]] = []
     if kind == "NodeSpec":
         spec = doc.data.get("spec")
         if isinstance(spec, dict):
             filled = {**doc.data, "spec": schema.fill_defaults(spec)}
             _add_findings(report, doc, node_findings(filled), lambda p: p)
-            if not report.errors:
-                report.nodes.append(node_from_document(filled, file))
-                _locate_name(report, doc, report.nodes[-1].name, "/metadata/name")
+            candidates.append((filled, "/metadata/name"))
     else:
-        _check_cluster(report, doc)
-    return _finish(report)
+        candidates = _check_cluster(report, doc)
+    _finish(report, text)
+    if not report.errors:
+        for document, pointer in candidates:
+            report.nodes.append(node_from_document(document, file))
+            _locate_name(report, doc, report.nodes[-1].name, pointer)
+    return report
 
 
-def _check_cluster(report: FileReport, doc: LoadedDocument) -> None:
+def _check_cluster(report: FileReport, doc: LoadedDocument) -> list[tuple[dict[str, Any], str]]:
     expanded: list[tuple[ExpandedNode, dict[str, Any]]] = []
     for node in expand_cluster(doc.data):
         report.problems.extend(schema.schema_problems(
@@ -99,10 +111,8 @@ def _check_cluster(report: FileReport, doc: LoadedDocument) -> None:
         _add_findings(report, doc, node_findings(filled), node.origin)
     for owner, finding in cluster_findings(expanded):
         _add_findings(report, doc, [finding], owner.origin if owner else (lambda p: p))
-    if not report.errors:
-        for node, spec in expanded:
-            report.nodes.append(node_from_document({**node.document, "spec": spec}, report.file))
-            _locate_name(report, doc, report.nodes[-1].name, node.origin("/metadata/name"))
+    return [({**node.document, "spec": spec}, node.origin("/metadata/name"))
+            for node, spec in expanded]
 
 
 def _locate_name(report: FileReport, doc: LoadedDocument, name: str, pointer: str) -> None:
@@ -119,15 +129,16 @@ def _add_findings(report: FileReport, doc: LoadedDocument, findings: list[Findin
             doc.file, pos.line, pos.column, finding.severity, finding.rule, finding.message, where))
 
 
-def _finish(report: FileReport) -> FileReport:
+def _finish(report: FileReport, text: str) -> FileReport:
     """Sort, drop exact repeats (a Cluster reports a shared mistake once) and schema
-    errors that a more specific rule already explains at the same place."""
+    errors that a more specific rule already explains at the same place; then set
+    aside what ignore comments suppress."""
     specific = {p.pointer for p in report.problems if p.rule not in _SCHEMA_RULES}
     unique = {
         p for p in report.problems
         if not (p.rule in _SCHEMA_RULES and p.pointer in specific)
     }
-    report.problems = sorted(unique)
+    report.problems, report.suppressed = apply(report.file, text, sorted(unique))
     return report
 
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REPO, UPDATE_GOLDEN, diagnostics, readme_rules_table, regenerate, split_header
 from rke2image.spec import check_paths
-
-from helpers import REPO, UPDATE_GOLDEN, diagnostics, regenerate, split_header
 
 ROOT = REPO
 INVALID = sorted((ROOT / "examples" / "invalid").glob("*.yaml"))
@@ -22,8 +21,7 @@ VALID = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 def readme_rules() -> set[str]:
-    text = (ROOT / "README.md").read_text()
-    return set(re.findall(r"^\| `([a-z0-9-]+)` \|", text, re.MULTILINE))
+    return set(re.findall(r"^\| `([a-z0-9-]+)` \|", readme_rules_table(), re.MULTILINE))
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
@@ -55,6 +53,6 @@ def test_every_rule_is_documented_and_shown_by_an_example() -> None:
     for path in INVALID:
         shown |= {line.rsplit("[", 1)[1].rstrip("]") for line in diagnostics(path.read_bytes(), "x")}
     documented = readme_rules()
-    # yaml-too-large needs a 1 MiB file; tests/spec/test_loader.py makes one.
+    # yaml-too-large needs a 1 MiB file; tests/unit/spec/test_loader.py makes one.
     assert documented - shown == {"yaml-too-large"}
     assert shown <= documented

@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "render": "write the node artifacts (user-data, rootfs/, manifest.json)",
     "build": "bake VM images with Packer",
     "schema": "print the JSON Schema of the spec",
+    "fleet": "compare many nodes' audit JSON: the odd nodes, servers first",
 }
 
 

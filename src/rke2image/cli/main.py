@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "validate": "check node specs and report every problem",
     "render": "write the node artifacts (user-data, rootfs/, manifest.json)",
     "build": "bake VM images with Packer",
+    "audit": "say which kernel value is wrong, who set it, and whether the next boot breaks it",
     "schema": "print the JSON Schema of the spec",
     "fleet": "compare many nodes' audit JSON: the odd nodes, servers first",
 }

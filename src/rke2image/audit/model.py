@@ -1,0 +1,160 @@
+"""The audit's result as plain typed values; ``as_dict`` is the JSON contract (docs/audit-json.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rke2image.audit.defaults import KERNEL_DEFAULTS
+
+Severity = Literal["error", "warning", "info"]
+SCHEMA = "rke2image.audit/v1"
+
+# Verdicts of one parameter, worst first (the order the text report and npd use).
+VERDICTS = ("wrong", "missing", "latent", "unpersisted", "ok")
+
+
+@dataclass(frozen=True)
+class Override:
+    file: str
+    line: int
+    value: str
+
+
+@dataclass(frozen=True)
+class NextBoot:
+    """What one tool (systemd-sysctl or procps) writes at boot, and which line says so."""
+
+    value: str | None
+    file: str | None
+    line: int | None
+    overrides: tuple[Override, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "file": self.file,
+            "line": self.line,
+            "overrides": [{"file": o.file, "line": o.line, "value": o.value}
+                          for o in self.overrides],
+        }
+
+
+@dataclass(frozen=True)
+class ParameterResult:
+    key: str
+    expected: str
+    required: bool  # kubelet's six; False for a spec's own key
+    live: str | None
+    systemd: NextBoot
+    procps: NextBoot
+    verdict: str
+    fix: str | None
+
+    def next_boot_ok(self, tool: str) -> bool:
+        """Whether that tool leaves the required value at boot (the kernel default counts
+        when nothing sets the key)."""
+        boot = self.systemd if tool == "systemd" else self.procps
+        value = boot.value if boot.value is not None else KERNEL_DEFAULTS.get(self.key)
+        return value == self.expected
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "expected": self.expected,
+            "required": self.required,
+            "live": self.live,
+            "next_boot": {"systemd": self.systemd.as_dict(), "procps": self.procps.as_dict()},
+            "verdict": self.verdict,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    rule: str
+    message: str
+    key: str | None = None
+    file: str | None = None
+    line: int | None = None
+    fix: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "rule": self.rule,
+            "key": self.key,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class ProtectionSource:
+    file: str
+    line: int | None
+    setting: str  # e.g. "profile: cis", "RKE2_CIS_PROFILE=cis"
+
+
+@dataclass(frozen=True)
+class Protection:
+    on: bool
+    sources: tuple[ProtectionSource, ...] = ()
+    profile: str | None = None  # the profile RKE2 runs with, after merging
+    fail_swap_on: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "on": self.on,
+            "profile": self.profile,
+            "sources": [{"file": s.file, "line": s.line, "setting": s.setting}
+                        for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    generated: str  # RFC 3339, UTC
+    generated_epoch: float
+    node_name: str
+    role: str | None
+    root: str
+    live: bool
+    protection: Protection
+    parameters: tuple[ParameterResult, ...]
+    findings: tuple[Finding, ...]
+    files: dict[str, list[str]] = field(default_factory=dict)  # tool -> files in order
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+    @property
+    def compliant(self) -> bool:
+        return self.errors == 0 and self.warnings == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "generated": self.generated,
+            "node": {"name": self.node_name, "role": self.role},
+            "root": self.root,
+            "live": self.live,
+            "protection": self.protection.as_dict(),
+            "parameters": [p.as_dict() for p in self.parameters],
+            "findings": [f.as_dict() for f in self.findings],
+            "files": self.files,
+            "summary": {
+                "errors": self.errors,
+                "warnings": self.warnings,
+                "info": sum(f.severity == "info" for f in self.findings),
+                "compliant": self.compliant,
+            },
+        }

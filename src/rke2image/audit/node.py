@@ -1,0 +1,110 @@
+"""Checks of the node beyond sysctl values: the etcd account, rke2image's files, swap, role."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from rke2image import paths, rke2
+from rke2image.audit.model import Finding, Protection
+from rke2image.rootfs import RootFS
+
+ETCD = "etcd"
+# RKE2's hardening guide creates the account this way.
+ETCD_FIX = "useradd -r -c 'etcd user' -s /sbin/nologin -M etcd -U"
+_WANTS = "/etc/systemd/system/multi-user.target.wants/{unit}"
+
+
+@dataclass(frozen=True)
+class Dropin:
+    path: str
+    mode: str | None  # the preflight's --mode, None when the drop-in does not run it
+
+
+def detect_role(fs: RootFS) -> str | None:
+    """server or agent from rke2image's drop-in or an enabled RKE2 unit; None if neither."""
+    for role in ("server", "agent"):
+        if fs.is_file(paths.dropin_path(role)):
+            return role
+    for role in ("server", "agent"):
+        if fs.resolve(_WANTS.format(unit=paths.service_name(role))).node_path != "/":
+            if fs.is_file(_WANTS.format(unit=paths.service_name(role))):
+                return role
+    return None
+
+
+def has_account(fs: RootFS, database: str, name: str) -> bool:
+    """Whether /etc/passwd or /etc/group names ``name``, read directly as RKE2 does (Go's
+    os/user without cgo reads the files and ignores NSS)."""
+    text = fs.read_text(database) or ""
+    return any(line.split(":", 1)[0] == name for line in text.splitlines())
+
+
+def etcd_findings(fs: RootFS, role: str | None, protection: Protection) -> list[Finding]:
+    """RKE2 with profile cis or etcd refuses to start a server without an etcd user and group."""
+    if role != "server" or protection.profile not in rke2.ETCD_USER_PROFILES:
+        return []
+    findings = []
+    for kind, database in (("user", "/etc/passwd"), ("group", "/etc/group")):
+        if not has_account(fs, database, ETCD):
+            findings.append(Finding(
+                "error", f"etcd-{kind}-missing",
+                f"missing required: {kind}: unknown {kind} {ETCD} (RKE2 with profile "
+                f"{protection.profile} refuses to start a server without it)",
+                file=database, fix=ETCD_FIX))
+    return findings
+
+
+def read_dropin(fs: RootFS, role: str) -> Dropin | None:
+    path = paths.dropin_path(role)
+    text = fs.read_text(path)
+    if text is None:
+        return None
+    mode = None
+    for line in text.splitlines():
+        name, _, value = line.strip().partition("=")
+        if name.strip() != "ExecStartPre":
+            continue
+        try:
+            words = shlex.split(value.lstrip("-@+!:"))
+        except ValueError:
+            continue
+        if words and words[0] == paths.PREFLIGHT:
+            mode = words[words.index("--mode") + 1] if "--mode" in words[:-1] else "remediate"
+    return Dropin(path, mode)
+
+
+def rke2image_findings(fs: RootFS, role: str | None) -> list[Finding]:
+    """rke2image's drop-in, its executable preflight, and its sysctl file."""
+    findings = []
+    roles = [role] if role else ["server", "agent"]
+    dropins = [d for d in (read_dropin(fs, r) for r in roles) if d is not None]
+    if not dropins:
+        findings.append(Finding(
+            "warning", "dropin-missing",
+            f"no rke2image drop-in ({paths.dropin_path(roles[0])}): nothing re-applies the "
+            "kernel values before RKE2 starts", file=paths.dropin_path(roles[0]),
+            fix="install the rendered rootfs/ of this node (rke2image render)"))
+    for dropin in dropins:
+        if dropin.mode is None:
+            findings.append(Finding("warning", "preflight-missing",
+                                    f"the drop-in does not run {paths.PREFLIGHT}",
+                                    file=dropin.path, fix="re-render and reinstall the drop-in"))
+        elif not fs.is_executable(paths.PREFLIGHT):
+            findings.append(Finding(
+                "error", "preflight-missing",
+                f"the drop-in runs {paths.PREFLIGHT}, which is missing or not executable: "
+                "RKE2 will not start", file=paths.PREFLIGHT,
+                fix=f"reinstall {paths.PREFLIGHT} with mode 0755"))
+    if not fs.is_file(paths.SYSCTL_FILE):
+        findings.append(Finding("warning", "sysctl-file-missing",
+                                f"{paths.SYSCTL_FILE} is missing", file=paths.SYSCTL_FILE,
+                                fix="install the rendered rootfs/ of this node"))
+    return findings
+
+
+def remediating(fs: RootFS, role: str | None) -> bool:
+    """Whether rke2image's preflight re-applies the values before every RKE2 start."""
+    roles = [role] if role else ["server", "agent"]
+    return any((d := read_dropin(fs, r)) is not None and d.mode == "remediate"
+               and fs.is_executable(paths.PREFLIGHT) for r in roles)

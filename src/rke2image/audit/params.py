@@ -1,0 +1,128 @@
+"""Per parameter: live value, what each boot tool leaves, the verdict, and its finding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rke2image import paths
+from rke2image.audit.defaults import KERNEL_DEFAULTS
+from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult
+from rke2image.kernel import KUBELET_MISMATCH
+from rke2image.sysctld import BootPlan, Outcome
+
+
+@dataclass(frozen=True)
+class Wanted:
+    key: str
+    expected: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Context:
+    live: bool  # live values were read
+    protected: bool
+    remediated: bool  # rke2image's preflight re-applies the values before RKE2 starts
+
+
+def next_boot(outcome: Outcome) -> NextBoot:
+    winner = outcome.winner
+    return NextBoot(
+        outcome.value,
+        winner.file if winner else None,
+        winner.line if winner else None,
+        tuple(Override(a.file, a.line, a.value or "") for a in outcome.overridden),
+    )
+
+
+def verdict(expected: str, live: str | None, boot: str | None, default: str | None,
+            is_live: bool) -> str:
+    """ok, wrong, latent, unpersisted or missing (docs/audit-json.md, "Verdicts")."""
+    at_boot = boot if boot is not None else default
+    if not is_live:
+        if boot is None:
+            return "ok" if default == expected else "unpersisted"
+        return "ok" if boot == expected else "wrong"
+    if live is None:
+        return "missing"
+    if live != expected:
+        return "wrong"
+    if boot is None:
+        return "ok" if at_boot == expected else "unpersisted"
+    return "ok" if boot == expected else "latent"
+
+
+def judge(want: Wanted, live: str | None, systemd: BootPlan, procps: BootPlan,
+          ctx: Context) -> tuple[ParameterResult, list[Finding]]:
+    """The parameter's result and the findings it raises."""
+    by_systemd, by_procps = systemd.outcome(want.key), procps.outcome(want.key)
+    default = KERNEL_DEFAULTS.get(want.key)
+    result = verdict(want.expected, live, by_systemd.value, default, ctx.live)
+    fix = _fix(want, result, by_systemd)
+    findings = _findings(want, live, result, by_systemd, ctx, fix)
+    procps_result = verdict(want.expected, want.expected, by_procps.value, default, True)
+    if procps_result != "ok" and result == "ok" and by_procps.winner is not None:
+        w = by_procps.winner
+        findings.append(Finding(
+            "warning", "procps-value-wrong",
+            f"{want.key} = {w.value}: `sysctl --system` (procps) applies this file after the "
+            f"others and leaves {want.key} at {w.value}, not {want.expected}",
+            want.key, w.file, w.line, f"edit {w.file}:{w.line} to {want.key} = {want.expected} "
+            "(or remove the line)"))
+    return ParameterResult(want.key, want.expected, want.required, live, next_boot(by_systemd),
+                           next_boot(by_procps), result, fix), findings
+
+
+def _fix(want: Wanted, result: str, boot: Outcome) -> str | None:
+    """One line: which file to change and, for a live value, `sysctl -w` (never a restart of
+    systemd-sysctl: it resets what the CNI set, rancher/rke2#2021)."""
+    setting = f"{want.key} = {want.expected}"
+    winner = boot.winner
+    if winner is not None and boot.value != want.expected:
+        persist = f"edit {winner.file}:{winner.line} to {setting} (or remove the line)"
+    elif winner is None and result in {"wrong", "unpersisted", "missing"}:
+        persist = f"add {setting} to {paths.SYSCTL_FILE}"
+    else:
+        persist = ""
+    live = f"sysctl -w {want.key}={want.expected}" if result == "wrong" else ""
+    if result == "missing":
+        return f"load the module that provides {want.key}, then {persist}"
+    return "; ".join(p for p in (live, persist) if p) or None
+
+
+def _findings(want: Wanted, live: str | None, result: str, boot: Outcome, ctx: Context,
+              fix: str | None) -> list[Finding]:
+    if result == "ok":
+        return []
+    severe = "error" if ctx.protected and want.required else "warning"
+    source = boot.winner
+    where = f"; the next boot sets {boot.value} ({source.file}:{source.line})" if source else ""
+    off = ("; protection is off, so kubelet rewrites it; switching protection on will stop "
+           "the node") if not ctx.protected and want.required else ""
+    file = source.file if source and boot.value != want.expected else None
+    line = source.line if file else None
+    if result == "wrong" and ctx.live:
+        words = KUBELET_MISMATCH.format(flag=want.key.replace(".", "/"), expected=want.expected,
+                                        actual=live)
+        return [Finding(severe, "live-value-wrong", f"{words}{where}{off}", want.key, file, line,
+                        fix)]
+    if result == "wrong":
+        return [Finding(severe, "next-boot-wrong",
+                        f"{want.key} = {boot.value} at boot, kubelet requires {want.expected}{off}",
+                        want.key, file, line, fix)]
+    if result == "latent":
+        held = "; rke2image's preflight re-applies it before RKE2 starts" if ctx.remediated else ""
+        level = "warning" if ctx.remediated else severe
+        return [Finding(level, "latent-value",
+                        f"{want.key} is {live} now, but the next boot sets {boot.value}: "
+                        f"the node breaks at the next reboot{held}{off}",
+                        want.key, file, line, fix)]
+    if result == "missing":
+        return [Finding(severe, "parameter-missing",
+                        f"{want.key} does not exist in this kernel's /proc/sys", want.key,
+                        fix=fix)]
+    default = KERNEL_DEFAULTS.get(want.key, "unknown")
+    now = f"is {live} now but " if ctx.live else ""
+    return [Finding("warning", "unpersisted-value",
+                    f"{want.key} {now}no sysctl.d file sets it: the kernel starts with "
+                    f"{default}, kubelet requires {want.expected}{off}", want.key, fix=fix)]

@@ -1,0 +1,135 @@
+"""Is kubelet's protect-kernel-defaults on for this root, and which file turned it on?
+
+RKE2 reads /etc/rancher/rke2/config.yaml, then config.yaml.d/*.yaml in name order (a later
+file replaces a key, ``key+:`` appends to a list: k3s pkg/configfilearg), and the unit's
+EnvironmentFile= (``/etc/default/%N``, ``/etc/sysconfig/%N``,
+``/usr/local/lib/systemd/system/%N.env`` in rke2-server.service) may set
+``RKE2_CIS_PROFILE`` (rke2 pkg/cli/cmds/root.go). Config-file values become command-line
+flags, which beat the environment variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from rke2image import rke2
+from rke2image.audit.model import Finding, Protection, ProtectionSource
+from rke2image.rootfs import RootFS
+from rke2image.spec.model import kubelet_arg, protection_on
+
+CONFIG = "/etc/rancher/rke2/config.yaml"
+CONFIG_DIR = "/etc/rancher/rke2/config.yaml.d"
+ENV_FILES = ("/etc/default/{unit}", "/etc/sysconfig/{unit}", "/usr/local/lib/systemd/system/{unit}.env")
+PROFILE_ENV = "RKE2_CIS_PROFILE"
+_KEYS = ("profile", "protect-kernel-defaults", "kubelet-arg")
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: object
+    file: str
+    line: int
+
+
+def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Finding]]:
+    """The merged RKE2 settings that decide protection, each with the line that set it."""
+    findings: list[Finding] = []
+    settings: dict[str, Setting] = {}
+    args: list[Setting] = []
+    for path in _config_files(fs):
+        for key, setting, append in _read_config(fs, path, findings):
+            if key == "kubelet-arg":
+                items = setting.value if isinstance(setting.value, list) else [setting.value]
+                new = [Setting(str(v), setting.file, setting.line) for v in items]
+                args = args + new if append else new
+            else:
+                settings[key] = setting
+    env = _env_profile(fs, role)
+    profile = settings.get("profile") or env
+    explicit = settings.get("protect-kernel-defaults")
+    sources: list[ProtectionSource] = []
+    if profile is not None and protection_on(profile.value, {}):
+        setting = (f"{PROFILE_ENV}={profile.value}" if profile is env
+                   else f"profile: {profile.value}")
+        sources.append(ProtectionSource(profile.file, profile.line, setting))
+    if explicit is not None and protection_on(None, {"protect-kernel-defaults": explicit.value}):
+        sources.append(ProtectionSource(explicit.file, explicit.line,
+                                        f"protect-kernel-defaults: {explicit.value}"))
+    arg = _last_arg(args, "protect-kernel-defaults")
+    if arg is not None and protection_on(None, {"kubelet-arg": [arg.value]}):
+        sources.append(ProtectionSource(arg.file, arg.line, f"kubelet-arg: {arg.value}"))
+    if (profile is not None and rke2.is_cis(profile.value) and explicit is not None
+            and not protection_on(None, {"protect-kernel-defaults": explicit.value})):
+        findings.append(Finding(
+            "error", "cis-protection-false",
+            f"protect-kernel-defaults: {explicit.value} with profile {profile.value}: RKE2 "
+            f"refuses to start (--protect-kernel-defaults must be true when using "
+            f"--profile={profile.value})",
+            file=explicit.file, line=explicit.line,
+            fix=f"remove protect-kernel-defaults from {explicit.file}:{explicit.line}"))
+    # RKE2 runs kubelet with fail-swap-on=false (k3s defaultKubeletConfig); only a
+    # kubelet-arg turns it back on.
+    swap = kubelet_arg({"kubelet-arg": [a.value for a in args]}, "fail-swap-on")
+    return (
+        Protection(bool(sources), tuple(sources), str(profile.value) if profile else None,
+                   fail_swap_on=swap is not None and swap.lower() in {"", "true"}),
+        findings,
+    )
+
+
+def _config_files(fs: RootFS) -> list[str]:
+    files = [CONFIG] if fs.is_file(CONFIG) else []
+    files += [f"{CONFIG_DIR}/{n}" for n in fs.listdir(CONFIG_DIR)
+              if n.endswith(".yaml") and fs.is_file(f"{CONFIG_DIR}/{n}")]
+    return files
+
+
+def _read_config(fs: RootFS, path: str, findings: list[Finding]) -> list[tuple[str, Setting, bool]]:
+    """(key, setting, appends) for the keys that decide protection, with their lines."""
+    text = fs.read_text(path) or ""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        findings.append(Finding("error", "rke2-config-invalid",
+                                f"not valid YAML, RKE2 will not start: {error}".replace("\n", " "),
+                                file=path, line=line, fix=f"fix the YAML of {path}"))
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    found = []
+    for key_node, value_node in node.value:
+        name = str(key_node.value)
+        append = name.endswith("+")
+        if name.rstrip("+") not in _KEYS:
+            continue
+        value = yaml.safe_load(yaml.serialize(value_node))
+        found.append((name.rstrip("+"), Setting(value, path, key_node.start_mark.line + 1), append))
+    return found
+
+
+def _env_profile(fs: RootFS, role: str | None) -> Setting | None:
+    """RKE2_CIS_PROFILE from the unit's EnvironmentFile=; the last file read wins."""
+    units = ["rke2-server", "rke2-agent"] if role is None else [f"rke2-{role}"]
+    found = None
+    for unit in units:
+        for template in ENV_FILES:
+            path = template.format(unit=unit)
+            text = fs.read_text(path)
+            for number, line in enumerate((text or "").splitlines(), start=1):
+                name, equals, value = line.strip().removeprefix("export ").partition("=")
+                if equals and name.strip() == PROFILE_ENV:
+                    found = Setting(value.strip().strip("'\""), path, number)
+    return found
+
+
+def _last_arg(args: list[Setting], name: str) -> Setting | None:
+    """The kubelet-arg item that sets flag ``name`` last (kubelet's last flag wins)."""
+    found = None
+    for arg in args:
+        if kubelet_arg({"kubelet-arg": [arg.value]}, name) is not None:
+            found = arg
+    return found

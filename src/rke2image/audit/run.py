@@ -1,0 +1,159 @@
+"""``run_audit``: read a root (and live values), return a Report. Reads only, never writes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rke2image import paths
+from rke2image.audit import node as node_checks
+from rke2image.audit.joinlogs import log_findings
+from rke2image.audit.live import active_swaps, read_live
+from rke2image.audit.logs import LogHit, rotations, scan, scan_files
+from rke2image.audit.model import Finding, ParameterResult, Report
+from rke2image.audit.params import Context, Wanted, judge
+from rke2image.audit.protection import read_protection
+from rke2image.errors import InputError, UserError
+from rke2image.kernel import REQUIRED_PARAMETERS
+from rke2image.rootfs import RootFS
+from rke2image.sysctld import read_plan
+
+JOURNAL_UNITS = ("rke2-server", "rke2-agent", "systemd-sysctl")
+_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    root: Path = Path("/")
+    proc_sys: Path | None = None  # None: /proc/sys when the root is /, else no live values
+    kubelet_logs: tuple[Path, ...] = ()  # () : kubelet.log and its rotations in the root
+    rke2_logs: tuple[Path, ...] = ()  # () : journald on a live node (root /)
+    spec: Path | None = None
+    role: str | None = None
+    node_name: str | None = None
+    journal: bool | None = None  # None: read journald only when the root is /
+    now: float | None = None
+    extra: dict[str, str] = field(default_factory=dict)  # more keys to check (from a spec)
+
+
+def run_audit(options: AuditOptions) -> Report:
+    root = options.root.absolute()
+    if not root.is_dir():
+        raise InputError(f"{options.root}: the root is not a folder (--root)")
+    fs = RootFS(root)
+    host_root = root.resolve() == Path("/")
+    proc_sys = options.proc_sys or (Path("/proc/sys") if host_root else None)
+    if proc_sys is not None and not proc_sys.is_dir():
+        raise InputError(f"{proc_sys}: not a folder (--proc-sys)")
+    extra, spec_role = _from_spec(options)
+    role = options.role or spec_role or node_checks.detect_role(fs)
+    protection, findings = read_protection(fs, role)
+    systemd, procps = read_plan(fs, "systemd"), read_plan(fs, "procps")
+    seen = set()
+    for problem in (*systemd.problems, *procps.problems):
+        if (problem.file, problem.line) not in seen:
+            seen.add((problem.file, problem.line))
+            findings.append(Finding("warning", "sysctl-syntax", problem.message, None,
+                                    problem.file, problem.line, f"fix or remove {problem.file}:"
+                                    f"{problem.line}"))
+    ctx = Context(proc_sys is not None, protection.on, node_checks.remediating(fs, role))
+    wanted = [Wanted(p.key, p.value, True) for p in REQUIRED_PARAMETERS]
+    wanted += [Wanted(k, v, False) for k, v in {**extra, **options.extra}.items()
+               if k not in {w.key for w in wanted}]
+    results: list[ParameterResult] = []
+    for want in wanted:
+        live = read_live(proc_sys, want.key) if proc_sys is not None else None
+        result, raised = judge(want, live, systemd, procps, ctx)
+        results.append(result)
+        findings += raised
+    findings += node_checks.etcd_findings(fs, role, protection)
+    findings += node_checks.rke2image_findings(fs, role)
+    if proc_sys is not None and protection.fail_swap_on and active_swaps(proc_sys):
+        findings.append(Finding("error", "swap-on",
+                                f"swap is on ({', '.join(active_swaps(proc_sys))}) and a kubelet-arg "
+                                "sets fail-swap-on=true: kubelet refuses to start",
+                                fix="swapoff -a, and remove the swap entry from /etc/fstab"))
+    hits = _scan_logs(options, fs, host_root)
+    still = {
+        "rke2-missing-etcd-account:user": not node_checks.has_account(fs, "/etc/passwd", "etcd"),
+        "rke2-missing-etcd-account:group": not node_checks.has_account(fs, "/etc/group", "etcd"),
+        "rke2-protect-kernel-defaults": any(f.rule == "cis-protection-false" for f in findings),
+    }
+    findings += log_findings(hits, {r.key: r for r in results}, still)
+    findings.sort(key=lambda f: (_RANK[f.severity], f.file or "", f.line or 0, f.rule, f.key or ""))
+    now = _now(options)
+    return Report(
+        generated=datetime.fromtimestamp(int(now), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_epoch=now,
+        node_name=options.node_name or _hostname(fs),
+        role=role,
+        root=str(root),
+        live=proc_sys is not None,
+        protection=protection,
+        parameters=tuple(results),
+        findings=tuple(findings),
+        files={"systemd": [f.path for f in systemd.files],
+               "procps": [f.path for f in procps.files]},
+    )
+
+
+def _from_spec(options: AuditOptions) -> tuple[dict[str, str], str | None]:
+    """The spec's own sysctl keys and its role, for the node this root is."""
+    if options.spec is None:
+        return {}, None
+    from rke2image.spec import load_nodes  # only when asked: jsonschema is slow to import
+
+    nodes = load_nodes([options.spec])
+    if options.node_name:
+        nodes = [n for n in nodes if n.name == options.node_name]
+    if len(nodes) != 1:
+        names = ", ".join(n.name for n in load_nodes([options.spec]))
+        raise UserError(f"{options.spec}: holds {len(nodes) or 'no matching'} node(s) "
+                        f"({names}); pass --node-name to choose one")
+    node = nodes[0]
+    return dict(node.effective_sysctl()), node.role
+
+
+def _scan_logs(options: AuditOptions, fs: RootFS, host_root: bool) -> dict[tuple[str, str], LogHit]:
+    if options.kubelet_logs:
+        kubelet = [(p, str(p)) for p in options.kubelet_logs]
+    else:
+        folder, name = paths.KUBELET_LOG.rsplit("/", 1)
+        host = fs.resolve(folder).host_path
+        kubelet = [(p, f"{folder}/{p.name}") for p in rotations(host, name)]
+    hits = scan_files([*kubelet, *((p, str(p)) for p in options.rke2_logs)])
+    if options.journal or (options.journal is None and host_root and not options.rke2_logs):
+        _scan_journal(hits)
+    return hits
+
+
+def _scan_journal(hits: dict[tuple[str, str], LogHit]) -> None:
+    """RKE2's and systemd-sysctl's messages of this boot from journald, streamed."""
+    journalctl = shutil.which("journalctl")
+    if journalctl is None:
+        return
+    argv = [journalctl, "--no-pager", "-q", "-b", "-o", "cat"]
+    for unit in JOURNAL_UNITS:
+        argv += ["-u", unit]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        scan(proc.stdout, "journal", hits)
+
+
+def _hostname(fs: RootFS) -> str:
+    text = fs.read_text("/etc/hostname")
+    name = text.strip().splitlines()[0].strip() if text and text.strip() else ""
+    return name or socket.gethostname()
+
+
+def _now(options: AuditOptions) -> float:
+    if options.now is not None:
+        return options.now
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return float(epoch) if epoch.isdigit() else time.time()

@@ -1,0 +1,87 @@
+"""``rke2image audit``: diagnose a live node or an image root; text, JSON, Prometheus, npd."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from rke2image.audit import AuditOptions, run_audit
+from rke2image.audit.formats import REPORTERS, prometheus
+from rke2image.errors import EXIT_FINDINGS, EXIT_OK, InputError
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "audit",
+        help="say which kernel value is wrong, who set it, and whether the next boot breaks it",
+        description="Audit a live node (--root /, the default) or an image root: per kernel "
+        "parameter kubelet requires, the live value, the value the next boot applies "
+        "(systemd-sysctl and `sysctl --system`), the file and line that set it, a verdict "
+        "and the fix; protection, the etcd account, rke2image's files, and kubelet's and "
+        "RKE2's log lines. Reads only; never writes a sysctl. Exit 0 compliant, 1 findings, "
+        "2 usage or I/O error.",
+    )
+    parser.add_argument("--root", type=Path, default=Path("/"), metavar="DIR",
+                        help="root filesystem to read (default: /)")
+    parser.add_argument("--proc-sys", type=Path, metavar="DIR",
+                        help="live values (default: /proc/sys when the root is /, else none)")
+    parser.add_argument("--kubelet-log", type=Path, action="append", default=[], metavar="FILE",
+                        help="kubelet log (default: the root's kubelet.log and its rotations)")
+    parser.add_argument("--rke2-log", type=Path, action="append", default=[], metavar="FILE",
+                        help="RKE2 log, e.g. saved `journalctl -u rke2-server` (default: "
+                        "journald when the root is /)")
+    parser.add_argument("--spec", type=Path, metavar="PATH",
+                        help="node spec: check its own sysctl keys and role too")
+    parser.add_argument("--role", choices=("server", "agent"),
+                        help="node role (default: from the spec or the root)")
+    parser.add_argument("--node-name", metavar="NAME",
+                        help="node name in the report (default: the root's /etc/hostname)")
+    parser.add_argument("--format", choices=sorted(REPORTERS), default="text",
+                        help="output format (default: text); npd follows "
+                        "node-problem-detector's custom plugin protocol")
+    parser.add_argument("--textfile", type=Path, metavar="PATH",
+                        help="also write the Prometheus metrics to PATH atomically (for "
+                        "node_exporter's textfile collector; name it *.prom)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = AuditOptions(
+        root=args.root,
+        proc_sys=args.proc_sys,
+        kubelet_logs=tuple(args.kubelet_log),
+        rke2_logs=tuple(args.rke2_log),
+        spec=args.spec,
+        role=args.role,
+        node_name=args.node_name,
+    )
+    report = run_audit(options)
+    output = REPORTERS[args.format](report)
+    if args.textfile is not None:
+        write_atomically(args.textfile, prometheus(report))
+    sys.stdout.write(output)
+    return EXIT_OK if report.compliant else EXIT_FINDINGS
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write a temporary file in the same folder, then rename it over ``path``: a scraper
+    never sees half a file (node_exporter's textfile collector reads only *.prom, so the
+    temporary name must not end in .prom)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise InputError(f"{path}: cannot write the textfile: {error.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.chmod(temp, 0o644)  # node_exporter runs as another user
+        os.replace(temp, path)
+    except BaseException as error:
+        Path(temp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise InputError(f"{path}: cannot write the textfile: {error.strerror}") from None
+        raise

@@ -25,7 +25,7 @@ test-deps:
 	@scripts/install-test-deps
 
 test: test-deps venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m ""
 
 lint: venv
 	$(BIN)/python -m pip install --quiet ruff mypy types-PyYAML types-jsonschema
@@ -35,7 +35,7 @@ lint: venv
 # Bake a real VM image locally (root on Debian/Ubuntu): the e2e base image,
 # `rke2image build --only qemu`, and how to boot the result.
 bake: venv
-	PATH="$(CURDIR)/$(BIN):$$PATH" e2e/bake-local.sh $(SPEC)
+	PATH="$(CURDIR)/$(BIN):$$PATH" tests/e2e/assets/bake-local.sh $(SPEC)
 
 bench: venv
 	$(BIN)/python bench/run.py

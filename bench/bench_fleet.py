@@ -27,7 +27,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the fleet tests' generator of audit documents
-from fleet.audit_docs import NOW, audit_document, write_fleet
+from acceptance.fleet.audit_docs import NOW, audit_document, write_fleet
 
 SERVERS, AGENTS = 3, 1000
 SECONDS_TARGET = 2.0

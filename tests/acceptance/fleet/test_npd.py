@@ -18,10 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from acceptance.fleet.roots import break_live, break_next_boot, compliant_root, proc_sys
+from helpers import REPO
 
-from .roots import break_live, break_next_boot, compliant_root, proc_sys
-
-REPO = Path(__file__).resolve().parents[2]
 CONFIG_PATH = REPO / "deploy" / "node-problem-detector" / "rke2image-kernel.json"
 CONFIG = json.loads(CONFIG_PATH.read_text(encoding="utf-8"))
 

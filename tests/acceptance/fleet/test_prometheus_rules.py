@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "rke2image-rules.yaml"
 UNIT_TESTS = Path(__file__).parent / "prometheus" / "rules-test.yaml"
 # The alerts issue 11 asks for, by what they catch.

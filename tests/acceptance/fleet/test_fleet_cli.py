@@ -11,10 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from acceptance.fleet.audit_docs import NOW, audit_document, write_fleet
 
 from rke2image.cli.main import main
-
-from .audit_docs import NOW, audit_document, write_fleet
 
 AT_NOW = ["--now", "2026-11-26T04:00:00Z"]
 

@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import REPO
+
 from rke2image.kernel import REQUIRED_PARAMETERS
 
-REPO = Path(__file__).resolve().parents[2]
 NODE_SPEC = REPO / "examples" / "node.yaml"  # cp-1: a CIS server
 
 

@@ -32,7 +32,8 @@ def _time(moment: datetime) -> str:
 
 def _peers(drift: Drift) -> str:
     tie = ", no majority" if drift.tie else ""
-    return f"{drift.majority_count} of {drift.total} {drift.role}s have {_show(drift.majority)}{tie}"
+    majority = _show(drift.majority)
+    return f"{drift.majority_count} of {drift.total} {drift.role}s have {majority}{tie}"
 
 
 def _not_ok(node: NodeAudit) -> str:

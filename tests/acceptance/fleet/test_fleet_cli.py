@@ -159,8 +159,8 @@ def test_markdown_is_a_table_with_servers_first(tmp_path: Path,
     assert code == 1
     lines = out.splitlines()
     header = lines.index("| role | node | parameter | where | value | its peers |")
-    assert lines[header + 2] == ("| server | **cp-3** | `kernel.panic` | next boot (systemd-sysctl) "
-                                 "| `0` | 2 of 3 servers have 10 |")
+    assert lines[header + 2] == ("| server | **cp-3** | `kernel.panic` "
+                                 "| next boot (systemd-sysctl) | `0` | 2 of 3 servers have 10 |")
     assert lines[header + 3].startswith("| agent | **worker-1** | `vm.overcommit_memory` | live |")
     assert "| server | **cp-3** | 1 | 0 | kernel.panic latent |" in lines
 

@@ -180,7 +180,10 @@ def read_plan(fs: RootFS, tool: Tool) -> BootPlan:
             continue
         with fs.open_text(conf.path) as handle:
             for item in parse_lines(handle, conf.path, tool):
-                (assignments if isinstance(item, Assignment) else problems).append(item)
+                if isinstance(item, Assignment):
+                    assignments.append(item)
+                else:
+                    problems.append(item)
     return BootPlan(tool, tuple(files), tuple(assignments), tuple(problems))
 
 

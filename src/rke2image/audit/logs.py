@@ -15,7 +15,6 @@ The phrases, word for word from upstream:
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -41,19 +40,23 @@ class LogHit:
     expected: str | None = None
 
 
-_PATTERNS: tuple[tuple[bytes, str, re.Pattern[bytes]], ...] = (
-    (b"nvalid kernel flag: ", "kubelet-invalid-kernel-flag", re.compile(
-        rb"[Ii]nvalid kernel flag: (?P<key>[\w./-]+), expected value: (?P<expected>-?\d+), "
-        rb"actual value: (?P<actual>-?\d+)")),
-    (b"invalid kernel parameter value ", "rke2-invalid-kernel-parameter", re.compile(
-        rb"invalid kernel parameter value (?P<key>[\w./-]+)=(?P<actual>-?\d+) - expected "
-        rb"(?P<expected>-?\d+)")),
-    (b"missing required: ", "rke2-missing-etcd-account", re.compile(
-        rb"missing required: (?P<key>user|group): unknown (?:user|group) \S+")),
-    (b"--protect-kernel-defaults must be true", "rke2-protect-kernel-defaults", re.compile(
-        rb"--protect-kernel-defaults must be true when using --profile=(?P<key>[\w.-]+)")),
-    (b"Couldn't write '", "systemd-sysctl-failed", re.compile(
-        rb"Couldn't write '(?P<actual>[^']*)' to '(?P<key>[^']+)'[^\n]*")),
+_KUBELET = re.compile(
+    rb"[Ii]nvalid kernel flag: (?P<key>[\w./-]+), expected value: (?P<expected>-?\d+), "
+    rb"actual value: (?P<actual>-?\d+)")
+_RKE2_VALUE = re.compile(
+    rb"invalid kernel parameter value (?P<key>[\w./-]+)=(?P<actual>-?\d+) - expected "
+    rb"(?P<expected>-?\d+)")
+# needle -> the (rule, pattern) pairs tried on a line holding it. One needle serves
+# both "invalid kernel" phrases: each needle is one more pass over the block.
+_PATTERNS: tuple[tuple[bytes, tuple[tuple[str, re.Pattern[bytes]], ...]], ...] = (
+    (b"nvalid kernel ", (("kubelet-invalid-kernel-flag", _KUBELET),
+                         ("rke2-invalid-kernel-parameter", _RKE2_VALUE))),
+    (b"missing required: ", (("rke2-missing-etcd-account", re.compile(
+        rb"missing required: (?P<key>user|group): unknown (?:user|group) [\w.-]+")),)),
+    (b"--protect-kernel-defaults must be true", (("rke2-protect-kernel-defaults", re.compile(
+        rb"--protect-kernel-defaults must be true when using --profile=(?P<key>[\w.-]+)")),)),
+    (b"Couldn't write '", (("systemd-sysctl-failed", re.compile(
+        rb"Couldn't write '(?P<actual>[^']*)' to '(?P<key>[^']+)'[^\n]*")),)),
 )
 
 
@@ -79,14 +82,15 @@ def scan(stream: IO[bytes], name: str, hits: dict[tuple[str, str], LogHit]) -> N
 
 def _scan_block(block: bytes, base: int, name: str, hits: dict[tuple[str, str], LogHit]) -> None:
     found: list[tuple[int, str, re.Match[bytes]]] = []
-    for needle, rule, pattern in _PATTERNS:
+    for needle, patterns in _PATTERNS:
         at = block.find(needle)
         while at >= 0:
             start = block.rfind(b"\n", 0, at) + 1
             end = block.find(b"\n", at)
             end = len(block) if end < 0 else end
-            for match in pattern.finditer(block, start, end):
-                found.append((match.start(), rule, match))
+            for rule, pattern in patterns:
+                for match in pattern.finditer(block, start, end):
+                    found.append((match.start(), rule, match))
             at = block.find(needle, end)
     found.sort(key=lambda item: item[0])  # file order, so the latest line wins
     for offset, rule, match in found:
@@ -103,6 +107,8 @@ def _scan_block(block: bytes, base: int, name: str, hits: dict[tuple[str, str], 
 
 def scan_files(paths: Iterable[tuple[Path, str]]) -> dict[tuple[str, str], LogHit]:
     """Scan (host path, name to report) pairs oldest first; ``.gz`` rotations are unpacked."""
+    import gzip  # lazy: only rotated logs need it
+
     hits: dict[tuple[str, str], LogHit] = {}
     for host, name in paths:
         try:

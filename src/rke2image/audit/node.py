@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 
@@ -27,9 +28,8 @@ def detect_role(fs: RootFS) -> str | None:
         if fs.is_file(paths.dropin_path(role)):
             return role
     for role in ("server", "agent"):
-        if fs.resolve(_WANTS.format(unit=paths.service_name(role))).node_path != "/":
-            if fs.is_file(_WANTS.format(unit=paths.service_name(role))):
-                return role
+        if os.path.lexists(fs.host(_WANTS.format(unit=paths.service_name(role)))):
+            return role
     return None
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rke2image import paths
 from rke2image.audit.defaults import KERNEL_DEFAULTS
-from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult
+from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult, Severity
 from rke2image.kernel import KUBELET_MISMATCH
 from rke2image.sysctld import BootPlan, Outcome
 
@@ -94,13 +94,14 @@ def _findings(want: Wanted, live: str | None, result: str, boot: Outcome, ctx: C
               fix: str | None) -> list[Finding]:
     if result == "ok":
         return []
-    severe = "error" if ctx.protected and want.required else "warning"
+    severe: Severity = "error" if ctx.protected and want.required else "warning"
     source = boot.winner
     where = f"; the next boot sets {boot.value} ({source.file}:{source.line})" if source else ""
     off = ("; protection is off, so kubelet rewrites it; switching protection on will stop "
            "the node") if not ctx.protected and want.required else ""
-    file = source.file if source and boot.value != want.expected else None
-    line = source.line if file else None
+    wrong_source = source is not None and boot.value != want.expected
+    file = source.file if source is not None and wrong_source else None
+    line = source.line if source is not None and wrong_source else None
     if result == "wrong" and ctx.live:
         words = KUBELET_MISMATCH.format(flag=want.key.replace(".", "/"), expected=want.expected,
                                         actual=live)
@@ -112,7 +113,7 @@ def _findings(want: Wanted, live: str | None, result: str, boot: Outcome, ctx: C
                         want.key, file, line, fix)]
     if result == "latent":
         held = "; rke2image's preflight re-applies it before RKE2 starts" if ctx.remediated else ""
-        level = "warning" if ctx.remediated else severe
+        level: Severity = "warning" if ctx.remediated else severe
         return [Finding(level, "latent-value",
                         f"{want.key} is {live} now, but the next boot sets {boot.value}: "
                         f"the node breaks at the next reboot{held}{off}",

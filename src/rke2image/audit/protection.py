@@ -6,18 +6,20 @@ EnvironmentFile= (``/etc/default/%N``, ``/etc/sysconfig/%N``,
 ``/usr/local/lib/systemd/system/%N.env`` in rke2-server.service) may set
 ``RKE2_CIS_PROFILE`` (rke2 pkg/cli/cmds/root.go). Config-file values become command-line
 flags, which beat the environment variable.
+
+Protection is on with a CIS profile (``rke2.is_cis``), ``protect-kernel-defaults: true``
+or that kubelet flag in ``kubelet-arg``, as ``spec.model.protection_on`` decides for a
+spec. That module is not imported here: it pulls jsonschema (~180 ms) into every audit,
+against a 100 ms budget for a live node; and here each setting needs its file and line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
-
 from rke2image import rke2
 from rke2image.audit.model import Finding, Protection, ProtectionSource
 from rke2image.rootfs import RootFS
-from rke2image.spec.model import kubelet_arg, protection_on
 
 CONFIG = "/etc/rancher/rke2/config.yaml"
 CONFIG_DIR = "/etc/rancher/rke2/config.yaml.d"
@@ -50,18 +52,18 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
     profile = settings.get("profile") or env
     explicit = settings.get("protect-kernel-defaults")
     sources: list[ProtectionSource] = []
-    if profile is not None and protection_on(profile.value, {}):
-        setting = (f"{PROFILE_ENV}={profile.value}" if profile is env
-                   else f"profile: {profile.value}")
-        sources.append(ProtectionSource(profile.file, profile.line, setting))
-    if explicit is not None and protection_on(None, {"protect-kernel-defaults": explicit.value}):
+    if profile is not None and rke2.is_cis(profile.value):
+        words = (f"{PROFILE_ENV}={profile.value}" if profile is env
+                 else f"profile: {profile.value}")
+        sources.append(ProtectionSource(profile.file, profile.line, words))
+    if explicit is not None and _truthy(explicit.value):
         sources.append(ProtectionSource(explicit.file, explicit.line,
                                         f"protect-kernel-defaults: {explicit.value}"))
     arg = _last_arg(args, "protect-kernel-defaults")
-    if arg is not None and protection_on(None, {"kubelet-arg": [arg.value]}):
+    if arg is not None and _flag_on(arg.value):
         sources.append(ProtectionSource(arg.file, arg.line, f"kubelet-arg: {arg.value}"))
     if (profile is not None and rke2.is_cis(profile.value) and explicit is not None
-            and not protection_on(None, {"protect-kernel-defaults": explicit.value})):
+            and not _truthy(explicit.value)):
         findings.append(Finding(
             "error", "cis-protection-false",
             f"protect-kernel-defaults: {explicit.value} with profile {profile.value}: RKE2 "
@@ -71,10 +73,10 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
             fix=f"remove protect-kernel-defaults from {explicit.file}:{explicit.line}"))
     # RKE2 runs kubelet with fail-swap-on=false (k3s defaultKubeletConfig); only a
     # kubelet-arg turns it back on.
-    swap = kubelet_arg({"kubelet-arg": [a.value for a in args]}, "fail-swap-on")
+    swap = _last_arg(args, "fail-swap-on")
     return (
         Protection(bool(sources), tuple(sources), str(profile.value) if profile else None,
-                   fail_swap_on=swap is not None and swap.lower() in {"", "true"}),
+                   fail_swap_on=swap is not None and _flag_on(swap.value)),
         findings,
     )
 
@@ -88,6 +90,8 @@ def _config_files(fs: RootFS) -> list[str]:
 
 def _read_config(fs: RootFS, path: str, findings: list[Finding]) -> list[tuple[str, Setting, bool]]:
     """(key, setting, appends) for the keys that decide protection, with their lines."""
+    import yaml  # lazy: a root without an RKE2 config needs no YAML
+
     text = fs.read_text(path) or ""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -130,6 +134,18 @@ def _last_arg(args: list[Setting], name: str) -> Setting | None:
     """The kubelet-arg item that sets flag ``name`` last (kubelet's last flag wins)."""
     found = None
     for arg in args:
-        if kubelet_arg({"kubelet-arg": [arg.value]}, name) is not None:
+        if str(arg.value).lstrip("-").partition("=")[0] == name:
             found = arg
     return found
+
+
+def _flag_on(arg: object) -> bool:
+    """``--flag``, ``flag=true``: a boolean kubelet flag given bare is true."""
+    _, equals, value = str(arg).lstrip("-").partition("=")
+    return not equals or _truthy(value)
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() == "true"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from rke2image.audit import AuditOptions, run_audit
@@ -70,6 +69,8 @@ def write_atomically(path: Path, content: str) -> None:
     """Write a temporary file in the same folder, then rename it over ``path``: a scraper
     never sees half a file (node_exporter's textfile collector reads only *.prom, so the
     temporary name must not end in .prom)."""
+    import tempfile  # lazy: only --textfile needs it
+
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)

@@ -59,12 +59,12 @@ def audit_document(name: str, role: str | None, *, values: dict[str, Any] | None
         "node": {"name": name, "role": role},
         "root": "/",
         "live": live,
-        "protection": {"on": protection, "sources": (
+        "protection": {"on": protection, "profile": "cis" if protection else None, "sources": (
             [{"file": "/etc/rancher/rke2/config.yaml", "line": 1, "setting": "profile: cis"}]
             if protection else [])},
         "parameters": parameters,
         "findings": [],
-        "summary": {"errors": errors, "warnings": 0, "compliant": errors == 0},
+        "summary": {"errors": errors, "warnings": 0, "info": 0, "compliant": errors == 0},
     }
 
 

@@ -13,10 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from acceptance.fleet.roots import break_live, compliant_root
 from helpers import REPO
 
@@ -62,16 +66,24 @@ def _remove_older_images(keep: str) -> None:
         subprocess.run(["podman", "rmi", *older], capture_output=True, check=False, timeout=120)
 
 
-def _podman_run(image: str, root: Path, out: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def _podman(*argv: str) -> list[str]:
     # runc: crun refuses hosts whose cgroup v2 hierarchy holds a controller in hybrid mode
     # (this machine's); low ulimits: podman's defaults exceed the sandbox's hard limits.
     runtime = ["--runtime", "runc"] if shutil.which("runc") else []
-    return subprocess.run(
-        ["podman", *runtime, "run", "--rm", "--network=none", "--read-only",
-         "--cap-drop=ALL", "--security-opt=no-new-privileges", "--user=0:0",
-         "--ulimit=nofile=1024:1024", "--ulimit=nproc=1024:1024",
-         f"--volume={root}:/host:ro", f"--volume={out}:/run/rke2image", image, *argv],
-        capture_output=True, text=True, timeout=300, check=False)
+    return ["podman", *runtime, *argv]
+
+
+def _run_options(root: Path, out: Path) -> list[str]:
+    """The DaemonSet's confinement: no network, read-only image, no capabilities, uid 0."""
+    return ["--network=none", "--read-only", "--cap-drop=ALL",
+            "--security-opt=no-new-privileges", "--user=0:0",
+            "--ulimit=nofile=1024:1024", "--ulimit=nproc=1024:1024",
+            f"--volume={root}:/host:ro", f"--volume={out}:/run/rke2image"]
+
+
+def _podman_run(image: str, root: Path, out: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_podman("run", "--rm", *_run_options(root, out), image, *argv),
+                          capture_output=True, text=True, timeout=300, check=False)
 
 
 DAEMONSET_AUDIT = ["audit", "--root", "/host", "--proc-sys", "/host/proc/sys",
@@ -102,3 +114,51 @@ def test_the_image_audits_a_read_only_root_as_the_daemonset_does(
     check = subprocess.run([promtool, "check", "metrics"], input=metrics, capture_output=True,
                            text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _audit_container() -> dict[str, Any]:
+    manifest = REPO / "deploy" / "kubernetes" / "daemonset.yaml"
+    (daemonset,) = [d for d in yaml.safe_load_all(manifest.read_text(encoding="utf-8"))
+                    if d and d["kind"] == "DaemonSet"]
+    (audit,) = [c for c in daemonset["spec"]["template"]["spec"]["containers"]
+                if c["name"] == "audit"]
+    return dict(audit)
+
+
+def test_the_daemonsets_container_command_runs_in_the_image_and_stops_on_sigterm(
+        image: str, tmp_path: Path) -> None:
+    """The audit container's command and args, word for word, on an empty output folder
+    (an emptyDir): it writes audit.json and the textfile, then SIGTERM ends it at once."""
+    container = _audit_container()
+    root = compliant_root(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    name = f"rke2image-test-{uuid.uuid4().hex[:12]}"
+    command = [str(word) for word in container["command"]]
+    args = [str(word) for word in container["args"]]
+    started = subprocess.run(
+        _podman("run", "--detach", "--name", name, *_run_options(root, out),
+                "--env=NODE_NAME=cp-1", f"--entrypoint={command[0]}", image, *command[1:],
+                *args), capture_output=True, text=True, timeout=300, check=False)
+    assert started.returncode == 0, started.stderr
+    try:
+        report = out / "audit.json"
+        for _ in range(600):  # the first audit runs at once; ~60 s at most on a busy machine
+            if report.exists():
+                break
+            time.sleep(0.1)
+        assert report.exists(), subprocess.run(_podman("logs", name), capture_output=True,
+                                               text=True, check=False).stderr
+        assert json.loads(report.read_text(encoding="utf-8"))["node"]["name"] == "cp-1"
+        assert (out / "textfile" / "rke2image.prom").is_file()
+        assert not (out / "audit.json.tmp").exists()
+        # podman stop sends SIGTERM and waits 10 s before SIGKILL: the trap must end it first
+        stopped = subprocess.run(_podman("stop", "--time", "10", name), capture_output=True,
+                                 text=True, timeout=120, check=False)
+        assert stopped.returncode == 0, stopped.stderr
+        state = subprocess.run(_podman("inspect", "--format", "{{.State.ExitCode}}", name),
+                               capture_output=True, text=True, timeout=60, check=True)
+        assert state.stdout.strip() == "0"  # 137 would mean it had to be killed
+    finally:
+        subprocess.run(_podman("rm", "--force", name), capture_output=True, timeout=120,
+                       check=False)

@@ -1,5 +1,6 @@
-"""deploy/prometheus/rke2image-rules.yaml: promtool accepts it, and every alert fires and
-resolves in ``promtool test rules`` on synthetic series (prometheus/rules-test.yaml)."""
+"""deploy/prometheus/rke2image-rules.yaml: promtool accepts it, every alert fires and
+resolves in ``promtool test rules`` on synthetic series (prometheus/rules-test.yaml), and
+the rules' expressions pick the odd server out of the gauges a real audit writes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from acceptance.fleet.roots import break_live, compliant_root, proc_sys, rke2image_cli
 from helpers import REPO
 
 RULES = REPO / "deploy" / "prometheus" / "rke2image-rules.yaml"
@@ -65,3 +67,60 @@ def test_every_alert_has_a_firing_and_a_resolving_case() -> None:
 def _minutes(text: str) -> int:
     assert text.endswith("m"), f"eval_time {text!r}: write it in minutes"
     return int(text[:-1])
+
+
+def _series(exposition: str, instance: str) -> list[dict[str, str]]:
+    """The audit's gauges as promtool input series of one scrape target, held for 30 min."""
+    series = []
+    for line in exposition.splitlines():
+        if line and not line.startswith("#"):
+            name_labels, value = line.rsplit(" ", 1)
+            name, _, labels = name_labels.partition("{")
+            target = f'job="node",instance="{instance}"'
+            labels = f"{target},{labels.rstrip('}')}" if labels else target
+            series.append({"series": f"{name}{{{labels}}}", "values": f"{value}x30"})
+    return series
+
+
+def test_the_rules_select_the_real_audits_gauges(require_tool: Callable[[str], str],
+                                                 tmp_path: Path) -> None:
+    """Three servers audited for real, cp-1 with kernel.panic = 0: the expressions of the
+    rules pick out cp-1 from the gauges the audit really writes (names, labels, values)."""
+    promtool = require_tool("promtool")
+    series = []
+    for name in ("cp-1", "cp-2", "cp-3"):
+        root = compliant_root(tmp_path / name, hostname=name)
+        if name == "cp-1":
+            break_live(root)
+        audit = subprocess.run(
+            [*rke2image_cli(), "audit", "--root", str(root), "--proc-sys", str(proc_sys(root)),
+             "--format", "prometheus"], capture_output=True, text=True, check=False)
+        assert audit.returncode == (1 if name == "cp-1" else 0), audit.stderr
+        series += _series(audit.stdout, name)
+    alerts = _alerts()
+    cp1 = 'instance="cp-1",job="node"'
+    expected = {
+        "RKE2KernelParamWrong": [
+            f'rke2image_sysctl_compliant{{{cp1},key="kernel.panic",verdict="wrong"}}', 0],
+        "RKE2ServerKernelParamDiffers": [f'{{{cp1},key="kernel.panic",role="server"}}', 0],
+        "RKE2ProtectedNodeHasFindings": [f"rke2image_protect_kernel_defaults{{{cp1}}}", 1],
+    }
+    unit = {
+        "rule_files": [str(RULES)],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": series,
+            "promql_expr_test": [
+                {"expr": alerts[name]["expr"], "eval_time": "1m",
+                 "exp_samples": [{"labels": labels, "value": value}]}
+                for name, (labels, value) in expected.items()
+            ] + [{"expr": alerts["RKE2KernelParamLatent"]["expr"], "eval_time": "1m",
+                  "exp_samples": []}],
+        }],
+    }
+    test_file = tmp_path / "real-gauges-test.yaml"
+    test_file.write_text(yaml.safe_dump(unit), encoding="utf-8")
+    result = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from vm import Boot, Processes, boot, make_seed, overlay, qemu_argv
 
 import rke2image
+from e2e.vm import Boot, Processes, boot, make_seed, overlay, qemu_argv
 
 REPO = Path(__file__).resolve().parents[2]
 E2E = Path(__file__).resolve().parent

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from campaign import ASSETS
 
+from e2e.campaign import ASSETS
 from rke2image.kernel import KUBELET_MISMATCH, REQUIRED_BY_KEY, REQUIRED_PARAMETERS, RKE2_MISMATCH
 
 pytestmark = pytest.mark.e2e

@@ -44,6 +44,6 @@ def test_plain_lines_pass_through_and_blank_lines_vanish() -> None:
     assert parse_line("\n", 2.0) is None
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="\\\r\n", blacklist_categories=("Cs",))))
+@given(st.text(alphabet=st.characters(exclude_characters="\\\r\n", exclude_categories=["Cs"])))
 def test_unescape_inverts_packers_comma_escaping(text: str) -> None:
     assert unescape(text.replace(",", COMMA)) == text

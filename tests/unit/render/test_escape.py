@@ -16,7 +16,7 @@ from rke2image.render import escape
 
 # Text a node file may hold: any printable unicode, tabs, newlines, trailing blanks.
 TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x85\u2028\u2029"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\r\x85\u2028\u2029"),
     max_size=60,
 )
 VALUES = st.recursive(

@@ -98,7 +98,7 @@ def dropin_exec(node: NodeSpec) -> list[str]:
     text = files_by_path(render_node(node))[paths.dropin_path(node.role)].content.decode()
     lines = [ln for ln in text.splitlines() if ln.startswith("ExecStartPre=")]
     assert len(lines) == 1
-    return lines[0].removeprefix("ExecStartPre=").split()
+    return str(lines[0]).removeprefix("ExecStartPre=").split()
 
 
 def test_drop_in_runs_the_preflight_in_the_spec_mode(make_node: MakeNode) -> None:

@@ -27,20 +27,25 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the fleet tests' generator of audit documents
-from acceptance.fleet.audit_docs import NOW, audit_document, write_fleet
+from acceptance.fleet.audit_docs import NOW, audit_document, write_fleet  # noqa: E402
 
 SERVERS, AGENTS = 3, 1000
 SECONDS_TARGET = 2.0
 
 
 def documents() -> list[dict[str, Any]]:
-    servers = [audit_document(f"cp-{i}", "server",
-                              values={"kernel.panic": "0"} if i == 1 else None)
-               for i in range(1, SERVERS + 1)]
-    odd_agents = {"worker-0007": {"vm.overcommit_memory": "0"},
-                  "worker-0512": {"kernel.panic_on_oops": ("1", "0", "0")}}
-    agents = [audit_document(name, "agent", values=odd_agents.get(name))
-              for name in (f"worker-{i:04d}" for i in range(1, AGENTS + 1))]
+    servers = [
+        audit_document(f"cp-{i}", "server", values={"kernel.panic": "0"} if i == 1 else None)
+        for i in range(1, SERVERS + 1)
+    ]
+    odd_agents: dict[str, dict[str, Any]] = {
+        "worker-0007": {"vm.overcommit_memory": "0"},
+        "worker-0512": {"kernel.panic_on_oops": ("1", "0", "0")},
+    }
+    agents = [
+        audit_document(name, "agent", values=odd_agents.get(name))
+        for name in (f"worker-{i:04d}" for i in range(1, AGENTS + 1))
+    ]
     return agents + servers  # servers last on disk: the report must still name cp-1 first
 
 
@@ -79,8 +84,10 @@ def measure(runs: int) -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo
-                      if line.startswith("model name")), platform.processor())
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+            platform.processor(),
+        )
     return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version()}
 
 
@@ -90,11 +97,15 @@ def report(result: dict[str, Any]) -> None:
     print(f"fleet: cold process per run, median of {result['runs']} runs")
     print("| case | median | max | target |")
     print("|---|---|---|---|")
-    print(f"| `rke2image fleet`, {result['files']} node files | {median:.3f} s "
-          f"| {result['max_s']:.3f} s | < {SECONDS_TARGET} s: "
-          f"{'met' if median < SECONDS_TARGET else 'MISSED'} |")
-    print(f"first line ({'odd master named first' if named_first else 'NOT the odd master'}): "
-          f"{result['first_line']}")
+    print(
+        f"| `rke2image fleet`, {result['files']} node files | {median:.3f} s "
+        f"| {result['max_s']:.3f} s | < {SECONDS_TARGET} s: "
+        f"{'met' if median < SECONDS_TARGET else 'MISSED'} |"
+    )
+    print(
+        f"first line ({'odd master named first' if named_first else 'NOT the odd master'}): "
+        f"{result['first_line']}"
+    )
     print(f"last line: {result['last_line']}")
     mach = result["machine"]
     print(f"machine: {mach['nproc']} CPUs, {mach['cpu']}, Python {mach['python']}")
@@ -102,9 +113,12 @@ def report(result: dict[str, Any]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--runs", type=int,
-                        default=int(os.environ.get("RKE2IMAGE_BENCH_RUNS", "10")),
-                        help="runs (default: $RKE2IMAGE_BENCH_RUNS or 10)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=int(os.environ.get("RKE2IMAGE_BENCH_RUNS", "10")),
+        help="runs (default: $RKE2IMAGE_BENCH_RUNS or 10)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     result = measure(args.runs)

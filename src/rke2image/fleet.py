@@ -232,8 +232,9 @@ def _node_from(document: Any, file: str) -> NodeAudit:
             if source in next_boot:
                 boot = shape.get(next_boot, f"{pointer}/next_boot", source, dict, type(None))
                 where = f"{pointer}/next_boot/{source}"
-                views[source] = None if boot is None else shape.get(
-                    boot, where, "value", str, type(None))
+                views[source] = (
+                    None if boot is None else shape.get(boot, where, "value", str, type(None))
+                )
         values[key] = views
     return NodeAudit(
         file=file,
@@ -320,13 +321,15 @@ def _has_view(node: NodeAudit, key: str, view: str) -> bool:
     return key not in node.values or view in node.values[key]
 
 
-def _drift(role: str, key: str, view: str, found: Sequence[tuple[NodeAudit, Value]],
-           expected: Value) -> Drift | None:
+def _drift(
+    role: str, key: str, view: str, found: Sequence[tuple[NodeAudit, Value]], expected: Value
+) -> Drift | None:
     counts = Counter(value for _node, value in found)
     if len(counts) < 2:
         return None
     # The most common value; on a tie, the expected one, then the smallest (deterministic).
     majority, majority_count = min(
-        counts.items(), key=lambda item: (-item[1], item[0] != expected, str(item[0])))
+        counts.items(), key=lambda item: (-item[1], item[0] != expected, str(item[0]))
+    )
     odd = tuple((n, v) for n, v in found if v != majority)
     return Drift(role, key, view, majority, majority_count, len(found), odd)

@@ -51,15 +51,31 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "that are not compliant, and audits older than --max-age. Exit 0 when all agree, "
         "1 when any node differs, fails or is stale, 2 on an unreadable or invalid file.",
     )
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                        help="audit JSON files or folders holding them")
-    parser.add_argument("--format", choices=sorted(REPORTERS), default="text",
-                        help="output format (default: text)")
-    parser.add_argument("--max-age", type=duration, default=duration("2h"), metavar="AGE",
-                        help="an audit older than this is stale (default: 2h; e.g. 90m, 1d)")
-    parser.add_argument("--now", type=moment, default=None, metavar="TIME",
-                        help="reference time for --max-age (RFC 3339; default: now), "
-                        "for a report that reads the same tomorrow")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="audit JSON files or folders holding them",
+    )
+    parser.add_argument(
+        "--format", choices=sorted(REPORTERS), default="text", help="output format (default: text)"
+    )
+    parser.add_argument(
+        "--max-age",
+        type=duration,
+        default=duration("2h"),
+        metavar="AGE",
+        help="an audit older than this is stale (default: 2h; e.g. 90m, 1d)",
+    )
+    parser.add_argument(
+        "--now",
+        type=moment,
+        default=None,
+        metavar="TIME",
+        help="reference time for --max-age (RFC 3339; default: now), "
+        "for a report that reads the same tomorrow",
+    )
     parser.set_defaults(run=run)
 
 

@@ -22,8 +22,10 @@ def _age(seconds: float) -> str:
     minutes = int(seconds) // 60
     days, minutes = divmod(minutes, 1440)
     hours, minutes = divmod(minutes, 60)
-    return " ".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m")) if n) \
+    return (
+        " ".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m")) if n)
         or f"{int(seconds)}s"
+    )
 
 
 def _time(moment: datetime) -> str:
@@ -42,28 +44,37 @@ def _not_ok(node: NodeAudit) -> str:
 
 
 def _summary(report: FleetReport) -> str:
-    roles = ", ".join(f"{report.count(r)} {r}s" for r in ("server", "agent", "unknown")
-                      if report.count(r))
+    roles = ", ".join(
+        f"{report.count(r)} {r}s" for r in ("server", "agent", "unknown") if report.count(r)
+    )
     agree = "servers agree" if report.servers_agree else "SERVERS DISAGREE"
-    return (f"{len(report.nodes)} nodes ({roles or 'none'}): {agree}; "
-            f"{len(report.drift)} differing value(s), {len(report.noncompliant)} "
-            f"non-compliant, {len(report.stale)} stale")
+    return (
+        f"{len(report.nodes)} nodes ({roles or 'none'}): {agree}; "
+        f"{len(report.drift)} differing value(s), {len(report.noncompliant)} "
+        f"non-compliant, {len(report.stale)} stale"
+    )
 
 
 def text(report: FleetReport) -> str:
     lines = []
     for d in report.drift:
         for node, value in d.odd:
-            lines.append(f"{d.role} {node.name}: {d.key} {VIEW_TITLES[d.view]} is {_show(value)}; "
-                         f"{_peers(d)} [{node.file}]")
+            lines.append(
+                f"{d.role} {node.name}: {d.key} {VIEW_TITLES[d.view]} is {_show(value)}; "
+                f"{_peers(d)} [{node.file}]"
+            )
     for node in report.noncompliant:
-        lines.append(f"{node.role} {node.name}: not compliant ({node.errors} error(s), "
-                     f"{node.warnings} warning(s)): {_not_ok(node)} [{node.file}]")
+        lines.append(
+            f"{node.role} {node.name}: not compliant ({node.errors} error(s), "
+            f"{node.warnings} warning(s)): {_not_ok(node)} [{node.file}]"
+        )
     for node in report.stale:
         age = (report.now - node.generated).total_seconds()
-        lines.append(f"{node.role} {node.name}: audit is {_age(age)} old "
-                     f"({_time(node.generated)}), over {_age(report.max_age_seconds)} "
-                     f"[{node.file}]")
+        lines.append(
+            f"{node.role} {node.name}: audit is {_age(age)} old "
+            f"({_time(node.generated)}), over {_age(report.max_age_seconds)} "
+            f"[{node.file}]"
+        )
     for s in report.superseded:
         lines.append(f"note: {s.file}: an older audit of {s.name}; {s.kept} counts")
     lines.append(_summary(report))
@@ -79,28 +90,43 @@ def as_dict(report: FleetReport) -> dict[str, Any]:
         "schema": FLEET_SCHEMA,
         "now": _time(report.now),
         "max_age_seconds": report.max_age_seconds,
-        "nodes": {"total": len(report.nodes),
-                  **{r: report.count(r) for r in ("server", "agent", "unknown")}},
+        "nodes": {
+            "total": len(report.nodes),
+            **{r: report.count(r) for r in ("server", "agent", "unknown")},
+        },
         "servers_agree": report.servers_agree,
         "clean": report.clean,
         "drift": [
-            {"role": d.role, "key": d.key, "view": d.view, "majority": d.majority,
-             "majority_count": d.majority_count, "of": d.total, "tie": d.tie,
-             "nodes": [{**_node(n), "value": v} for n, v in d.odd]}
+            {
+                "role": d.role,
+                "key": d.key,
+                "view": d.view,
+                "majority": d.majority,
+                "majority_count": d.majority_count,
+                "of": d.total,
+                "tie": d.tie,
+                "nodes": [{**_node(n), "value": v} for n, v in d.odd],
+            }
             for d in report.drift
         ],
         "noncompliant": [
-            {**_node(n), "errors": n.errors, "warnings": n.warnings,
-             "verdicts": {k: v for k, v in n.verdicts.items() if v != "ok"}}
+            {
+                **_node(n),
+                "errors": n.errors,
+                "warnings": n.warnings,
+                "verdicts": {k: v for k, v in n.verdicts.items() if v != "ok"},
+            }
             for n in report.noncompliant
         ],
         "stale": [
-            {**_node(n), "generated": _time(n.generated),
-             "age_seconds": int((report.now - n.generated).total_seconds())}
+            {
+                **_node(n),
+                "generated": _time(n.generated),
+                "age_seconds": int((report.now - n.generated).total_seconds()),
+            }
             for n in report.stale
         ],
-        "superseded": [{"node": s.name, "file": s.file, "kept": s.kept}
-                       for s in report.superseded],
+        "superseded": [{"node": s.name, "file": s.file, "kept": s.kept} for s in report.superseded],
     }
 
 
@@ -116,24 +142,43 @@ def _cell(text: str) -> str:
 def markdown(report: FleetReport) -> str:
     out = ["## rke2image fleet report", "", f"**{_cell(_summary(report))}**", ""]
     if report.drift:
-        out += ["### Values that differ from the node's role (servers first)", "",
-                "| role | node | parameter | where | value | its peers |",
-                "|---|---|---|---|---|---|"]
-        out += [f"| {d.role} | **{_cell(n.name)}** | `{_cell(d.key)}` | {VIEW_TITLES[d.view]} "
-                f"| `{_cell(_show(v))}` | {_cell(_peers(d))} |"
-                for d in report.drift for n, v in d.odd]
+        out += [
+            "### Values that differ from the node's role (servers first)",
+            "",
+            "| role | node | parameter | where | value | its peers |",
+            "|---|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {d.role} | **{_cell(n.name)}** | `{_cell(d.key)}` | {VIEW_TITLES[d.view]} "
+            f"| `{_cell(_show(v))}` | {_cell(_peers(d))} |"
+            for d in report.drift
+            for n, v in d.odd
+        ]
         out.append("")
     if report.noncompliant:
-        out += ["### Nodes that are not compliant", "",
-                "| role | node | errors | warnings | parameters |", "|---|---|---|---|---|"]
-        out += [f"| {n.role} | **{_cell(n.name)}** | {n.errors} | {n.warnings} "
-                f"| {_cell(_not_ok(n))} |" for n in report.noncompliant]
+        out += [
+            "### Nodes that are not compliant",
+            "",
+            "| role | node | errors | warnings | parameters |",
+            "|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {n.role} | **{_cell(n.name)}** | {n.errors} | {n.warnings} | {_cell(_not_ok(n))} |"
+            for n in report.noncompliant
+        ]
         out.append("")
     if report.stale:
-        out += [f"### Audits older than {_age(report.max_age_seconds)}", "",
-                "| role | node | audit generated | age |", "|---|---|---|---|"]
-        out += [f"| {n.role} | {_cell(n.name)} | {_time(n.generated)} "
-                f"| {_age((report.now - n.generated).total_seconds())} |" for n in report.stale]
+        out += [
+            f"### Audits older than {_age(report.max_age_seconds)}",
+            "",
+            "| role | node | audit generated | age |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {n.role} | {_cell(n.name)} | {_time(n.generated)} "
+            f"| {_age((report.now - n.generated).total_seconds())} |"
+            for n in report.stale
+        ]
         out.append("")
     if report.clean:
         out += ["Every node agrees with its role, is compliant and was audited recently.", ""]

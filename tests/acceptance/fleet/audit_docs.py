@@ -25,9 +25,15 @@ def _verdict(expected: str, live: str | None, boot: str | None, is_live: bool) -
     return "ok"
 
 
-def audit_document(name: str, role: str | None, *, values: dict[str, Any] | None = None,
-                   generated: datetime = NOW, live: bool = True,
-                   protection: bool = True) -> dict[str, Any]:
+def audit_document(
+    name: str,
+    role: str | None,
+    *,
+    values: dict[str, Any] | None = None,
+    generated: datetime = NOW,
+    live: bool = True,
+    protection: bool = True,
+) -> dict[str, Any]:
     """One node's audit. ``values`` maps a key to one value (live and both next boots) or
     to a ``(live, systemd, procps)`` triple; other keys hold their required value."""
     values = values or {}
@@ -38,20 +44,30 @@ def audit_document(name: str, role: str | None, *, values: dict[str, Any] | None
         if not live:
             live_value = None
         verdict = _verdict(p.value, live_value, systemd, live)
-        parameters.append({
-            "key": p.key,
-            "expected": p.value,
-            "required": True,
-            "live": live_value,
-            "next_boot": {
-                "systemd": {"value": systemd, "file": "/etc/sysctl.d/99-zz-rke2image.conf",
-                            "line": 3, "overrides": []},
-                "procps": {"value": procps, "file": "/etc/sysctl.d/99-zz-rke2image.conf",
-                           "line": 3, "overrides": []},
-            },
-            "verdict": verdict,
-            "fix": None if verdict == "ok" else f"sysctl -w {p.key}={p.value}",
-        })
+        parameters.append(
+            {
+                "key": p.key,
+                "expected": p.value,
+                "required": True,
+                "live": live_value,
+                "next_boot": {
+                    "systemd": {
+                        "value": systemd,
+                        "file": "/etc/sysctl.d/99-zz-rke2image.conf",
+                        "line": 3,
+                        "overrides": [],
+                    },
+                    "procps": {
+                        "value": procps,
+                        "file": "/etc/sysctl.d/99-zz-rke2image.conf",
+                        "line": 3,
+                        "overrides": [],
+                    },
+                },
+                "verdict": verdict,
+                "fix": None if verdict == "ok" else f"sysctl -w {p.key}={p.value}",
+            }
+        )
     errors = sum(p["verdict"] != "ok" for p in parameters)
     return {
         "schema": "rke2image.audit/v1",
@@ -59,9 +75,15 @@ def audit_document(name: str, role: str | None, *, values: dict[str, Any] | None
         "node": {"name": name, "role": role},
         "root": "/",
         "live": live,
-        "protection": {"on": protection, "profile": "cis" if protection else None, "sources": (
-            [{"file": "/etc/rancher/rke2/config.yaml", "line": 1, "setting": "profile: cis"}]
-            if protection else [])},
+        "protection": {
+            "on": protection,
+            "profile": "cis" if protection else None,
+            "sources": (
+                [{"file": "/etc/rancher/rke2/config.yaml", "line": 1, "setting": "profile: cis"}]
+                if protection
+                else []
+            ),
+        },
         "parameters": parameters,
         "findings": [],
         "summary": {"errors": errors, "warnings": 0, "info": 0, "compliant": errors == 0},

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from helpers import REPO
-
 from rke2image.kernel import REQUIRED_PARAMETERS
 
 NODE_SPEC = REPO / "examples" / "node.yaml"  # cp-1: a CIS server
@@ -23,14 +22,18 @@ def rke2image_cli() -> list[str]:
 
 def compliant_root(folder: Path, hostname: str = "cp-1") -> Path:
     out = folder / "render"
-    subprocess.run([*rke2image_cli(), "render", str(NODE_SPEC), "-o", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*rke2image_cli(), "render", str(NODE_SPEC), "-o", str(out)],
+        check=True,
+        capture_output=True,
+    )
     root = folder / "root"
     shutil.copytree(out / "cp-1" / "rootfs", root, symlinks=True)
     for parameter in REQUIRED_PARAMETERS:
         set_live(root, parameter.key, parameter.value)
     (root / "etc" / "passwd").write_text(
-        "root:x:0:0:root:/root:/bin/sh\netcd:x:998:998::/var/lib/etcd:/usr/sbin/nologin\n")
+        "root:x:0:0:root:/root:/bin/sh\netcd:x:998:998::/var/lib/etcd:/usr/sbin/nologin\n"
+    )
     (root / "etc" / "group").write_text("root:x:0:\netcd:x:998:\n")
     (root / "etc" / "hostname").write_text(hostname + "\n")
     return root

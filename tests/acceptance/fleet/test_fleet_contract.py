@@ -15,8 +15,22 @@ from acceptance.fleet.roots import break_live, compliant_root, proc_sys, rke2ima
 
 def _audit(root: Path, name: str) -> tuple[int, str]:
     result = subprocess.run(
-        [*rke2image_cli(), "audit", "--root", str(root), "--proc-sys", str(proc_sys(root)),
-         "--node-name", name, "--format", "json"], capture_output=True, text=True, check=False)
+        [
+            *rke2image_cli(),
+            "audit",
+            "--root",
+            str(root),
+            "--proc-sys",
+            str(proc_sys(root)),
+            "--node-name",
+            name,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode in (0, 1), result.stderr
     return result.returncode, result.stdout
 
@@ -40,14 +54,20 @@ def test_fleet_names_the_odd_master_from_real_audits(tmp_path: Path) -> None:
         assert code == (1 if name == "cp-1" else 0)
         (audits / name).mkdir(parents=True)
         (audits / name / "audit.json").write_text(stdout, encoding="utf-8")
-    result = subprocess.run([*rke2image_cli(), "fleet", "--max-age", "1d", str(audits)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [*rke2image_cli(), "fleet", "--max-age", "1d", str(audits)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == (f"server cp-1: kernel.panic live is 0; 2 of 3 servers have 10 "
-                        f"[{audits}/cp-1/audit.json]")
-    assert lines[-1] == ("3 nodes (3 servers): SERVERS DISAGREE; 1 differing value(s), "
-                         "1 non-compliant, 0 stale")
+    assert lines[0] == (
+        f"server cp-1: kernel.panic live is 0; 2 of 3 servers have 10 [{audits}/cp-1/audit.json]"
+    )
+    assert lines[-1] == (
+        "3 nodes (3 servers): SERVERS DISAGREE; 1 differing value(s), 1 non-compliant, 0 stale"
+    )
 
 
 def test_generated_documents_have_the_real_audits_shape(tmp_path: Path) -> None:
@@ -60,13 +80,16 @@ def test_generated_documents_have_the_real_audits_shape(tmp_path: Path) -> None:
     for key in ("schema", "generated", "node", "root", "live"):
         assert generated_shape[key] == real_shape[key], key
     assert generated_shape["protection"]["on"] == real_shape["protection"]["on"]
-    (real_parameter,), (generated_parameter,) = real_shape["parameters"], generated_shape[
-        "parameters"]
+    (real_parameter,), (generated_parameter,) = (
+        real_shape["parameters"],
+        generated_shape["parameters"],
+    )
     for key in ("key", "expected", "required", "live", "verdict"):
         assert generated_parameter[key] == real_parameter[key], key
     for source in ("systemd", "procps"):
         assert set(generated_parameter["next_boot"][source]) == set(
-            real_parameter["next_boot"][source])
+            real_parameter["next_boot"][source]
+        )
     assert generated_shape["summary"] == real_shape["summary"]
     assert set(generated_shape["protection"]) <= set(real_shape["protection"])
     assert [p["key"] for p in real["parameters"]] == [p["key"] for p in generated["parameters"]]

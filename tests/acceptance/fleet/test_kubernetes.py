@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]  # ships no py.typed
 import pytest
 import yaml
+
 from helpers import REPO
 
 MANIFESTS = sorted((REPO / "deploy" / "kubernetes").glob("*.yaml"))
@@ -55,7 +56,8 @@ def test_every_manifest_is_valid_for_rke2s_kubernetes(manifest: Path, version: s
 def test_the_validation_catches_a_misspelt_field() -> None:
     daemonset = _daemonset()
     daemonset["spec"]["template"]["spec"]["containers"][0]["securityContext"][
-        "readOnlyRootFileSystem"] = True
+        "readOnlyRootFileSystem"
+    ] = True
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(daemonset, RKE2_KUBERNETES[-1], strict=True)
 
@@ -114,8 +116,14 @@ def _script() -> str:
 def test_the_audit_reads_the_host_root_and_writes_the_textfile_node_exporter_reads() -> None:
     words = shlex.split(_script().replace("\\\n", " "), comments=True)
     start = words.index("rke2image")
-    assert words[start:start + 6] == ["rke2image", "audit", "--root", "/host", "--proc-sys",
-                                      "/host/proc/sys"]
+    assert words[start : start + 6] == [
+        "rke2image",
+        "audit",
+        "--root",
+        "/host",
+        "--proc-sys",
+        "/host/proc/sys",
+    ]
     textfile = Path(words[words.index("--textfile") + 1])
     assert textfile.suffix == ".prom"  # node_exporter reads only *.prom
     exporter = _containers()["node-exporter"]["args"]
@@ -123,12 +131,17 @@ def test_the_audit_reads_the_host_root_and_writes_the_textfile_node_exporter_rea
     assert "--collector.disable-defaults" in exporter
 
 
-def test_the_loop_script_passes_shellcheck(require_tool: Callable[[str], str],
-                                           tmp_path: Path) -> None:
+def test_the_loop_script_passes_shellcheck(
+    require_tool: Callable[[str], str], tmp_path: Path
+) -> None:
     script = tmp_path / "loop.sh"
     script.write_text("#!/bin/sh\n" + _script(), encoding="utf-8")
-    result = subprocess.run([require_tool("shellcheck"), "--shell=sh", str(script)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [require_tool("shellcheck"), "--shell=sh", str(script)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from acceptance.fleet.roots import break_live, compliant_root, proc_sys, rke2image_cli
 
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
@@ -29,8 +30,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def node_exporter(require_tool: Callable[[str], str],
-                  tmp_path: Path) -> Iterator[Callable[[Path], str]]:
+def node_exporter(
+    require_tool: Callable[[str], str], tmp_path: Path
+) -> Iterator[Callable[[Path], str]]:
     """Start node_exporter on a textfile folder; returns a function that scrapes it."""
     binary = require_tool("prometheus-node-exporter")
     started: list[subprocess.Popen[bytes]] = []
@@ -39,10 +41,17 @@ def node_exporter(require_tool: Callable[[str], str],
     def start(folder: Path) -> str:
         port = _free_port()
         process = subprocess.Popen(
-            [binary, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
-             "--collector.textfile", f"--collector.textfile.directory={folder}",
-             "--web.disable-exporter-metrics"],
-            stdout=subprocess.DEVNULL, stderr=log)
+            [
+                binary,
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--collector.disable-defaults",
+                "--collector.textfile",
+                f"--collector.textfile.directory={folder}",
+                "--web.disable-exporter-metrics",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         started.append(process)
         url = f"http://127.0.0.1:{port}/metrics"
         for _ in range(200):  # up to ~20 s for it to listen; a dead process fails at once
@@ -76,17 +85,30 @@ def _samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], fl
 
 
 def test_node_exporter_serves_the_audits_values(
-        tmp_path: Path, node_exporter: Callable[[Path], str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, node_exporter: Callable[[Path], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = compliant_root(tmp_path)
     break_live(root)  # kernel.panic = 0 now: verdict wrong
     textfiles = tmp_path / "textfile"
     textfiles.mkdir()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
     audit = subprocess.run(
-        [*rke2image_cli(), "audit", "--root", str(root), "--proc-sys", str(proc_sys(root)),
-         "--format", "json", "--textfile", str(textfiles / "rke2image.prom")],
-        capture_output=True, text=True, check=False)
+        [
+            *rke2image_cli(),
+            "audit",
+            "--root",
+            str(root),
+            "--proc-sys",
+            str(proc_sys(root)),
+            "--format",
+            "json",
+            "--textfile",
+            str(textfiles / "rke2image.prom"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert audit.returncode == 1, audit.stderr
     report = json.loads(audit.stdout)
     assert [p.name for p in textfiles.iterdir()] == ["rke2image.prom"]  # no temp file left
@@ -101,7 +123,8 @@ def test_node_exporter_serves_the_audits_values(
     for parameter in report["parameters"]:
         key = parameter["key"]
         assert gauge("rke2image_sysctl_compliant", key=key, verdict=parameter["verdict"]) == (
-            1 if parameter["verdict"] == "ok" else 0)
+            1 if parameter["verdict"] == "ok" else 0
+        )
         assert gauge("rke2image_sysctl_live_value", key=key) == float(parameter["live"])
         assert gauge("rke2image_sysctl_expected_value", key=key) == float(parameter["expected"])
         for source in ("systemd", "procps"):
@@ -112,7 +135,9 @@ def test_node_exporter_serves_the_audits_values(
     assert gauge("rke2image_protect_kernel_defaults") == 1
     summary = report["summary"]
     for severity in ("error", "warning", "info"):
-        assert gauge("rke2image_audit_findings", severity=severity) == summary[
-            {"error": "errors", "warning": "warnings", "info": "info"}[severity]]
+        assert (
+            gauge("rke2image_audit_findings", severity=severity)
+            == summary[{"error": "errors", "warning": "warnings", "info": "info"}[severity]]
+        )
     assert gauge("rke2image_audit_last_run_timestamp_seconds") == float(SOURCE_DATE_EPOCH)
     assert gauge("rke2image_node_info", role="server") == 1

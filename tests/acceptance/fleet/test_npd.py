@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from acceptance.fleet.roots import break_live, break_next_boot, compliant_root, proc_sys
 from helpers import REPO
 
@@ -25,8 +26,14 @@ CONFIG_PATH = REPO / "deploy" / "node-problem-detector" / "rke2image-kernel.json
 CONFIG = json.loads(CONFIG_PATH.read_text(encoding="utf-8"))
 
 TOP_FIELDS = {"plugin", "pluginConfig", "source", "conditions", "rules", "metricsReporting"}
-PLUGIN_CONFIG_FIELDS = {"invoke_interval", "timeout", "max_output_length", "concurrency",
-                        "enable_message_change_based_condition_update", "skip_initial_status"}
+PLUGIN_CONFIG_FIELDS = {
+    "invoke_interval",
+    "timeout",
+    "max_output_length",
+    "concurrency",
+    "enable_message_change_based_condition_update",
+    "skip_initial_status",
+}
 RULE_FIELDS = {"type", "condition", "reason", "path", "args", "timeout", "invoke_interval"}
 CONDITION_FIELDS = {"type", "status", "transition", "reason", "message"}
 # Go's time.ParseDuration, for the units a config uses
@@ -36,8 +43,9 @@ PROTOCOL_LINE = 80  # NPD's default max_output_length; the audit's npd line fits
 
 def _seconds(duration: str) -> float:
     units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-    return sum(float(n) * units[u] for n, _, u in
-               re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", duration))
+    return sum(
+        float(n) * units[u] for n, _, u in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", duration)
+    )
 
 
 def test_only_fields_npd_reads() -> None:
@@ -76,10 +84,13 @@ def test_one_permanent_rule_sets_the_kernel_params_condition() -> None:
         "type": "KernelParamsNonCompliant",
         "reason": "KernelParamsCompliant",
         "message": "the kernel parameters kubelet's protect-kernel-defaults requires are in "
-                   "force and persisted",
+        "force and persisted",
     }
     assert (rule["type"], rule["condition"], rule["reason"]) == (
-        "permanent", "KernelParamsNonCompliant", "KernelParamsWrong")
+        "permanent",
+        "KernelParamsNonCompliant",
+        "KernelParamsWrong",
+    )
     assert CONFIG["pluginConfig"]["max_output_length"] == PROTOCOL_LINE
 
 
@@ -97,8 +108,13 @@ def _command(root: Path) -> list[str]:
 
 def _run(root: Path) -> subprocess.CompletedProcess[str]:
     (rule,) = CONFIG["rules"]
-    return subprocess.run(_command(root), capture_output=True, text=True, check=False,
-                          timeout=_seconds(rule["timeout"]))
+    return subprocess.run(
+        _command(root),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=_seconds(rule["timeout"]),
+    )
 
 
 def _assert_one_line(stdout: str) -> str:
@@ -114,10 +130,12 @@ def test_a_compliant_node_is_ok(tmp_path: Path) -> None:
     _assert_one_line(result.stdout)
 
 
-@pytest.mark.parametrize(("breaks", "key"), [(break_live, "kernel.panic"),
-                                             (break_next_boot, "kernel.panic_on_oops")])
-def test_a_wrong_or_latent_value_is_non_ok_and_named(tmp_path: Path, breaks: object,
-                                                     key: str) -> None:
+@pytest.mark.parametrize(
+    ("breaks", "key"), [(break_live, "kernel.panic"), (break_next_boot, "kernel.panic_on_oops")]
+)
+def test_a_wrong_or_latent_value_is_non_ok_and_named(
+    tmp_path: Path, breaks: object, key: str
+) -> None:
     root = compliant_root(tmp_path)
     breaks(root)  # type: ignore[operator]
     result = _run(root)

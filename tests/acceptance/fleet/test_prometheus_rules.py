@@ -7,8 +7,10 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
+
 from acceptance.fleet.roots import break_live, compliant_root, proc_sys, rke2image_cli
 from helpers import REPO
 
@@ -24,15 +26,16 @@ EXPECTED_ALERTS = {
 }
 
 
-def _alerts() -> dict[str, dict[str, object]]:
+def _alerts() -> dict[str, dict[str, Any]]:
     groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
     return {rule["alert"]: rule for group in groups for rule in group["rules"]}
 
 
 def test_promtool_checks_the_rules(require_tool: Callable[[str], str]) -> None:
     promtool = require_tool("promtool")
-    result = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(EXPECTED_ALERTS)} rules found" in result.stdout
 
@@ -46,22 +49,30 @@ def test_the_rules_are_the_alerts_asked_for() -> None:
 
 def test_promtool_unit_tests_pass(require_tool: Callable[[str], str]) -> None:
     promtool = require_tool("promtool")
-    result = subprocess.run([promtool, "test", "rules", str(UNIT_TESTS)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [promtool, "test", "rules", str(UNIT_TESTS)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
 
 def test_every_alert_has_a_firing_and_a_resolving_case() -> None:
-    cases = [case for test in yaml.safe_load(UNIT_TESTS.read_text(encoding="utf-8"))["tests"]
-             for case in test["alert_rule_test"]]
+    cases = [
+        case
+        for test in yaml.safe_load(UNIT_TESTS.read_text(encoding="utf-8"))["tests"]
+        for case in test["alert_rule_test"]
+    ]
     for name in _alerts():
-        times = sorted((_minutes(c["eval_time"]), bool(c["exp_alerts"]))
-                       for c in cases if c["alertname"] == name)
+        times = sorted(
+            (_minutes(c["eval_time"]), bool(c["exp_alerts"]))
+            for c in cases
+            if c["alertname"] == name
+        )
         firing = [t for t, fires in times if fires]
         assert firing, f"{name}: no case where it fires"
-        assert any(t > firing[0] and not fires for t, fires in times), \
+        assert any(t > firing[0] and not fires for t, fires in times), (
             f"{name}: no case where it has resolved after firing"
+        )
 
 
 def _minutes(text: str) -> int:
@@ -82,8 +93,9 @@ def _series(exposition: str, instance: str) -> list[dict[str, str]]:
     return series
 
 
-def test_the_rules_select_the_real_audits_gauges(require_tool: Callable[[str], str],
-                                                 tmp_path: Path) -> None:
+def test_the_rules_select_the_real_audits_gauges(
+    require_tool: Callable[[str], str], tmp_path: Path
+) -> None:
     """Three servers audited for real, cp-1 with kernel.panic = 0: the expressions of the
     rules pick out cp-1 from the gauges the audit really writes (names, labels, values)."""
     promtool = require_tool("promtool")
@@ -93,34 +105,60 @@ def test_the_rules_select_the_real_audits_gauges(require_tool: Callable[[str], s
         if name == "cp-1":
             break_live(root)
         audit = subprocess.run(
-            [*rke2image_cli(), "audit", "--root", str(root), "--proc-sys", str(proc_sys(root)),
-             "--format", "prometheus"], capture_output=True, text=True, check=False)
+            [
+                *rke2image_cli(),
+                "audit",
+                "--root",
+                str(root),
+                "--proc-sys",
+                str(proc_sys(root)),
+                "--format",
+                "prometheus",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert audit.returncode == (1 if name == "cp-1" else 0), audit.stderr
         series += _series(audit.stdout, name)
     alerts = _alerts()
     cp1 = 'instance="cp-1",job="node"'
     expected = {
         "RKE2KernelParamWrong": [
-            f'rke2image_sysctl_compliant{{{cp1},key="kernel.panic",verdict="wrong"}}', 0],
+            f'rke2image_sysctl_compliant{{{cp1},key="kernel.panic",verdict="wrong"}}',
+            0,
+        ],
         "RKE2ServerKernelParamDiffers": [f'{{{cp1},key="kernel.panic",role="server"}}', 0],
         "RKE2ProtectedNodeHasFindings": [f"rke2image_protect_kernel_defaults{{{cp1}}}", 1],
     }
     unit = {
         "rule_files": [str(RULES)],
         "evaluation_interval": "1m",
-        "tests": [{
-            "interval": "1m",
-            "input_series": series,
-            "promql_expr_test": [
-                {"expr": alerts[name]["expr"], "eval_time": "1m",
-                 "exp_samples": [{"labels": labels, "value": value}]}
-                for name, (labels, value) in expected.items()
-            ] + [{"expr": alerts["RKE2KernelParamLatent"]["expr"], "eval_time": "1m",
-                  "exp_samples": []}],
-        }],
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "promql_expr_test": [
+                    {
+                        "expr": alerts[name]["expr"],
+                        "eval_time": "1m",
+                        "exp_samples": [{"labels": labels, "value": value}],
+                    }
+                    for name, (labels, value) in expected.items()
+                ]
+                + [
+                    {
+                        "expr": alerts["RKE2KernelParamLatent"]["expr"],
+                        "eval_time": "1m",
+                        "exp_samples": [],
+                    }
+                ],
+            }
+        ],
     }
     test_file = tmp_path / "real-gauges-test.yaml"
     test_file.write_text(yaml.safe_dump(unit), encoding="utf-8")
-    result = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

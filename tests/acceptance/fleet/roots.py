@@ -57,3 +57,13 @@ def break_live(root: Path) -> None:
 def break_next_boot(root: Path) -> None:
     """A later sysctl.d file undoes kernel.panic_on_oops at the next boot (verdict latent)."""
     (root / "etc" / "sysctl.d" / "99-zzzz-undo.conf").write_text("kernel.panic_on_oops = 0\n")
+
+
+def audit(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`rke2image audit` of a fixture root and its /proc/sys, with more flags."""
+    return subprocess.run(
+        [*rke2image_cli(), "audit", "--root", str(root), "--proc-sys", str(proc_sys(root)), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -10,27 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from acceptance.fleet.audit_docs import audit_document
-from acceptance.fleet.roots import break_live, compliant_root, proc_sys, rke2image_cli
+from acceptance.fleet.roots import audit, break_live, compliant_root, rke2image_cli
 
 
 def _audit(root: Path, name: str) -> tuple[int, str]:
-    result = subprocess.run(
-        [
-            *rke2image_cli(),
-            "audit",
-            "--root",
-            str(root),
-            "--proc-sys",
-            str(proc_sys(root)),
-            "--node-name",
-            name,
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = audit(root, "--node-name", name, "--format", "json")
     assert result.returncode in (0, 1), result.stderr
     return result.returncode, result.stdout
 

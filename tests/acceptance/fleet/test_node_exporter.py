@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.fleet.roots import break_live, compliant_root, proc_sys, rke2image_cli
+from acceptance.fleet.roots import audit, break_live, compliant_root
 
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -92,25 +92,9 @@ def test_node_exporter_serves_the_audits_values(
     textfiles = tmp_path / "textfile"
     textfiles.mkdir()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
-    audit = subprocess.run(
-        [
-            *rke2image_cli(),
-            "audit",
-            "--root",
-            str(root),
-            "--proc-sys",
-            str(proc_sys(root)),
-            "--format",
-            "json",
-            "--textfile",
-            str(textfiles / "rke2image.prom"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert audit.returncode == 1, audit.stderr
-    report = json.loads(audit.stdout)
+    audited = audit(root, "--format", "json", "--textfile", str(textfiles / "rke2image.prom"))
+    assert audited.returncode == 1, audited.stderr
+    report = json.loads(audited.stdout)
     assert [p.name for p in textfiles.iterdir()] == ["rke2image.prom"]  # no temp file left
 
     served = _samples(node_exporter(textfiles))

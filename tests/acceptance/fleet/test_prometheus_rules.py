@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from acceptance.fleet.roots import break_live, compliant_root, proc_sys, rke2image_cli
+from acceptance.fleet.roots import audit, break_live, compliant_root
 from helpers import REPO
 
 RULES = REPO / "deploy" / "prometheus" / "rke2image-rules.yaml"
@@ -104,23 +104,9 @@ def test_the_rules_select_the_real_audits_gauges(
         root = compliant_root(tmp_path / name, hostname=name)
         if name == "cp-1":
             break_live(root)
-        audit = subprocess.run(
-            [
-                *rke2image_cli(),
-                "audit",
-                "--root",
-                str(root),
-                "--proc-sys",
-                str(proc_sys(root)),
-                "--format",
-                "prometheus",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert audit.returncode == (1 if name == "cp-1" else 0), audit.stderr
-        series += _series(audit.stdout, name)
+        audited = audit(root, "--format", "prometheus")
+        assert audited.returncode == (1 if name == "cp-1" else 0), audited.stderr
+        series += _series(audited.stdout, name)
     alerts = _alerts()
     cp1 = 'instance="cp-1",job="node"'
     expected = {

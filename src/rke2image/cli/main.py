@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "build": "bake VM images with Packer",
     "audit": "say which kernel value is wrong, who set it, and whether the next boot breaks it",
     "schema": "print the JSON Schema of the spec",
+    "fleet": "compare many nodes' audit JSON: the odd nodes, servers first",
 }
 
 

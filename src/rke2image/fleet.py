@@ -1,0 +1,335 @@
+"""The fleet report: many nodes' audit JSON in, the nodes that differ from their peers out.
+
+Why: one node's audit says whether that node is compliant; it cannot say that the first
+master is the only server with ``kernel.panic = 0`` (the outage of DESIGN.md). This module
+reads the ``rke2image.audit/v1`` documents that ``rke2image audit --format json`` prints (one
+per node, as a DaemonSet or an Ansible ``fetch`` leaves them), groups the nodes by role and,
+per parameter, compares each node's live value and the value each next boot applies
+(systemd-sysctl, ``sysctl --system``) with the majority of its role. Pure: paths in, a
+``FleetReport`` out; the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rke2image.errors import InputError
+from rke2image.kernel import REQUIRED_PARAMETERS
+
+AUDIT_SCHEMA = "rke2image.audit/v1"
+FLEET_SCHEMA = "rke2image.fleet/v1"
+# An audit document is a few KiB; anything this large is not one (and is not read whole).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+ROLES = ("server", "agent", "unknown")  # report order: servers first, the odd master on top
+# What is compared per parameter: the live value, and the value each next boot applies.
+VIEWS = ("live", "systemd", "procps")
+VIEW_TITLES = {
+    "live": "live",
+    "systemd": "next boot (systemd-sysctl)",
+    "procps": "next boot (sysctl --system)",
+    "config": "RKE2 configuration",
+}
+# Protection is compared like a parameter: a server without it behaves unlike its peers.
+PROTECTION_KEY = "protect-kernel-defaults"
+_KEY_ORDER = {p.key: i for i, p in enumerate(REQUIRED_PARAMETERS)}
+
+Value = str | None
+
+
+@dataclass(frozen=True)
+class NodeAudit:
+    """What the fleet report needs from one node's audit document."""
+
+    file: str
+    name: str
+    role: str  # server | agent | unknown
+    generated: datetime
+    live: bool
+    protection: bool
+    compliant: bool
+    errors: int
+    warnings: int
+    # key -> view -> value; views absent from a document are absent here
+    values: dict[str, dict[str, Value]]
+    expected: dict[str, str]
+    verdicts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Nodes of one role whose value of one key, in one view, differs from their role's."""
+
+    role: str
+    key: str
+    view: str
+    majority: Value
+    majority_count: int
+    total: int
+    odd: tuple[tuple[NodeAudit, Value], ...]
+
+    @property
+    def tie(self) -> bool:
+        """No value is held by more than half the nodes: the majority shown is a pick."""
+        return self.majority_count * 2 <= self.total
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """A second document for a node already read; the newer one counts."""
+
+    name: str
+    file: str
+    kept: str
+
+
+@dataclass(frozen=True)
+class FleetReport:
+    now: datetime
+    max_age_seconds: int
+    nodes: tuple[NodeAudit, ...]
+    drift: tuple[Drift, ...]
+    noncompliant: tuple[NodeAudit, ...]
+    stale: tuple[NodeAudit, ...]
+    superseded: tuple[Superseded, ...] = field(default=())
+
+    @property
+    def servers_agree(self) -> bool:
+        return not any(d.role == "server" for d in self.drift)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.drift or self.noncompliant or self.stale)
+
+    def count(self, role: str) -> int:
+        return sum(node.role == role for node in self.nodes)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def audit_files(paths: Sequence[Path]) -> list[Path]:
+    """Files named as they are; folders searched for ``*.json`` (not following links)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(
+                Path(root, name)
+                for root, _dirs, names in os.walk(path)
+                for name in names
+                if name.endswith(".json")
+            )
+            if not inside:
+                raise InputError(f"{path}: no *.json audit file in this folder")
+            found.extend(inside)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return found
+
+
+def load_nodes(files: Iterable[Path]) -> tuple[list[NodeAudit], list[str]]:
+    """Every readable audit, and one error line per file that is not one (never stop early)."""
+    nodes: list[NodeAudit] = []
+    errors: list[str] = []
+    for path in files:
+        try:
+            nodes.append(load_node(path))
+        except InputError as error:
+            errors.append(str(error))
+    return nodes, errors
+
+
+def load_node(path: Path) -> NodeAudit:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: over {MAX_FILE_BYTES // 2**20} MiB: not an audit document")
+    try:
+        document = json.loads(data.decode("utf-8"))  # bytes would let UTF-16/32 through
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text: not an audit document") from None
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}; "
+            "expected the output of `rke2image audit --format json`"
+        ) from None
+    return _node_from(document, str(path))
+
+
+class _Shape:
+    """Reads fields of one document, naming the file and JSON pointer of a wrong one."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def get(self, parent: Any, pointer: str, name: str | int, *types: type) -> Any:
+        where = f"{pointer}/{name}"
+        if isinstance(parent, dict) and isinstance(name, str):
+            if name not in parent:
+                raise self.error(where, "missing")
+            value = parent[name]
+        else:
+            value = parent[name]
+        # JSON true/false are bools, and Python's bool is an int: keep them apart.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise self.error(where, f"expected {wanted}, got {json.dumps(value)[:40]}")
+        return value
+
+    def error(self, pointer: str, message: str) -> InputError:
+        return InputError(
+            f"{self.file}: {pointer or 'the document'}: {message} (not an {AUDIT_SCHEMA} document: "
+            "regenerate it with `rke2image audit --format json`)"
+        )
+
+
+def _node_from(document: Any, file: str) -> NodeAudit:
+    shape = _Shape(file)
+    if not isinstance(document, dict):
+        raise shape.error("", "expected an object")
+    schema = shape.get(document, "", "schema", str)
+    if schema != AUDIT_SCHEMA:
+        raise shape.error("/schema", f"is {schema!r}, expected {AUDIT_SCHEMA!r}")
+    generated_text = shape.get(document, "", "generated", str)
+    generated = _timestamp(generated_text)
+    if generated is None:
+        raise shape.error("/generated", f"{generated_text!r} is not an RFC 3339 time")
+    node = shape.get(document, "", "node", dict)
+    name = shape.get(node, "/node", "name", str)
+    if not name:
+        raise shape.error("/node/name", "is empty: run the audit with --node-name NAME")
+    role = shape.get(node, "/node", "role", str, type(None))
+    if role not in (None, "server", "agent"):
+        raise shape.error("/node/role", f"is {role!r}, expected server, agent or null")
+    live = shape.get(document, "", "live", bool)
+    protection = shape.get(shape.get(document, "", "protection", dict), "/protection", "on", bool)
+    summary = shape.get(document, "", "summary", dict)
+    values: dict[str, dict[str, Value]] = {}
+    expected: dict[str, str] = {}
+    verdicts: dict[str, str] = {}
+    for index, parameter in enumerate(shape.get(document, "", "parameters", list)):
+        pointer = f"/parameters/{index}"
+        if not isinstance(parameter, dict):
+            raise shape.error(pointer, "expected an object")
+        key = shape.get(parameter, pointer, "key", str)
+        expected[key] = shape.get(parameter, pointer, "expected", str)
+        verdicts[key] = shape.get(parameter, pointer, "verdict", str)
+        views: dict[str, Value] = {"live": shape.get(parameter, pointer, "live", str, type(None))}
+        next_boot = shape.get(parameter, pointer, "next_boot", dict)
+        for source in ("systemd", "procps"):
+            if source in next_boot:
+                boot = shape.get(next_boot, f"{pointer}/next_boot", source, dict, type(None))
+                where = f"{pointer}/next_boot/{source}"
+                views[source] = (
+                    None if boot is None else shape.get(boot, where, "value", str, type(None))
+                )
+        values[key] = views
+    return NodeAudit(
+        file=file,
+        name=name,
+        role=role or "unknown",
+        generated=generated,
+        live=live,
+        protection=protection,
+        compliant=shape.get(summary, "/summary", "compliant", bool),
+        errors=shape.get(summary, "/summary", "errors", int),
+        warnings=shape.get(summary, "/summary", "warnings", int),
+        values=values,
+        expected=expected,
+        verdicts=verdicts,
+    )
+
+
+def _timestamp(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
+
+
+# --- comparing -----------------------------------------------------------------------------
+
+
+def fleet_report(nodes: Sequence[NodeAudit], now: datetime, max_age_seconds: int) -> FleetReport:
+    """Compare every node with the majority of its role; name the stale and the failing."""
+    unique, superseded = _newest_per_node(nodes)
+    drift = [d for role in ROLES for d in _role_drift(role, [n for n in unique if n.role == role])]
+    stale = tuple(n for n in unique if (now - n.generated).total_seconds() > max_age_seconds)
+    return FleetReport(
+        now=now,
+        max_age_seconds=max_age_seconds,
+        nodes=tuple(unique),
+        drift=tuple(drift),
+        noncompliant=tuple(n for n in unique if not n.compliant or n.errors),
+        stale=stale,
+        superseded=tuple(superseded),
+    )
+
+
+def _newest_per_node(nodes: Sequence[NodeAudit]) -> tuple[list[NodeAudit], list[Superseded]]:
+    newest: dict[str, NodeAudit] = {}
+    for node in sorted(nodes, key=lambda n: (n.name, n.generated, n.file)):
+        newest[node.name] = node  # sorted oldest first: the last one read wins
+    superseded = [
+        Superseded(n.name, n.file, newest[n.name].file)
+        for n in sorted(nodes, key=lambda n: (n.name, n.file))
+        if newest[n.name] is not n
+    ]
+    return sorted(newest.values(), key=_node_order), superseded
+
+
+def _node_order(node: NodeAudit) -> tuple[int, str]:
+    return ROLES.index(node.role), node.name
+
+
+def _role_drift(role: str, nodes: Sequence[NodeAudit]) -> Iterator[Drift]:
+    keys = sorted({k for n in nodes for k in n.values}, key=lambda k: (_KEY_ORDER.get(k, 99), k))
+    for key in keys:
+        for view in VIEWS:
+            # An image root has no live values: only live nodes take part in the live view.
+            members = [n for n in nodes if view != "live" or n.live]
+            found = [(n, _value(n, key, view)) for n in members if _has_view(n, key, view)]
+            expected = next((n.expected[key] for n in nodes if key in n.expected), None)
+            drift = _drift(role, key, view, found, expected)
+            if drift is not None:
+                yield drift
+    found_protection = [(n, "on" if n.protection else "off") for n in nodes]
+    drift = _drift(role, PROTECTION_KEY, "config", found_protection, "on")
+    if drift is not None:
+        yield drift
+
+
+def _value(node: NodeAudit, key: str, view: str) -> Value:
+    return node.values.get(key, {}).get(view)
+
+
+def _has_view(node: NodeAudit, key: str, view: str) -> bool:
+    """A node without the key counts as unset; one whose audit lacks the view is left out."""
+    return key not in node.values or view in node.values[key]
+
+
+def _drift(
+    role: str, key: str, view: str, found: Sequence[tuple[NodeAudit, Value]], expected: Value
+) -> Drift | None:
+    counts = Counter(value for _node, value in found)
+    if len(counts) < 2:
+        return None
+    # The most common value; on a tie, the expected one, then the smallest (deterministic).
+    majority, majority_count = min(
+        counts.items(), key=lambda item: (-item[1], item[0] != expected, str(item[0]))
+    )
+    odd = tuple((n, v) for n, v in found if v != majority)
+    return Drift(role, key, view, majority, majority_count, len(found), odd)

@@ -1,0 +1,154 @@
+"""deploy/kubernetes/daemonset.yaml: valid for every Kubernetes line RKE2 ships, offline
+(the kubernetes-validate package's schemas, strict: an unknown field fails), and as little
+privilege as reading the host needs, on every node, the masters first."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate  # type: ignore[import-untyped]  # ships no py.typed
+import pytest
+import yaml
+
+from helpers import REPO
+
+MANIFESTS = sorted((REPO / "deploy" / "kubernetes").glob("*.yaml"))
+# The Kubernetes minors of RKE2's current release lines (rancher/rke2 tags v1.33.13+rke2r2,
+# v1.34.10+rke2r1, v1.35.7+rke2r1, v1.36.3+rke2r1).
+RKE2_KUBERNETES = ("1.33.0", "1.34.0", "1.35.0", "1.36.0")
+# Taints RKE2 servers carry when told to (`node-taint`): RKE2's docs for dedicated servers,
+# and split etcd / control-plane servers (rancher/rke2 tests/docker/splitserver).
+RKE2_SERVER_TAINTS = (
+    {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoExecute"},
+    {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"},
+    {"key": "node-role.kubernetes.io/etcd", "effect": "NoExecute"},
+    {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+    {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"},
+)
+
+
+def _documents(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+
+
+def _daemonset() -> dict[str, Any]:
+    (daemonset,) = [d for p in MANIFESTS for d in _documents(p) if d["kind"] == "DaemonSet"]
+    return daemonset
+
+
+def _containers() -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in _daemonset()["spec"]["template"]["spec"]["containers"]}
+
+
+@pytest.mark.parametrize("version", RKE2_KUBERNETES)
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.name)
+def test_every_manifest_is_valid_for_rke2s_kubernetes(manifest: Path, version: str) -> None:
+    documents = _documents(manifest)
+    assert documents
+    for document in documents:
+        kubernetes_validate.validate(document, version, strict=True)
+
+
+def test_the_validation_catches_a_misspelt_field() -> None:
+    daemonset = _daemonset()
+    daemonset["spec"]["template"]["spec"]["containers"][0]["securityContext"][
+        "readOnlyRootFileSystem"
+    ] = True
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(daemonset, RKE2_KUBERNETES[-1], strict=True)
+
+
+def test_no_container_is_privileged_and_none_writes_its_image() -> None:
+    for name, container in _containers().items():
+        context = container["securityContext"]
+        assert context["privileged"] is False, name
+        assert context["allowPrivilegeEscalation"] is False, name
+        assert context["readOnlyRootFilesystem"] is True, name
+        assert context["capabilities"] == {"drop": ["ALL"]}, name
+        assert "add" not in context["capabilities"], name
+    # node_exporter needs nothing of the host's: it runs as nobody
+    assert _containers()["node-exporter"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_the_host_is_mounted_read_only_everywhere() -> None:
+    pod = _daemonset()["spec"]["template"]["spec"]
+    host_volumes = {v["name"] for v in pod["volumes"] if "hostPath" in v}
+    assert host_volumes == {"host"}
+    for container in pod["containers"]:
+        for mount in container["volumeMounts"]:
+            if mount["name"] in host_volumes:
+                assert mount["readOnly"] is True
+                assert mount["recursiveReadOnly"] == "IfPossible"
+    assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+    assert pod["automountServiceAccountToken"] is False
+
+
+def _tolerates(toleration: dict[str, str], taint: dict[str, str]) -> bool:
+    """Kubernetes' rule (core/v1 Toleration.ToleratesTaint)."""
+    if toleration.get("effect") and toleration["effect"] != taint["effect"]:
+        return False
+    if not toleration.get("key"):
+        return toleration.get("operator") == "Exists"
+    if toleration["key"] != taint["key"]:
+        return False
+    if toleration.get("operator", "Equal") == "Exists":
+        return True
+    return toleration.get("value", "") == taint.get("value", "")
+
+
+@pytest.mark.parametrize("taint", RKE2_SERVER_TAINTS, ids=lambda t: f"{t['key']}:{t['effect']}")
+def test_it_runs_on_tainted_rke2_servers(taint: dict[str, str]) -> None:
+    tolerations = _daemonset()["spec"]["template"]["spec"]["tolerations"]
+    named = [t for t in tolerations if t.get("key")]  # without the catch-all
+    assert any(_tolerates(t, taint) for t in named)
+    assert any(_tolerates(t, taint) for t in tolerations)
+
+
+def _script() -> str:
+    (script,) = _containers()["audit"]["args"]
+    return str(script)
+
+
+def test_the_audit_reads_the_host_root_and_writes_the_textfile_node_exporter_reads() -> None:
+    words = shlex.split(_script().replace("\\\n", " "), comments=True)
+    start = words.index("rke2image")
+    assert words[start : start + 6] == [
+        "rke2image",
+        "audit",
+        "--root",
+        "/host",
+        "--proc-sys",
+        "/host/proc/sys",
+    ]
+    textfile = Path(words[words.index("--textfile") + 1])
+    assert textfile.suffix == ".prom"  # node_exporter reads only *.prom
+    exporter = _containers()["node-exporter"]["args"]
+    assert f"--collector.textfile.directory={textfile.parent}" in exporter
+    assert "--collector.disable-defaults" in exporter
+
+
+def test_the_loop_script_passes_shellcheck(
+    require_tool: Callable[[str], str], tmp_path: Path
+) -> None:
+    script = tmp_path / "loop.sh"
+    script.write_text("#!/bin/sh\n" + _script(), encoding="utf-8")
+    result = subprocess.run(
+        [require_tool("shellcheck"), "--shell=sh", str(script)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_prometheus_finds_the_pods() -> None:
+    template = _daemonset()["spec"]["template"]
+    (port,) = _containers()["node-exporter"]["ports"]
+    assert template["metadata"]["annotations"]["prometheus.io/port"] == str(port["containerPort"])
+    (service,) = [d for p in MANIFESTS for d in _documents(p) if d["kind"] == "Service"]
+    assert service["spec"]["selector"] == template["metadata"]["labels"]
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]

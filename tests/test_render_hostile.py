@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from rke2image import paths
 from rke2image.cli.main import main
 from rke2image.errors import InputError
-from rke2image.render import escape, render_node, write
-from rke2image.render import write_outputs
+from rke2image.render import escape, render_node, write, write_outputs
 from rke2image.render.files import RenderedNode
 from rke2image.render.manifest import MARKER
 from rke2image.spec.check import check_bytes
@@ -49,7 +48,8 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
     paths) are drawn from the schema's own patterns and from arbitrary text."""
     name = draw(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?", fullmatch=True))
     sysctl = draw(st.dictionaries(
-        st.one_of(printable, st.from_regex(r"[a-z]{1,6}([./][a-z0-9_@:-]{1,6}){1,3}", fullmatch=True)),
+        st.one_of(printable,
+                  st.from_regex(r"[a-z]{1,6}([./][a-z0-9_@:-]{1,6}){1,3}", fullmatch=True)),
         st.one_of(st.integers(-(2**65), 2**65), printable,
                   st.from_regex(r"[A-Za-z0-9_.:,@+ -]{1,12}", fullmatch=True)),
         max_size=4))
@@ -57,8 +57,10 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
         st.one_of(printable, st.from_regex(r"[a-z0-9][a-z0-9-]{0,12}", fullmatch=True)),
         free_values, max_size=4))
     token = draw(st.one_of(
-        st.builds(lambda p: {"file": p}, st.one_of(printable, st.from_regex(r"/[^\s]{0,20}", fullmatch=True))),
-        st.builds(lambda e: {"env": e}, st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)),
+        st.builds(lambda p: {"file": p},
+                  st.one_of(printable, st.from_regex(r"/[^\s]{0,20}", fullmatch=True))),
+        st.builds(lambda e: {"env": e},
+                  st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)),
     ))
     return {
         "apiVersion": "rke2image/v1", "kind": "NodeSpec", "metadata": {"name": name},
@@ -82,13 +84,15 @@ def test_what_validate_passes_render_writes(tmp_path: Path, doc: dict[str, Any])
     if report.errors:
         return
     (node,) = report.nodes
-    rendered = render_node(node, environ={node.token.env: "not-a-real-token"} if node.token and node.token.env else {})
+    env = node.token.env if node.token else None
+    rendered = render_node(node, environ={env: "not-a-real-token"} if env else {})
     out = tmp_path / "out"
     write_outputs([rendered], out, force=True)
-    config = yaml.safe_load((out / node.name / "rootfs" / paths.RKE2_CONFIG.lstrip("/")).read_text())
+    rootfs = out / node.name / "rootfs"
+    config = yaml.safe_load((rootfs / paths.RKE2_CONFIG.lstrip("/")).read_text())
     for key, value in node.rke2_config.items():
         assert config[key] == value  # the emitted YAML reads back as the spec said
-    sysctl = (out / node.name / "rootfs" / paths.SYSCTL_FILE.lstrip("/")).read_text()
+    sysctl = (rootfs / paths.SYSCTL_FILE.lstrip("/")).read_text()
     for key in node.sysctl:
         assert f"\n{key} = " in sysctl
     shutil.rmtree(out)
@@ -172,7 +176,7 @@ def test_foreign_files_are_listed_and_kept_unless_forced(
         write_outputs(rendered(make_node), out)
     for name in names:
         target = out / "cp-1" / name if marked and name.startswith("c") else out / name
-        if target.exists() or any(p.is_file() for p in target.parents if p != out and out in p.parents):
+        if target.exists() or any(p.is_file() for p in target.parents if out in p.parents):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -205,7 +209,8 @@ def test_cli_lists_foreign_files_and_force_replaces(tmp_path: Path,
 
 
 @pytest.mark.parametrize("mode", [0o700, 0o750, 0o2775])
-def test_an_empty_foreign_folder_keeps_its_mode(tmp_path: Path, make_node: MakeNode, mode: int) -> None:
+def test_an_empty_foreign_folder_keeps_its_mode(tmp_path: Path, make_node: MakeNode,
+                                               mode: int) -> None:
     out = tmp_path / "out"
     out.mkdir()
     os.chmod(out, mode)
@@ -274,7 +279,8 @@ def test_ctrl_c_once_the_new_tree_goes_in_is_a_success(
     interrupt_at(monkeypatch, target, 1)
     new = [render_node(make_node(sysctl={"vm.swappiness": "7"}))]
     write_outputs(new, out)  # no KeyboardInterrupt: the swap and the cleanup finished
-    assert b"vm.swappiness = 7" in (out / "cp-1/rootfs/etc/sysctl.d/99-zz-rke2image.conf").read_bytes()
+    sysctl = out / "cp-1/rootfs" / paths.SYSCTL_FILE.lstrip("/")
+    assert b"vm.swappiness = 7" in sysctl.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no old tree with a token
 
 

@@ -74,7 +74,8 @@ def test_a_self_referencing_alias_is_an_alias_bomb() -> None:
 
 api_version_lines = st.sampled_from([
     "apiVersion: rke2image/v1\n", "apiVersion: 'rke2image/v1'\n", 'apiVersion: "rke2image/v1"\n',
-    "apiVersion: !!str rke2image/v1\n", "apiVersion:\n  rke2image/v1\n", "? apiVersion\n: rke2image/v1\n",
+    "apiVersion: !!str rke2image/v1\n", "apiVersion:\n  rke2image/v1\n",
+    "? apiVersion\n: rke2image/v1\n",
     '"apiVersion": rke2image/v1\n', "apiVersion: >-\n  rke2image/v1\n",
     "base: &b {apiVersion: rke2image/v1}\n<<: *b\n", "{apiVersion: rke2image/v1}\n",
 ])
@@ -139,9 +140,10 @@ def test_a_fifo_is_refused_before_opening(tmp_path: Path, flags: list[str]) -> N
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
     result = subprocess.run([sys.executable, "-m", "rke2image", "validate", *flags, str(fifo)],
-                            capture_output=True, text=True, timeout=60)
+                            check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"rke2image: error: {fifo}: not a regular file (a pipe or device would block)"
+    assert result.stderr.strip() == (
+        f"rke2image: error: {fifo}: not a regular file (a pipe or device would block)")
 
 
 def test_a_device_is_refused_with_only_specs() -> None:
@@ -159,7 +161,8 @@ def test_a_cluster_at_the_maximum_node_count_validates_and_renders() -> None:
         "apiVersion: rke2image/v1\nkind: Cluster\nmetadata: {name: big}\nspec:\n"
         "  server: https://cp.example.com:9345\n"
         "  defaults:\n    rke2: {version: v1.31.4+rke2r1, token: {file: /etc/rancher/rke2/token}}\n"
-        "    kernel: &k {sysctl: {fs.inotify.max_user_instances: 8192}, modules: [overlay, br_netfilter]}\n"
+        "    kernel: &k {sysctl: {fs.inotify.max_user_instances: 8192},\n"
+        "                modules: [overlay, br_netfilter]}\n"
         "  nodes:\n    - {name: cp-1, role: server, clusterInit: true}\n" + agents
     ).encode()
     report = check_bytes(raw, "big.yaml")

@@ -148,7 +148,8 @@ def spellings(draw: st.DrawFn) -> tuple[str, str]:
 def test_a_required_parameter_is_never_set_wrong_under_another_spelling(
         case: tuple[str, str], profile: str) -> None:
     key, spelled = case
-    doc = with_spec(rke2__profile=profile, kernel={"sysctl": {spelled: 0 if key != "vm.panic_on_oom" else 1}})
+    wrong = 1 if key == "vm.panic_on_oom" else 0
+    doc = with_spec(rke2__profile=profile, kernel={"sysctl": {spelled: wrong}})
     found = problems(doc)
     if spelled in (key, key.replace(".", "/")):
         assert found == [("required-sysctl", "error" if profile == "cis" else "warning")]

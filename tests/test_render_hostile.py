@@ -4,6 +4,7 @@ the same in a YAML 1.1/Go parser, and no signal or foreign folder loses a file.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import signal
@@ -42,36 +43,46 @@ free_values = st.recursive(
 )
 
 
+def mostly(pattern: str) -> st.SearchStrategy[str]:
+    """Strings of the schema's (or a rule's) own shape, and now and then any text."""
+    shaped = st.from_regex(pattern, fullmatch=True)
+    return st.one_of(shaped, shaped, shaped, printable)
+
+
 @st.composite
 def specs(draw: st.DrawFn) -> dict[str, Any]:
-    """NodeSpecs whose free-form parts (sysctl, modules, rke2.config, names, token
-    paths) are drawn from the schema's own patterns and from arbitrary text."""
-    name = draw(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?", fullmatch=True))
-    sysctl = draw(st.dictionaries(
-        st.one_of(printable,
-                  st.from_regex(r"[a-z]{1,6}([./][a-z0-9_@:-]{1,6}){1,3}", fullmatch=True)),
-        st.one_of(st.integers(-(2**65), 2**65), printable,
-                  st.from_regex(r"[A-Za-z0-9_.:,@+ -]{1,12}", fullmatch=True)),
-        max_size=4))
-    config = draw(st.dictionaries(
-        st.one_of(printable, st.from_regex(r"[a-z0-9][a-z0-9-]{0,12}", fullmatch=True)),
-        free_values, max_size=4))
-    token = draw(st.one_of(
-        st.builds(lambda p: {"file": p},
-                  st.one_of(printable, st.from_regex(r"/[^\s]{0,20}", fullmatch=True))),
-        st.builds(lambda e: {"env": e},
-                  st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)),
-    ))
+    """Valid NodeSpecs but for one or all free-form parts (sysctl, modules, rke2.config,
+    token), drawn from the schema's own patterns and from arbitrary text."""
+    varied = draw(st.sampled_from(["sysctl", "config", "token", "modules", "all"]))
+    sysctl: dict[str, Any] = {"fs.inotify.max_user_instances": 8192}
+    config: dict[str, Any] = {"tls-san": ["cp.example.com"]}
+    token: dict[str, str] = {"file": "/etc/rancher/rke2/token"}
+    modules = ["overlay", "br_netfilter"]
+    if varied in ("sysctl", "all"):
+        sysctl = draw(st.dictionaries(
+            mostly(r"[a-z]{1,6}([./][a-zA-Z0-9_@:-]{1,6}){1,3}"),
+            st.one_of(st.integers(-(2**65), 2**65), mostly(r"[A-Za-z0-9_.:,@+ -]{1,12}")),
+            max_size=4))
+    if varied in ("config", "all"):
+        config = draw(st.dictionaries(mostly(r"[a-z0-9][a-z0-9-]{0,12}"), free_values,
+                                      max_size=4))
+    if varied in ("token", "all"):
+        token = draw(st.one_of(
+            st.builds(lambda p: {"file": p}, mostly(r"/[^\s]{0,20}")),
+            st.builds(lambda e: {"env": e}, mostly(r"[A-Za-z_][A-Za-z0-9_]{0,8}")),
+        ))
+    if varied in ("modules", "all"):
+        modules = draw(st.lists(mostly(r"[A-Za-z0-9_-]{1,10}"), max_size=3, unique=True))
     return {
-        "apiVersion": "rke2image/v1", "kind": "NodeSpec", "metadata": {"name": name},
+        "apiVersion": "rke2image/v1", "kind": "NodeSpec",
+        "metadata": {"name": draw(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?",
+                                                fullmatch=True))},
         "spec": {
             "role": draw(st.sampled_from(["server", "agent"])), "clusterInit": False,
             "server": "https://cp.example.com:9345",
             "rke2": {"version": "v1.31.4+rke2r1", "profile": draw(st.sampled_from(["none", "cis"])),
                      "token": token, "config": config},
-            "kernel": {"sysctl": sysctl, "modules": draw(st.lists(
-                st.one_of(printable, st.from_regex(r"[A-Za-z0-9_-]{1,10}", fullmatch=True)),
-                max_size=3, unique=True))},
+            "kernel": {"sysctl": sysctl, "modules": modules},
         },
     }
 
@@ -96,6 +107,28 @@ def test_what_validate_passes_render_writes(tmp_path: Path, doc: dict[str, Any])
     for key in node.sysctl:
         assert f"\n{key} = " in sysctl
     shutil.rmtree(out)
+
+
+BASE: dict[str, Any] = {
+    "apiVersion": "rke2image/v1", "kind": "NodeSpec", "metadata": {"name": "cp-1"},
+    "spec": {"role": "server", "clusterInit": True,
+             "rke2": {"version": "v1.31.4+rke2r1", "token": {"file": "/etc/rancher/rke2/token"}}},
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text("abz019_.:@/-=* ", min_size=1, max_size=14),
+                       st.one_of(st.integers(-(2**66), 2**66),
+                                 st.text("az09_.:,@+-= \t'/", max_size=12)),
+                       min_size=1, max_size=3),
+       st.lists(st.text("az09_-.", min_size=1, max_size=8), max_size=3, unique=True))
+def test_every_sysctl_entry_and_module_validate_passes_renders(
+        sysctl: dict[str, Any], modules: list[str]) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["spec"]["kernel"] = {"sysctl": sysctl, "modules": modules}
+    report = check_bytes(yaml.safe_dump(doc).encode(), "spec.yaml")
+    if not report.errors:
+        render_node(report.nodes[0])  # raises RenderError where the file cannot hold it
 
 
 # --- 10. Emitted YAML reads the same in a YAML 1.1 / Go parser ----------------------

@@ -176,7 +176,7 @@ def systemd_command(words: list[str]) -> str:
     return " ".join(systemd_quote(word) for word in words)
 
 
-_SYSCTL_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.*/:-]*")
+_SYSCTL_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.*/:@-]*")  # every key validate passes
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 

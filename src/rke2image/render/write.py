@@ -114,15 +114,25 @@ def _compare(path: Path, entry: OutputFile) -> list[str]:
 
 
 def _existing_files(out: Path) -> dict[str, Path]:
+    return {relative: out / relative for relative in _relative_files(out)}
+
+
+def _relative_files(out: Path) -> list[str]:
+    """Every entry under ``out`` that is not a real folder (files, links, sockets…),
+    as sorted POSIX paths relative to ``out``; links to folders are not followed."""
     if not out.is_dir():
-        return {}
-    found: dict[str, Path] = {}
-    for root, dirs, files in os.walk(out):
-        dirs.sort()
-        for name in [*files, *(d for d in dirs if Path(root, d).is_symlink())]:
-            path = Path(root, name)
-            found[path.relative_to(out).as_posix()] = path
-    return found
+        return []
+    found: list[str] = []
+    pending = [("", str(out))]
+    while pending:
+        prefix, folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                else:
+                    found.append(prefix + entry.name)
+    return sorted(found)
 
 
 def _refuse_inputs_inside(out: Path, inputs: Sequence[Path]) -> None:
@@ -154,10 +164,8 @@ def foreign_files(out: Path) -> list[str]:
     """Files under ``out`` (relative, sorted) that no render wrote: not the marker,
     and not listed by the manifest.json of the node folder holding them. Empty
     folders are not files and are not counted."""
-    if not out.is_dir():
-        return []
-    ours = _written_earlier(out)
-    return [f for f in sorted(_existing_files(out)) if f not in ours]
+    ours = _written_earlier(out) if out.is_dir() else set()
+    return [f for f in _relative_files(out) if f not in ours]
 
 
 def _written_earlier(out: Path) -> set[str]:

@@ -227,6 +227,24 @@ def test_foreign_files_are_listed_and_kept_unless_forced(
     assert write.foreign_files(out) == []
 
 
+@pytest.mark.parametrize("check", [False, True])
+def test_an_unreadable_out_is_an_input_error(tmp_path: Path, make_node: MakeNode,
+                                            monkeypatch: pytest.MonkeyPatch, check: bool) -> None:
+    """Root reads every folder, so the refusal is injected where OUT is listed."""
+    out = tmp_path / "out"
+    write_outputs(rendered(make_node), out)
+
+    def scandir(path: object) -> object:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(write.os, "scandir", scandir)
+    with pytest.raises(InputError, match="cannot read .*out: Permission denied"):
+        if check:
+            write.check_outputs(rendered(make_node), out)
+        else:
+            write_outputs(rendered(make_node), out)
+
+
 def test_cli_lists_foreign_files_and_force_replaces(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"

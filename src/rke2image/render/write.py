@@ -51,8 +51,11 @@ def write_outputs(
     if out.parent == out:
         raise InputError(f"refusing to replace {out}: choose a folder for the output")
     _refuse_inputs_inside(out, inputs)
-    _refuse_foreign(out, force)
-    _remove_leftovers(out)
+    try:
+        _refuse_foreign(out, force)
+        _remove_leftovers(out)
+    except OSError as error:
+        raise InputError(f"cannot read {out}: {error.strerror or error}") from error
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=_prefix(out), suffix=".tmp", dir=out.parent))
@@ -87,16 +90,19 @@ def check_outputs(nodes: Sequence[RenderedNode], out: Path) -> list[str]:
     keeps, and ``--check`` exists to compare a checkout with its spec.
     """
     expected = output_tree(nodes)
-    actual = _existing_files(out)
     problems: list[str] = []
-    for relative in sorted(expected.keys() | actual.keys()):
-        path = out / relative
-        if relative not in actual:
-            problems.append(f"missing: {path}")
-        elif relative not in expected:
-            problems.append(f"extra: {path}")
-        else:
-            problems.extend(_compare(path, expected[relative]))
+    try:
+        actual = _existing_files(out)
+        for relative in sorted(expected.keys() | actual.keys()):
+            path = out / relative
+            if relative not in actual:
+                problems.append(f"missing: {path}")
+            elif relative not in expected:
+                problems.append(f"extra: {path}")
+            else:
+                problems.extend(_compare(path, expected[relative]))
+    except OSError as error:
+        raise InputError(f"cannot read {out}: {error.strerror or error}") from error
     return problems
 
 

@@ -90,17 +90,18 @@ def normalize_key(key: str) -> str:
 def key_path_parts(key: str) -> list[str] | None:
     """The /proc/sys path components of ``key``, or None when it is not canonical.
 
-    systemd-sysctl simplifies the path (``kernel//panic``, ``kernel/./panic`` and
-    ``kernel.panic.`` all write ``kernel/panic``) while procps and the preflight
-    may not: a key with an empty, ``.`` or ``..`` component has no single meaning.
+    Tools read a key differently: systemd-sysctl swaps '.' and '/' by the first
+    separator and then simplifies the path (``kernel//panic``, ``kernel/./panic`` and
+    ``kernel.panic.`` all write ``kernel/panic``); procps turns every '.' into '/'
+    (``vm./overcommit_memory`` becomes ``vm//overcommit_memory``, which the kernel
+    resolves to ``vm/overcommit_memory``). A key is canonical only when no reading
+    finds an empty part: no separator of either kind first, last or next to another.
     """
     if key != key.strip() or not key:
         return None
-    path = normalize_key(key).translate(str.maketrans("./", "/."))
-    parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts):
+    if any(not part for part in key.replace("/", ".").split(".")):
         return None
-    return parts
+    return normalize_key(key).translate(str.maketrans("./", "/.")).split("/")
 
 
 def normalize_value(value: object) -> str:

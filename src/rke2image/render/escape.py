@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import yaml
@@ -70,9 +71,7 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 
-def to_yaml(value: Any) -> str:
-    """Emit ``value`` as block YAML with sorted keys, strings quoted where a YAML 1.1
-    parser would read them as another type."""
+def _dump(value: Any) -> str:
     text: str = yaml.dump(
         value,
         Dumper=_Dumper,
@@ -83,6 +82,67 @@ def to_yaml(value: Any) -> str:
         explicit_start=False,
     )
     return text
+
+
+_CACHE_LIMIT = 4096
+_cache: dict[Hashable, str] = {}
+
+
+def _freeze(value: Any) -> Hashable:
+    """A hashable twin of YAML-able data; types are kept apart (1, True and "1" differ)."""
+    if isinstance(value, Mapping):
+        return ("map", tuple(sorted((_freeze(k), _freeze(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return ("seq", tuple(_freeze(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def _dump_part(value: Any) -> str:
+    # Kept because `make bench` needs it: every node embeds the same ~20 KB preflight,
+    # and PyYAML's pure-Python emitter takes ~40 ms for it. Without this cache,
+    # rendering the 1,000-node Cluster took 38 s against the README's 3 s target
+    # (bench_render.py, 2026-11-26, 2 shared CPUs); with it, well under 1 s.
+    key = _freeze(value)
+    text = _cache.get(key)
+    if text is None:
+        text = _dump(value)
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = text
+    return text
+
+
+def to_yaml(value: Any) -> str:
+    """Emit ``value`` as block YAML with sorted keys, strings quoted where a YAML 1.1
+    parser (Go's, RKE2's) would read them as another type.
+
+    A top-level mapping is emitted key by key and a top-level list value item by
+    item; for block style this is byte-identical to one ``yaml.dump`` of the whole
+    (tests/test_render_escape.py proves it) and lets shared entries be cached.
+    """
+    if not isinstance(value, Mapping) or not value:
+        return _dump(value)
+    parts: list[str] = []
+    for key in sorted(value):
+        item = value[key]
+        header = _list_header(key, item)
+        if header is None:
+            parts.append(_dump_part({key: item}))
+        else:
+            parts.append(header)
+            parts.extend(_dump_part([entry]) for entry in item)
+    return "".join(parts)
+
+
+def _list_header(key: str, item: Any) -> str | None:
+    """``key:\n`` when ``{key: item}`` is a simple key over a block list, else None."""
+    if not isinstance(item, list) or not item:
+        return None
+    whole_first = _dump_part({key: item[:1]})
+    first = _dump_part(item[:1])
+    header = whole_first[: len(whole_first) - len(first)]
+    simple = header.endswith(":\n") and header.count("\n") == 1 and not header.startswith("?")
+    return header if simple and whole_first.endswith(first) else None
 
 
 def shell_quote(value: object) -> str:
@@ -116,7 +176,7 @@ def systemd_command(words: list[str]) -> str:
     return " ".join(systemd_quote(word) for word in words)
 
 
-_SYSCTL_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.*/:-]*")
+_SYSCTL_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.*/:@-]*")  # every key validate passes
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 

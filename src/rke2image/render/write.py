@@ -51,8 +51,11 @@ def write_outputs(
     if out.parent == out:
         raise InputError(f"refusing to replace {out}: choose a folder for the output")
     _refuse_inputs_inside(out, inputs)
-    _refuse_foreign(out, force)
-    _remove_leftovers(out)
+    try:
+        _refuse_foreign(out, force)
+        _remove_leftovers(out)
+    except OSError as error:
+        raise InputError(f"cannot read {out}: {error.strerror or error}") from error
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=_prefix(out), suffix=".tmp", dir=out.parent))
@@ -87,16 +90,19 @@ def check_outputs(nodes: Sequence[RenderedNode], out: Path) -> list[str]:
     keeps, and ``--check`` exists to compare a checkout with its spec.
     """
     expected = output_tree(nodes)
-    actual = _existing_files(out)
     problems: list[str] = []
-    for relative in sorted(expected.keys() | actual.keys()):
-        path = out / relative
-        if relative not in actual:
-            problems.append(f"missing: {path}")
-        elif relative not in expected:
-            problems.append(f"extra: {path}")
-        else:
-            problems.extend(_compare(path, expected[relative]))
+    try:
+        actual = _existing_files(out)
+        for relative in sorted(expected.keys() | actual.keys()):
+            path = out / relative
+            if relative not in actual:
+                problems.append(f"missing: {path}")
+            elif relative not in expected:
+                problems.append(f"extra: {path}")
+            else:
+                problems.extend(_compare(path, expected[relative]))
+    except OSError as error:
+        raise InputError(f"cannot read {out}: {error.strerror or error}") from error
     return problems
 
 
@@ -114,15 +120,25 @@ def _compare(path: Path, entry: OutputFile) -> list[str]:
 
 
 def _existing_files(out: Path) -> dict[str, Path]:
+    return {relative: out / relative for relative in _relative_files(out)}
+
+
+def _relative_files(out: Path) -> list[str]:
+    """Every entry under ``out`` that is not a real folder (files, links, sockets…),
+    as sorted POSIX paths relative to ``out``; links to folders are not followed."""
     if not out.is_dir():
-        return {}
-    found: dict[str, Path] = {}
-    for root, dirs, files in os.walk(out):
-        dirs.sort()
-        for name in [*files, *(d for d in dirs if Path(root, d).is_symlink())]:
-            path = Path(root, name)
-            found[path.relative_to(out).as_posix()] = path
-    return found
+        return []
+    found: list[str] = []
+    pending = [("", str(out))]
+    while pending:
+        prefix, folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                else:
+                    found.append(prefix + entry.name)
+    return sorted(found)
 
 
 def _refuse_inputs_inside(out: Path, inputs: Sequence[Path]) -> None:
@@ -154,10 +170,8 @@ def foreign_files(out: Path) -> list[str]:
     """Files under ``out`` (relative, sorted) that no render wrote: not the marker,
     and not listed by the manifest.json of the node folder holding them. Empty
     folders are not files and are not counted."""
-    if not out.is_dir():
-        return []
-    ours = _written_earlier(out)
-    return [f for f in sorted(_existing_files(out)) if f not in ours]
+    ours = _written_earlier(out) if out.is_dir() else set()
+    return [f for f in _relative_files(out) if f not in ours]
 
 
 def _written_earlier(out: Path) -> set[str]:

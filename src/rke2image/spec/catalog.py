@@ -126,14 +126,14 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "yaml-alias-bomb",
         "error",
-        'anchors and aliases that expand without bound ("billion laughs")',
+        'anchors and aliases that expand without bound ("billion laughs"), or an alias inside what it names',
         "A few lines of anchors can expand to billions of values. Write the values out.",
         _S,
     ),
     RuleInfo(
         "yaml-too-deep",
         "error",
-        "mappings or lists nested deeper than any spec needs (a stack-exhaustion attack)",
+        "nesting deeper than 64 levels (a spec needs about 8)",
         "A node spec is a few levels deep; thousands of nested brackets only exhaust the "
         "parser. Flatten the document.",
         _S,
@@ -141,8 +141,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "yaml-bad-scalar",
         "error",
-        "an explicit tag whose value does not fit it (`!!int abc`, `!!bool maybe`), or an "
-        "integer too long to read",
+        "a value its tag cannot hold (`!!int abc`, `!!bool maybe`), or an integer of more than 4,300 digits",
         "The value cannot be read as its tag says. Remove the tag or fix the value.",
         _S,
     ),
@@ -185,9 +184,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "required-sysctl",
         "error / warning",
-        "a kubelet-required parameter set to another value: error when protection is on "
-        "(`profile: cis` or a legacy `cis-1.x`, or `protect-kernel-defaults` in "
-        "`rke2.config` or `kubelet-arg`), warning otherwise",
+        "a kubelet-required parameter set to another value: error when protection is on (`profile: cis` or a legacy `cis-1.x`, or `protect-kernel-defaults` in `rke2.config` or `kubelet-arg` with any value Go reads as true: `1`, `t`, `True`…, a bare flag, `--` or `_` spellings), warning otherwise",
         "kubelet with protect-kernel-defaults refuses to start when vm.overcommit_memory, "
         "vm.panic_on_oom, kernel.panic, kernel.panic_on_oops or kernel.keys.* differ from "
         "its values ('invalid kernel flag'): on the first server that is an outage. "
@@ -198,8 +195,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "unsafe-sysctl-key",
         "error",
-        "a sysctl key that could break a sysctl.d file, a shell or a unit "
-        "(spaces, `=`, `..`, leading `/`)",
+        "a sysctl key that could break a sysctl.d file, a shell or a unit (spaces, `=`, leading `/` or `-`), or that tools read as different parameters: an empty, `.` or `..` part, a separator first, last or doubled, `.` and `/` mixed to spell a required parameter",
         "The key is written into a sysctl.d file, a POSIX sh preflight and cloud-init; a "
         "key that is not a plain parameter name could inject into any of them.",
         _N,
@@ -215,7 +211,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "bad-sysctl-value",
         "error",
-        "a number the kernel rejects (`1e3`, `1.0`, `0x10`, beyond 64 bits)",
+        "a number the kernel refuses to write: `1e3`, `1.5`, `0x10`, `+1`, beyond 64 bits",
         "The kernel parses sysctl values as decimal integers; anything else fails to apply "
         "with EINVAL, and the preflight then refuses to start RKE2. Write the integer out.",
         _N,
@@ -223,8 +219,7 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "bad-bool",
         "error",
-        "`protect-kernel-defaults` or `fail-swap-on` (in `rke2.config` or `kubelet-arg`) with "
-        "a value Go's `strconv.ParseBool` rejects (`yes`, `on`)",
+        "`protect-kernel-defaults` or kubelet's `fail-swap-on` with a value Go's `strconv.ParseBool` rejects (`yes`, `on`, `\" true\"`): RKE2 or kubelet would not start",
         "RKE2 and kubelet parse these flags with Go's strconv.ParseBool and refuse to start "
         "on anything else. Write true or false.",
         _S,

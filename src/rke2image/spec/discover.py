@@ -95,7 +95,8 @@ def spec_files(paths: Sequence[Path], only_specs: bool = False) -> list[Path]:
             found.extend(p for p in _walk(path) if _is_regular(p) and looks_like_spec(p))
         elif path.exists() or path.is_symlink():
             if not _is_regular(path):
-                raise InputError(f"{display_name(path)}: not a regular file (a pipe or device would block)")
+                raise InputError(
+                    f"{display_name(path)}: not a regular file (a pipe or device would block)")
             if not only_specs or looks_like_spec(path):
                 found.append(path)
         else:

@@ -104,11 +104,12 @@ def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
         reason = _key_problem(text)
         if reason:
             yield Finding(pointer, "error", "unsafe-sysctl-key", f"sysctl key {text!r} {reason}")
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
+        if isinstance(value, bool) or not isinstance(value, (int, str, float)):
             continue  # a schema finding
         fields = value_fields(value)
-        if fields and all(_NUMBERISH.fullmatch(f) for f in fields):
-            wrong = [f for f in fields if not _integer_in_range(f)]
+        # JSON Schema's "integer" takes 1000.0 (YAML's 1.0e+3): floats are refused here.
+        if isinstance(value, float) or fields and all(_NUMBERISH.fullmatch(f) for f in fields):
+            wrong = [f for f in fields if isinstance(value, float) or not _integer_in_range(f)]
             if wrong:
                 yield Finding(pointer, "error", "bad-sysctl-value", (
                     f"value {_short(wrong[0])} of {text} is not a decimal integer the kernel "
@@ -124,9 +125,9 @@ def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
             ))
 
 
-def value_fields(value: int | str) -> list[str]:
+def value_fields(value: float | str) -> list[str]:
     """The whitespace-separated fields of a sysctl value, as the kernel parses them."""
-    return str(value).split() if isinstance(value, str) else [str(value)]
+    return str(value).split() if isinstance(value, str) else [repr(value)]
 
 
 def _plain_value(fields: list[str]) -> bool:

@@ -31,6 +31,12 @@ def test_to_yaml_round_trips(value: dict[str, Any]) -> None:
     assert yaml.safe_load(escape.to_yaml(value)) == (value or {})
 
 
+@given(st.dictionaries(TEXT, VALUES, max_size=5))
+def test_to_yaml_equals_one_plain_dump(value: dict[str, Any]) -> None:
+    # The key-by-key, item-by-item emission (cached) must be the very same bytes.
+    assert escape.to_yaml(value) == escape._dump(value)
+
+
 def test_multi_line_strings_are_literal_blocks_even_with_tabs() -> None:
     script = "#!/bin/sh\ntab='\t'\necho \"$tab\"\n"
     text = escape.to_yaml({"write_files": [{"content": script, "path": "/x"}]})
@@ -39,7 +45,7 @@ def test_multi_line_strings_are_literal_blocks_even_with_tabs() -> None:
     assert yaml.safe_load(text)["write_files"][0]["content"] == script
 
 
-def test_types_stay_apart() -> None:
+def test_cache_keeps_types_apart() -> None:
     assert escape.to_yaml({"k": [{"v": 1}]}) == "k:\n- v: 1\n"
     assert escape.to_yaml({"k": [{"v": "1"}]}) == "k:\n- v: '1'\n"
     assert escape.to_yaml({"k": [{"v": True}]}) == "k:\n- v: true\n"

@@ -9,6 +9,7 @@ no assertion on time, only figures.
     PYTHONPATH=src python3 bench/bench_audit.py [--runs N] [--json] [--log-mib N]
 
 Cases (each a cold process through the installed console script, N runs, medians):
+- live, in-process: ``run_audit`` alone (no interpreter start, no imports), CPU time;
 - live, this machine: ``rke2image audit --format json`` (root /, /proc/sys, journald);
 - live, RKE2-shaped: a root with RKE2's config and rke2image's files, the real /proc/sys;
 - big root: 200 sysctl.d files, a generated kubelet.log of --log-mib MiB (default 1024)
@@ -109,6 +110,22 @@ def median_case(name: str, argv: list[str], runs: int) -> dict[str, Any]:
             "exit_codes": codes, "peak_rss_kib": rss}
 
 
+def in_process(runs: int) -> dict[str, Any]:
+    """The audit's own work on this machine (root /), without interpreter start and imports."""
+    from rke2image.audit import AuditOptions, run_audit
+
+    options = AuditOptions()
+    run_audit(options)
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        run_audit(options)
+        times.append(time.process_time() - start)
+    cpu = statistics.median(times)
+    print(f"{'live, in-process run_audit':<34} median cpu {cpu * 1000:8.1f} ms")
+    return {"name": "in-process", "median_cpu_seconds": cpu}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=int(os.environ.get("RKE2IMAGE_BENCH_RUNS", "10")))
@@ -119,7 +136,7 @@ def main() -> int:
     print(f"machine: {cpu} CPUs, {platform.machine()}, Python {platform.python_version()}, "
           f"load {os.getloadavg()[0]:.1f}")
     base = command() + ["audit", "--format", "json"]
-    cases = [median_case("live (this machine, root /)", base, args.runs)]
+    cases = [in_process(args.runs), median_case("live (this machine, root /)", base, args.runs)]
     with tempfile.TemporaryDirectory(prefix="rke2image-bench-audit-") as tmp:
         root = rke2_root(Path(tmp), 0)
         cases.append(median_case("live (RKE2-shaped root)", base + [

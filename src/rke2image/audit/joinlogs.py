@@ -34,7 +34,7 @@ def log_findings(hits: Mapping[tuple[str, str], LogHit],
             current = param.verdict in {"wrong", "missing"} or (
                 param.live is None and param.verdict != "ok")
         else:
-            current = still_true.get(rule, still_true.get(f"{rule}:{subject}", True))
+            current = still_true.get(f"{rule}:{subject}", still_true.get(rule, True))
         if current:
             fix = param.fix if param is not None else None
             state = f"; {subject} is {param.live} now" if param is not None and param.live else ""

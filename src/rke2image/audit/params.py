@@ -59,9 +59,9 @@ def judge(want: Wanted, live: str | None, systemd: BootPlan, procps: BootPlan,
     result = verdict(want.expected, live, by_systemd.value, default, ctx.live)
     fix = _fix(want, result, by_systemd)
     findings = _findings(want, live, result, by_systemd, ctx, fix)
-    procps_result = verdict(want.expected, want.expected, by_procps.value, default, True)
-    if procps_result != "ok" and result == "ok" and by_procps.winner is not None:
-        w = by_procps.winner
+    w = by_procps.winner
+    if result == "ok" and w is not None and w.value != want.expected:
+        # systemd-sysctl keeps it right, but `sysctl --system` run by hand would break it
         findings.append(Finding(
             "warning", "procps-value-wrong",
             f"{want.key} = {w.value}: `sysctl --system` (procps) applies this file after the "

@@ -28,9 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--proc-sys", type=Path, metavar="DIR",
                         help="live values (default: /proc/sys when the root is /, else none)")
     parser.add_argument("--kubelet-log", type=Path, action="append", default=[], metavar="FILE",
-                        help="kubelet log (default: the root's kubelet.log and its rotations)")
+                        help="kubelet log, repeatable (default: the root's kubelet.log and its rotations)")
     parser.add_argument("--rke2-log", type=Path, action="append", default=[], metavar="FILE",
-                        help="RKE2 log, e.g. saved `journalctl -u rke2-server` (default: "
+                        help="RKE2 log, repeatable, e.g. saved `journalctl -u rke2-server` (default: "
                         "journald when the root is /)")
     parser.add_argument("--spec", type=Path, metavar="PATH",
                         help="node spec: check its own sysctl keys and role too")

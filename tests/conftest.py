@@ -11,9 +11,15 @@ import os
 from collections.abc import Callable
 
 import pytest
+from hypothesis import settings
 
 import helpers
 from rke2image.spec.model import NodeSpec
+
+# No per-example deadline: on a loaded 2-core CI machine a slow example is not a
+# bug, and timed assertions do not belong in tests (bench/ measures speed).
+settings.register_profile("rke2image", deadline=None)
+settings.load_profile("rke2image")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

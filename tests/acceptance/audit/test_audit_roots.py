@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REPO
 from rke2image.spec.model import NodeSpec
 
 from .roots import DISTROS, build_root, install_node, proc_sys, put
@@ -171,7 +172,7 @@ def test_an_image_root_gets_the_next_boot_verdict_alone(
 
 
 def test_spec_keys_are_checked_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec = Path(__file__).resolve().parents[2] / "examples" / "node.yaml"
+    spec = REPO / "examples" / "node.yaml"
     root = build_root(tmp_path, "ubuntu-22.04")
     code, report = audit_json(capsys, "--root", str(root), "--spec", str(spec))
     own = [p for p in report["parameters"] if not p["required"]]

@@ -23,7 +23,7 @@ source "qemu" "rke2image" {
   cd_files = var.qemu_cd_files
   cd_label = "cidata"
 
-  boot_wait            = var.qemu_boot_wait
+  boot_wait            = "1s"
   communicator         = "ssh"
   ssh_username         = var.qemu_ssh_username
   ssh_password         = var.qemu_ssh_password

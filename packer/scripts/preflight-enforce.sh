@@ -8,10 +8,10 @@ set -- --mode enforce --sysctl-file "${RKE2IMAGE_SYSCTL_FILE:?}"
 if [ -f "${RKE2IMAGE_MODULES_FILE:?}" ]; then
     set -- "$@" --modules-file "$RKE2IMAGE_MODULES_FILE"
 fi
-if [ "${RKE2IMAGE_REQUIRE_ETCD:-0}" = 1 ]; then
-    set -- "$@" --require-user etcd --require-group etcd
+if [ -n "${RKE2IMAGE_ETCD_USER:-}" ]; then
+    set -- "$@" --require-user "$RKE2IMAGE_ETCD_USER" --require-group "$RKE2IMAGE_ETCD_USER"
 fi
-if [ "${RKE2IMAGE_NO_SWAP:-1}" = 1 ]; then
+if [ "${RKE2IMAGE_NO_SWAP:?}" = 1 ]; then
     set -- "$@" --no-swap
 fi
 echo "running ${RKE2IMAGE_PREFLIGHT:?} $*"

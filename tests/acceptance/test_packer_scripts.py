@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO
+from rke2image.accounts import ETCD
 from rke2image.bake.project import install_list
 from rke2image.render import write_rootfs
 from rke2image.render.files import RenderedFile
@@ -67,7 +68,7 @@ def test_install_sets_modes_and_creates_etcd_once(
     env = {
         "RKE2IMAGE_STAGING": str(staging),
         "RKE2IMAGE_ROOT": str(root),
-        "RKE2IMAGE_CREATE_ETCD_USER": "1",
+        **{f"RKE2IMAGE_{k.upper()}": v for k, v in ETCD.build_variables(True).items()},
     }
     for _ in range(2):
         done = run(cmd, "install-rootfs.sh", **env)
@@ -79,6 +80,7 @@ def test_install_sets_modes_and_creates_etcd_once(
     passwd = (root / "etc/passwd").read_text()
     group = (root / "etc/group").read_text()
     assert passwd.count("\netcd:") == 1 and group.count("\netcd:") == 1
+    assert f":{ETCD.comment}:/nonexistent:{ETCD.shell}\n" in passwd
     gid = next(line.split(":")[2] for line in group.splitlines() if line.startswith("etcd:"))
     assert any(
         line.split(":")[3] == gid for line in passwd.splitlines() if line.startswith("etcd:")

@@ -20,6 +20,7 @@ from rke2image.render.files import RenderedFile
 from rke2image.render.write import write_rootfs
 
 PLUGINS_FILE = "required-plugins.pkr.hcl"
+ROOTFS = "rootfs"
 INSTALL_LIST = "install.list"
 MANIFEST = "packer-manifest.json"
 PROJECT_MARKER = ".rke2image-project"
@@ -63,8 +64,8 @@ def write_project(
             shutil.copytree(templates / "scripts", project / "scripts")
         if plugins:
             shutil.copyfile(templates / "plugins" / PLUGINS_FILE, project / PLUGINS_FILE)
-        shutil.rmtree(project / "rootfs", ignore_errors=True)  # no stale files from a last build
-        write_rootfs(files, project / "rootfs")
+        shutil.rmtree(project / ROOTFS, ignore_errors=True)  # no stale files from a last build
+        write_rootfs(files, project / ROOTFS)
         (project / INSTALL_LIST).write_text(install_list(files), encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot write the Packer project {project}: {error}") from error

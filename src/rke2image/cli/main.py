@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from rke2image import __version__
 from rke2image.errors import EXIT_USAGE, UserError
 
-# name -> one-line help. Only the chosen subcommand's module is imported, which
+# name -> one-line help, written here only: the subcommand modules give the
+# long description. Only the chosen subcommand's module is imported, which
 # keeps a cold `rke2image validate` from paying for Jinja and Packer imports.
 SUBCOMMANDS = {
     "validate": "check node specs and report every problem",
     "render": "write the node artifacts (user-data, rootfs/, manifest.json)",
-    "build": "bake VM images with Packer",
+    "build": "build VM images of the nodes with Packer",
     "schema": "print the JSON Schema of the spec",
 }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rke2image import paths
+from rke2image import accounts, paths
 from rke2image.render.escape import shell_quote
 from rke2image.render.files import RenderedFile
 from rke2image.spec.model import NodeSpec
@@ -21,8 +21,6 @@ INSTALL_SCRIPT_URL = "https://get.rke2.io"
 # Where the official install script puts the binary: tarball (/usr/local, or /opt
 # when /usr/local is read-only) and RPM (/usr).
 RKE2_BINARIES = ("/usr/local/bin/rke2", "/opt/rke2/bin/rke2", "/usr/bin/rke2")
-ETCD = "etcd"
-NOLOGIN = "/sbin/nologin"
 
 
 def full_cloud_config(node: NodeSpec, files: tuple[RenderedFile, ...]) -> dict[str, Any]:
@@ -38,21 +36,8 @@ def full_cloud_config(node: NodeSpec, files: tuple[RenderedFile, ...]) -> dict[s
         ],
     }
     if node.needs_etcd_user:
-        # RKE2 looks the etcd user and group up in /etc/passwd and /etc/group.
-        # Groups are created before users; "default" keeps the distro's own user.
-        config["groups"] = [ETCD]
-        config["users"] = [
-            "default",
-            {
-                "name": ETCD,
-                "gecos": "etcd user",
-                "primary_group": ETCD,
-                "system": True,
-                "shell": NOLOGIN,
-                "lock_passwd": True,
-                "no_create_home": True,
-            },
-        ]
+        # cloud-init creates groups before users.
+        config.update(accounts.ETCD.cloud_config())
     return config
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
-from rke2image import paths, resources
+from rke2image import accounts, paths, resources
 from rke2image.errors import RenderError
 from rke2image.render import cloudconfig, templates
 from rke2image.render.files import RenderedFile, RenderedNode
 from rke2image.render.rke2config import build_config
-from rke2image.spec.model import NodeSpec, kubelet_arg
+from rke2image.spec.model import NodeSpec
 
 PREFLIGHT_SOURCE = "preflight.sh"
 
@@ -85,13 +84,7 @@ def preflight_command(node: NodeSpec) -> list[str]:
     """The drop-in's ExecStartPre: the spec's mode, the etcd user check, the swap check."""
     words = [paths.PREFLIGHT, "--mode", node.preflight_mode, *cloudconfig.preflight_file_args()]
     if node.needs_etcd_user:
-        words += ["--require-user", cloudconfig.ETCD, "--require-group", cloudconfig.ETCD]
-    if fail_swap_on(node.rke2_config):
+        words += ["--require-user", accounts.ETCD.name, "--require-group", accounts.ETCD.name]
+    if node.fail_swap_on:
         words.append("--no-swap")
     return words
-
-
-def fail_swap_on(config: Mapping[str, Any]) -> bool:
-    """kubelet refuses to run with swap on unless a kubelet-arg sets fail-swap-on=false."""
-    value = kubelet_arg(dict(config), "fail-swap-on")
-    return value is None or value.lower() != "false"

@@ -1,4 +1,4 @@
-"""The content of /etc/rancher/rke2/config.yaml, and the one place a secret is read.
+"""The content of RKE2's config.yaml (paths.RKE2_CONFIG), and the one place a secret is read.
 
 ``token: {file: PATH}`` becomes RKE2's own ``token-file`` option (the file is read
 on the node, never here). ``token: {env: NAME}`` is read at render time; the value

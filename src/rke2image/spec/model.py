@@ -6,6 +6,7 @@ schema's defaults filled in, so its fields need no further checks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,11 +55,25 @@ class NodeSpec:
         """RKE2 servers with the cis or etcd profile need an etcd user and group."""
         return self.role == "server" and self.profile in rke2.ETCD_USER_PROFILES
 
+    @property
+    def fail_swap_on(self) -> bool:
+        """True when kubelet refuses to run with swap on (the preflight's --no-swap)."""
+        return fail_swap_on(self.rke2_config)
+
     def effective_sysctl(self) -> dict[str, str]:
         """The required parameters merged with the spec's own, sorted by key."""
-        merged = {p.key: p.value for p in REQUIRED_PARAMETERS}
-        merged.update(self.sysctl)
-        return dict(sorted(merged.items()))
+        return effective_sysctl(self.sysctl)
+
+
+def effective_sysctl(sysctl: Mapping[Any, object]) -> dict[str, str]:
+    """The required parameters merged with ``sysctl`` (keys and values normalised), sorted.
+
+    A function of the raw mapping too, so the cluster rules compare servers
+    whose documents are not yet known to be valid.
+    """
+    merged = {p.key: p.value for p in REQUIRED_PARAMETERS}
+    merged.update({normalize_key(str(k)): normalize_value(v) for k, v in sysctl.items()})
+    return dict(sorted(merged.items()))
 
 
 def protection_on(profile: object, config: object) -> bool:
@@ -89,6 +104,12 @@ def kubelet_arg(config: object, name: str) -> str | None:
         if flag == name:
             found = value.strip()
     return found
+
+
+def fail_swap_on(config: object) -> bool:
+    """kubelet refuses to run with swap on unless a kubelet-arg sets fail-swap-on=false."""
+    value = kubelet_arg(config, "fail-swap-on")
+    return value is None or value.lower() != "false"
 
 
 def _truthy(value: object) -> bool:

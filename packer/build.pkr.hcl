@@ -39,6 +39,8 @@ build {
     environment_vars = [
       "RKE2IMAGE_RKE2_VERSION=${var.rke2_version}",
       "RKE2IMAGE_RKE2_TYPE=${var.rke2_type}",
+      "RKE2IMAGE_RKE2_BINARIES=${join(" ", var.rke2_binaries)}",
+      "RKE2IMAGE_RKE2_INSTALLER=${var.rke2_installer_url}",
     ]
     script = "${path.root}/scripts/install-rke2.sh"
   }

@@ -65,6 +65,16 @@ variable "rke2_version" {
   description = "RKE2 release installed into the image when the base lacks it (INSTALL_RKE2_VERSION)."
 }
 
+variable "rke2_binaries" {
+  type        = list(string)
+  description = "Where RKE2's installer puts the rke2 binary: one present means RKE2 is installed."
+}
+
+variable "rke2_installer_url" {
+  type        = string
+  description = "RKE2's install script."
+}
+
 variable "rke2_type" {
   type        = string
   description = "server or agent (INSTALL_RKE2_TYPE)."

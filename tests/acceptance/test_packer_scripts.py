@@ -14,6 +14,7 @@ from helpers import REPO
 from rke2image.accounts import ETCD
 from rke2image.bake.project import install_list
 from rke2image.render import write_rootfs
+from rke2image.render.cloudconfig import INSTALL_SCRIPT_URL, RKE2_BINARIES
 from rke2image.render.files import RenderedFile
 
 SCRIPTS = REPO / "packer" / "scripts"
@@ -40,10 +41,15 @@ def stage(tmp_path: Path, files: tuple[RenderedFile, ...] = FILES) -> tuple[Path
     return staging, root
 
 
+# What the build passes install-rke2.sh (packer/build.pkr.hcl).
+INSTALLER = {"RKE2IMAGE_RKE2_BINARIES": " ".join(RKE2_BINARIES),
+             "RKE2IMAGE_RKE2_INSTALLER": INSTALL_SCRIPT_URL}  # fmt: skip
+
+
 def run(cmd: list[str], script: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*cmd, str(SCRIPTS / script)],
-        env={"PATH": os.environ["PATH"], **env},
+        env={"PATH": os.environ["PATH"], **INSTALLER, **env},
         capture_output=True,
         text=True,
         check=False,

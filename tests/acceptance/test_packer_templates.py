@@ -61,7 +61,8 @@ def test_every_builder_has_one_source_beside_its_variables_and_the_build_uses_it
 def test_every_variable_says_what_it_is() -> None:
     for path in sorted(TEMPLATES.glob("*.pkr.hcl")):
         for name, body in variables_in(path.name).items():
-            assert re.search(r'^  description = "(?:[^"\\]|\\.)+"$', body, re.MULTILINE), (path.name, name)
+            described = re.search(r'^  description = "(?:[^"\\]|\\.)+"$', body, re.MULTILINE)
+            assert described, (path.name, name)
 
 
 def test_values_python_always_passes_have_no_default() -> None:

@@ -36,6 +36,7 @@ from rke2image.bake.record import (
     write_record,
 )
 from rke2image.errors import UserError
+from rke2image.render.cloudconfig import INSTALL_SCRIPT_URL, RKE2_BINARIES
 from rke2image.render.node import node_files
 from rke2image.spec.model import NodeSpec
 
@@ -157,6 +158,8 @@ def common_variables(node: NodeSpec, name: str, output_dir: Path) -> dict[str, A
         "modules_file": paths.MODULES_FILE,
         "preflight_path": paths.PREFLIGHT,
         "rke2_version": node.rke2_version,
+        "rke2_binaries": list(RKE2_BINARIES),
+        "rke2_installer_url": INSTALL_SCRIPT_URL,
         "rke2_type": node.role,
         "preflight_no_swap": node.fail_swap_on,
         **accounts.ETCD.build_variables(node.needs_etcd_user),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def write_variables(project: Path, builder: str, variables: dict[str, Any]) -> s
     return name
 
 
-def packer_environment(project: Path, base: dict[str, str]) -> dict[str, str]:
+def packer_environment(project: Path, base: Mapping[str, str]) -> dict[str, str]:
     """Packer's environment: temp files and cache inside the project, no update checks.
 
     Creates those folders: Packer fails at once if TMPDIR does not exist.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rke2image.spec.cluster import ExpandedNode
-from rke2image.spec.model import effective_sysctl
+from rke2image.spec.model import effective_sysctl, normalized_sysctl
 from rke2image.spec.rules import Finding
 
 
@@ -19,7 +19,7 @@ def _server_traits(spec: dict[str, Any]) -> dict[str, tuple[str, object]]:
     kernel: dict[str, Any] = spec["kernel"] if isinstance(spec.get("kernel"), dict) else {}
     sysctl: dict[str, Any] = kernel["sysctl"] if isinstance(kernel.get("sysctl"), dict) else {}
     return {
-        "kernel parameters": ("/spec/kernel/sysctl", effective_sysctl(sysctl)),
+        "kernel parameters": ("/spec/kernel/sysctl", effective_sysctl(normalized_sysctl(sysctl))),
         "RKE2 version": ("/spec/rke2/version", rke2.get("version")),
         "profile": ("/spec/rke2/profile", rke2.get("profile")),
     }

@@ -65,15 +65,20 @@ class NodeSpec:
         return effective_sysctl(self.sysctl)
 
 
-def effective_sysctl(sysctl: Mapping[Any, object]) -> dict[str, str]:
-    """The required parameters merged with ``sysctl`` (keys and values normalised), sorted.
+def effective_sysctl(sysctl: Mapping[str, str]) -> dict[str, str]:
+    """The required parameters merged with a normalised ``sysctl``, sorted by key.
 
-    A function of the raw mapping too, so the cluster rules compare servers
-    whose documents are not yet known to be valid.
+    A function too, so the cluster rules can compare servers whose documents
+    are not yet known to be valid.
     """
     merged = {p.key: p.value for p in REQUIRED_PARAMETERS}
-    merged.update({normalize_key(str(k)): normalize_value(v) for k, v in sysctl.items()})
+    merged.update(sysctl)
     return dict(sorted(merged.items()))
+
+
+def normalized_sysctl(sysctl: Mapping[Any, object]) -> dict[str, str]:
+    """The spec's ``kernel.sysctl`` with keys and values as sysctl.d and the kernel write them."""
+    return {normalize_key(str(k)): normalize_value(v) for k, v in sysctl.items()}
 
 
 def protection_on(profile: object, config: object) -> bool:
@@ -135,9 +140,7 @@ def node_from_document(doc: dict[str, Any], source: str = "<memory>") -> NodeSpe
         profile=rke2.get("profile", "none"),
         token=TokenRef(**token) if isinstance(token, dict) else None,
         rke2_config=dict(rke2.get("config") or {}),
-        sysctl={
-            normalize_key(k): normalize_value(v) for k, v in (kernel.get("sysctl") or {}).items()
-        },
+        sysctl=normalized_sysctl(kernel.get("sysctl") or {}),
         modules=tuple(kernel.get("modules", ())),
         preflight_mode=spec.get("preflight", {}).get("mode", "remediate"),
         image_name=image.get("name"),

@@ -1,4 +1,4 @@
-# The local default: bake a qcow2 under QEMU from a base cloud image (disk_image)
+# The local default: build a qcow2 under QEMU from a base cloud image (disk_image)
 # or an installer ISO. An optional NoCloud seed CD (label cidata) gives Packer
 # its SSH login; qemuargs can boot a kernel directly (-kernel/-initrd/-append).
 source "qemu" "rke2image" {

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO
+from rke2image import paths
 from rke2image.accounts import ETCD
 from rke2image.bake.project import install_list
 from rke2image.render import write_rootfs
@@ -20,8 +21,8 @@ from rke2image.render.files import RenderedFile
 SCRIPTS = REPO / "packer" / "scripts"
 SHELLS = ("dash", "busybox")
 FILES = (
-    RenderedFile("/etc/sysctl.d/99-zz-rke2image.conf", 0o644, b"vm.overcommit_memory = 1\n"),
-    RenderedFile("/usr/local/libexec/rke2image/preflight", 0o755, b"#!/bin/sh\nexit 0\n"),
+    RenderedFile(paths.SYSCTL_FILE, 0o644, b"vm.overcommit_memory = 1\n"),
+    RenderedFile(paths.PREFLIGHT, 0o755, b"#!/bin/sh\nexit 0\n"),
     RenderedFile("/etc/rancher/rke2/example.yaml", 0o600, b"a: 1\n"),
 )
 
@@ -99,11 +100,11 @@ def test_install_refuses_a_file_whose_digest_changed(
 ) -> None:
     cmd = shell_command(require_tool, shell)
     staging, root = stage(tmp_path)
-    (staging / "rootfs/etc/sysctl.d/99-zz-rke2image.conf").write_text("vm.overcommit_memory = 0\n")
+    (staging / "rootfs" / paths.SYSCTL_FILE.lstrip("/")).write_text("vm.overcommit_memory = 0\n")
     done = run(cmd, "install-rootfs.sh", RKE2IMAGE_STAGING=str(staging), RKE2IMAGE_ROOT=str(root))
     assert done.returncode == 1
-    assert "/etc/sysctl.d/99-zz-rke2image.conf: sha256" in done.stderr
-    assert not (root / "etc/sysctl.d/99-zz-rke2image.conf").exists()
+    assert f"{paths.SYSCTL_FILE}: sha256" in done.stderr
+    assert not (root / paths.SYSCTL_FILE.lstrip("/")).exists()
 
 
 def test_install_without_etcd_leaves_accounts_alone(

@@ -95,7 +95,7 @@ class Processes:
     def sweep(self, marker: str) -> None:
         """SIGKILL the group of any process running in or naming ``marker``.
 
-        Packer runs in a session of its own (its adapter starts it so), so killing
+        Packer runs in a session of its own (rke2image.bake.packer starts it so), so killing
         the group of `rke2image build` can miss it and its QEMU: find them by the
         project folder they work in or the disk they were given.
         """

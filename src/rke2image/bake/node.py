@@ -96,8 +96,8 @@ def build(node: NodeSpec, options: BuildOptions) -> list[BuildResult]:
     pending = []
     for builder in builders:
         record = read_record(project, builder.name)
-        fresh = record is not None and record.digest == digests[builder.name]
-        if record is not None and fresh and not (options.force or options.dry_run):
+        reuse = not (options.force or options.dry_run)
+        if record and record.digest == digests[builder.name] and reuse:
             results.append(_cached(record))
         else:
             pending.append(builder)

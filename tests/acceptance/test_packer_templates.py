@@ -139,7 +139,8 @@ def test_qemu_gets_a_seed_a_0600_key_and_direct_kernel_boot(
     packer = require_tool("packer")
     require_tool("ssh-keygen")
     spec = tmp_path / "node.yaml"
-    (tmp_path / "base.qcow2").write_bytes(b"")  # a local base must exist; its content is Packer's business
+    # A local base must exist; its content is Packer's business.
+    (tmp_path / "base.qcow2").write_bytes(b"")
     settings = {"iso_url": "base.qcow2", "kernel": "vmlinuz", "initrd": "initrd.img",
                 "append": "root=/dev/vda console=ttyS0", "accelerator": "tcg",
                 "qemuargs": [["-smp", "2"]]}  # fmt: skip

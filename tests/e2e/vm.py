@@ -9,6 +9,7 @@ healthy boot ends by itself; the timeout is only for a hung guest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -66,10 +67,8 @@ class Processes:
                 continue
         # A grandchild may outlive its leader: sweep the group once more, and wait
         # until the kernel has really taken every member down (zombies aside).
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         for _ in range(100):
             if not group_members(proc.pid):
                 break
@@ -112,10 +111,8 @@ class Processes:
             except OSError:
                 continue
             if pgid != own and (marker in cmdline or cwd.startswith(marker)):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def stop_all(self) -> None:
         with self._lock:

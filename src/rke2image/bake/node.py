@@ -187,4 +187,3 @@ def _cached(record: ArtifactRecord) -> BuildResult:
         record.files,
         cached=True,
     )
-

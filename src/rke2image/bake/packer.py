@@ -198,4 +198,3 @@ def _plain(output: str) -> str:
     """Packer's output as a person reads it (machine-readable escaping undone)."""
     events = (parse_line(line, 0.0) for line in output.splitlines())
     return "\n".join(e.text for e in events if e is not None and is_shown(e))
-

@@ -40,7 +40,7 @@ lint: test-deps venv
 	shellcheck $(SHELL_FILES)
 	packer fmt -check packer
 
-# Bake a real VM image locally (root on Debian/Ubuntu): the e2e base image,
+# Build a real VM image locally (root on Debian/Ubuntu): the e2e base image,
 # `rke2image build --only qemu`, and how to boot the result.
 bake: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" tests/e2e/assets/bake-local.sh $(SPEC)

@@ -1,4 +1,4 @@
-# The local default: bake a qcow2 under QEMU from a base cloud image (disk_image)
+# The local default: build a qcow2 under QEMU from a base cloud image (disk_image)
 # or an installer ISO. An optional NoCloud seed CD (label cidata) gives Packer
 # its SSH login; qemuargs can boot a kernel directly (-kernel/-initrd/-append).
 source "qemu" "rke2image" {
@@ -23,7 +23,7 @@ source "qemu" "rke2image" {
   cd_files = var.qemu_cd_files
   cd_label = "cidata"
 
-  boot_wait            = var.qemu_boot_wait
+  boot_wait            = "1s"
   communicator         = "ssh"
   ssh_username         = var.qemu_ssh_username
   ssh_password         = var.qemu_ssh_password

@@ -34,5 +34,5 @@ if [ -n "$user" ]; then
     fi
 fi
 
-rm -rf "${RKE2IMAGE_STAGING:-/tmp/rke2image}"
+rm -rf "${RKE2IMAGE_STAGING:?RKE2IMAGE_STAGING is required}"
 echo "cleaned machine state"

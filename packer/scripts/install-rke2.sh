@@ -4,6 +4,8 @@
 # image without RKE2 would boot into "Unit rke2-server.service not found".
 # Uses RKE2's own installer (network needed during the build); the unit is not
 # enabled here: the per-node user-data does that once config.yaml is in place.
+# Where the installer puts RKE2 and its URL come from the build's variables
+# (rke2image.render.cloudconfig, which the full user-data uses too).
 # RKE2IMAGE_ROOT (default /) lets tests point the "already installed" check at a folder.
 set -eu
 
@@ -12,8 +14,10 @@ root=${root%/}
 if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then exec sudo -n -E sh "$0" "$@"; fi
 version=${RKE2IMAGE_RKE2_VERSION:?RKE2IMAGE_RKE2_VERSION is required}
 type=${RKE2IMAGE_RKE2_TYPE:?RKE2IMAGE_RKE2_TYPE is required}
+binaries=${RKE2IMAGE_RKE2_BINARIES:?RKE2IMAGE_RKE2_BINARIES is required}
+installer_url=${RKE2IMAGE_RKE2_INSTALLER:?RKE2IMAGE_RKE2_INSTALLER is required}
 
-for bin in /usr/local/bin/rke2 /opt/rke2/bin/rke2 /usr/bin/rke2; do
+for bin in $binaries; do
     if [ -x "$root$bin" ]; then
         echo "rke2image: RKE2 already in the image at $bin; not installing $version"
         exit 0
@@ -29,6 +33,6 @@ command -v curl >/dev/null 2>&1 || {
 }
 installer=$(mktemp)
 trap 'rm -f "$installer"' EXIT
-curl -sfL https://get.rke2.io -o "$installer"
+curl -sfL "$installer_url" -o "$installer"
 echo "rke2image: installing RKE2 $version ($type)"
 INSTALL_RKE2_VERSION=$version INSTALL_RKE2_TYPE=$type sh "$installer"

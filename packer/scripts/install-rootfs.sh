@@ -1,12 +1,13 @@
 #!/bin/sh
 # Install the uploaded rootfs with root ownership and the modes of install.list
 # ("MODE SHA256 PATH" per line), checking each file's digest on the way, then
-# create the etcd user and group RKE2 servers need with profile cis/etcd, and
-# reload systemd so the preflight drop-in is seen.
+# create the etcd account RKE2 servers need with profile cis/etcd (its name,
+# comment and shell come from rke2image.accounts through the build's variables),
+# and reload systemd so the preflight drop-in is seen.
 # RKE2IMAGE_ROOT (default /) lets tests install into a folder.
 set -eu
 
-staging=${RKE2IMAGE_STAGING:-/tmp/rke2image}
+staging=${RKE2IMAGE_STAGING:?RKE2IMAGE_STAGING is required}
 root=${RKE2IMAGE_ROOT:-}
 root=${root%/}
 if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then exec sudo -n -E sh "$0" "$@"; fi
@@ -28,25 +29,28 @@ while read -r mode digest path; do
     echo "installed $path ($mode)"
 done <"$staging/install.list"
 
-if [ "${RKE2IMAGE_CREATE_ETCD_USER:-0}" = 1 ]; then
+user=${RKE2IMAGE_ETCD_USER:-}
+if [ -n "$user" ]; then
+    comment=${RKE2IMAGE_ETCD_USER_COMMENT:?RKE2IMAGE_ETCD_USER_COMMENT is required}
+    shell=${RKE2IMAGE_ETCD_USER_SHELL:?RKE2IMAGE_ETCD_USER_SHELL is required}
     # RKE2 reads /etc/passwd and /etc/group itself, so check the files, not NSS.
-    if ! grep -q '^etcd:' "$root/etc/group"; then
+    if ! grep -q "^$user:" "$root/etc/group"; then
         if [ -z "$root" ] && command -v groupadd >/dev/null 2>&1; then
-            groupadd --system etcd
+            groupadd --system "$user"
         else
-            echo "etcd:x:52034:" >>"$root/etc/group"
+            echo "$user:x:52034:" >>"$root/etc/group"
         fi
-        echo "created group etcd"
+        echo "created group $user"
     fi
-    if ! grep -q '^etcd:' "$root/etc/passwd"; then
+    if ! grep -q "^$user:" "$root/etc/passwd"; then
         if [ -z "$root" ] && command -v useradd >/dev/null 2>&1; then
-            useradd --system --no-create-home --gid etcd --shell /sbin/nologin \
-                --comment "etcd user" etcd
+            useradd --system --no-create-home --gid "$user" --shell "$shell" \
+                --comment "$comment" "$user"
         else
-            gid=$(grep '^etcd:' "$root/etc/group" | cut -d: -f3)
-            echo "etcd:x:52034:$gid:etcd user:/nonexistent:/sbin/nologin" >>"$root/etc/passwd"
+            gid=$(grep "^$user:" "$root/etc/group" | cut -d: -f3)
+            echo "$user:x:52034:$gid:$comment:/nonexistent:$shell" >>"$root/etc/passwd"
         fi
-        echo "created user etcd"
+        echo "created user $user"
     fi
 fi
 

@@ -11,15 +11,18 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO
+from rke2image import paths
+from rke2image.accounts import ETCD
 from rke2image.bake.project import install_list
 from rke2image.render import write_rootfs
+from rke2image.render.cloudconfig import INSTALL_SCRIPT_URL, RKE2_BINARIES
 from rke2image.render.files import RenderedFile
 
 SCRIPTS = REPO / "packer" / "scripts"
 SHELLS = ("dash", "busybox")
 FILES = (
-    RenderedFile("/etc/sysctl.d/99-zz-rke2image.conf", 0o644, b"vm.overcommit_memory = 1\n"),
-    RenderedFile("/usr/local/libexec/rke2image/preflight", 0o755, b"#!/bin/sh\nexit 0\n"),
+    RenderedFile(paths.SYSCTL_FILE, 0o644, b"vm.overcommit_memory = 1\n"),
+    RenderedFile(paths.PREFLIGHT, 0o755, b"#!/bin/sh\nexit 0\n"),
     RenderedFile("/etc/rancher/rke2/example.yaml", 0o600, b"a: 1\n"),
 )
 
@@ -39,10 +42,15 @@ def stage(tmp_path: Path, files: tuple[RenderedFile, ...] = FILES) -> tuple[Path
     return staging, root
 
 
+# What the build passes install-rke2.sh (packer/build.pkr.hcl).
+INSTALLER = {"RKE2IMAGE_RKE2_BINARIES": " ".join(RKE2_BINARIES),
+             "RKE2IMAGE_RKE2_INSTALLER": INSTALL_SCRIPT_URL}  # fmt: skip
+
+
 def run(cmd: list[str], script: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*cmd, str(SCRIPTS / script)],
-        env={"PATH": os.environ["PATH"], **env},
+        env={"PATH": os.environ["PATH"], **INSTALLER, **env},
         capture_output=True,
         text=True,
         check=False,
@@ -67,7 +75,7 @@ def test_install_sets_modes_and_creates_etcd_once(
     env = {
         "RKE2IMAGE_STAGING": str(staging),
         "RKE2IMAGE_ROOT": str(root),
-        "RKE2IMAGE_CREATE_ETCD_USER": "1",
+        **{f"RKE2IMAGE_{k.upper()}": v for k, v in ETCD.build_variables(True).items()},
     }
     for _ in range(2):
         done = run(cmd, "install-rootfs.sh", **env)
@@ -79,6 +87,7 @@ def test_install_sets_modes_and_creates_etcd_once(
     passwd = (root / "etc/passwd").read_text()
     group = (root / "etc/group").read_text()
     assert passwd.count("\netcd:") == 1 and group.count("\netcd:") == 1
+    assert f":{ETCD.comment}:/nonexistent:{ETCD.shell}\n" in passwd
     gid = next(line.split(":")[2] for line in group.splitlines() if line.startswith("etcd:"))
     assert any(
         line.split(":")[3] == gid for line in passwd.splitlines() if line.startswith("etcd:")
@@ -91,11 +100,11 @@ def test_install_refuses_a_file_whose_digest_changed(
 ) -> None:
     cmd = shell_command(require_tool, shell)
     staging, root = stage(tmp_path)
-    (staging / "rootfs/etc/sysctl.d/99-zz-rke2image.conf").write_text("vm.overcommit_memory = 0\n")
+    (staging / "rootfs" / paths.SYSCTL_FILE.lstrip("/")).write_text("vm.overcommit_memory = 0\n")
     done = run(cmd, "install-rootfs.sh", RKE2IMAGE_STAGING=str(staging), RKE2IMAGE_ROOT=str(root))
     assert done.returncode == 1
-    assert "/etc/sysctl.d/99-zz-rke2image.conf: sha256" in done.stderr
-    assert not (root / "etc/sysctl.d/99-zz-rke2image.conf").exists()
+    assert f"{paths.SYSCTL_FILE}: sha256" in done.stderr
+    assert not (root / paths.SYSCTL_FILE.lstrip("/")).exists()
 
 
 def test_install_without_etcd_leaves_accounts_alone(

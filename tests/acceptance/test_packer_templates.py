@@ -1,4 +1,4 @@
-"""The shipped packer/ folder: formatted, valid for every builder, in step with the code."""
+"""The shipped packer/ folder: formatted, valid for every builder, fed by the code."""
 
 from __future__ import annotations
 
@@ -12,28 +12,31 @@ from typing import Any
 import jsonschema
 import pytest
 
-from rke2image import paths
-from rke2image.bake.adapter import Packer
-from rke2image.bake.pipeline import BuildRequest, build_node
+from rke2image.bake import BuildOptions, build
+from rke2image.bake.builders import BUILDERS
+from rke2image.bake.packer import FIRST_PLUGIN_VERSION, Packer
 from rke2image.bake.project import shipped_templates, write_project
 from rke2image.bake.qemu import SPECIAL
-from rke2image.bake.settings import BUILDERS, prefix
-from rke2image.bake.versions import needs_plugins
-from rke2image.render.node import node_files
 from rke2image.resources import schema_documents
 from rke2image.spec.model import NodeSpec
 
 TEMPLATES = shipped_templates()
 SCHEMA = schema_documents()["builders.schema.json"]
+VARIABLE = re.compile(r'^variable "([a-z0-9_]+)" \{\n(.*?)^\}', re.MULTILINE | re.DOTALL)
 
 
 def examples() -> list[tuple[str, dict[str, Any]]]:
     return [(b, e) for b in BUILDERS for e in SCHEMA["$defs"][b]["examples"]]
 
 
+def variables_in(name: str) -> dict[str, str]:
+    """Variable name -> the body of its block, in one file of packer/."""
+    return dict(VARIABLE.findall((TEMPLATES / name).read_text()))
+
+
 def declared_variables() -> set[str]:
-    text = (TEMPLATES / "variables.pkr.hcl").read_text()
-    return set(re.findall(r'^variable "([a-z0-9_]+)"', text, re.MULTILINE))
+    names = ["variables.pkr.hcl", *(f"variables-{b}.pkr.hcl" for b in BUILDERS)]
+    return {v for name in names for v in variables_in(name)}
 
 
 def test_packer_fmt_is_clean(require_tool: Callable[[str], str]) -> None:
@@ -45,30 +48,47 @@ def test_packer_fmt_is_clean(require_tool: Callable[[str], str]) -> None:
         assert done.returncode == 0, done.stdout
 
 
-def test_every_builder_has_one_source_and_the_build_uses_it() -> None:
-    build = (TEMPLATES / "build.pkr.hcl").read_text()
-    for builder in BUILDERS:
-        source = (TEMPLATES / f"source-{builder}.pkr.hcl").read_text()
-        assert f'source "{builder}" "rke2image"' in source
-        assert f'"source.{builder}.rke2image"' in build
+def test_every_builder_has_one_source_beside_its_variables_and_the_build_uses_it() -> None:
+    build_file = (TEMPLATES / "build.pkr.hcl").read_text()
+    for name, builder in BUILDERS.items():
+        source = (TEMPLATES / f"source-{name}.pkr.hcl").read_text()
+        assert f'source "{name}" "{builder.source.split(".")[1]}"' in source
+        assert f'"source.{builder.source}"' in build_file
+        variables = variables_in(f"variables-{name}.pkr.hcl")
+        assert variables and all(v.startswith(f"{builder.prefix}_") for v in variables)
+
+
+def test_every_variable_says_what_it_is() -> None:
+    for path in sorted(TEMPLATES.glob("*.pkr.hcl")):
+        for name, body in variables_in(path.name).items():
+            described = re.search(r'^  description = "(?:[^"\\]|\\.)+"$', body, re.MULTILINE)
+            assert described, (path.name, name)
+
+
+def test_values_python_always_passes_have_no_default() -> None:
+    """The common variables (node paths among them) come from the code, every build."""
+    for name, body in variables_in("variables.pkr.hcl").items():
+        assert "default" not in body, name
+
+
+def test_builder_defaults_live_in_the_schema_only() -> None:
+    """A setting with a schema default has a null default in HCL: nothing to drift."""
+    for name, builder in BUILDERS.items():
+        properties = SCHEMA["$defs"][name]["properties"]
+        for variable, body in variables_in(f"variables-{name}.pkr.hcl").items():
+            setting = variable.removeprefix(f"{builder.prefix}_")
+            if "default" in properties.get(setting, {}):
+                assert re.search(r"^  default += null$", body, re.MULTILINE), variable
 
 
 def test_every_setting_has_a_packer_variable() -> None:
     declared = declared_variables()
-    for builder in BUILDERS:
-        for key in SCHEMA["$defs"][builder]["properties"]:
-            if builder == "qemu" and key in SPECIAL - {"disk_size", "accelerator", "iso_url",
-                                                      "ssh_private_key_file"}:  # fmt: skip
+    for name, builder in BUILDERS.items():
+        for key in SCHEMA["$defs"][name]["properties"]:
+            if name == "qemu" and key in SPECIAL - {"disk_size", "accelerator", "iso_url",
+                                                    "ssh_private_key_file"}:  # fmt: skip
                 continue  # turned into qemuargs / cd_files by rke2image.bake.qemu
-            assert f"{prefix(builder)}_{key}" in declared, (builder, key)
-
-
-def test_node_paths_in_the_templates_are_the_code_paths() -> None:
-    text = (TEMPLATES / "variables.pkr.hcl").read_text()
-    for name, value in (("sysctl_file", paths.SYSCTL_FILE), ("modules_file", paths.MODULES_FILE),
-                        ("preflight_path", paths.PREFLIGHT)):  # fmt: skip
-        block = text.split(f'variable "{name}"', 1)[1].split("}", 1)[0]
-        assert f'default = "{value}"' in block
+            assert f"{builder.prefix}_{key}" in declared, (name, key)
 
 
 @pytest.mark.parametrize(("builder", "settings"), examples())
@@ -99,13 +119,17 @@ def test_packer_validate_passes_with_the_example_settings(
     node = make_node(image_name="rke2-cp", builders={builder: settings}, source=str(spec))
     # No network here: proof that validate does not call any cloud API.
     environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PKR_VAR_vsphere_password": "s3"}
-    request = BuildRequest(node, node_files(node), tmp_path / "project", dry_run=True,
-                           packer_path=packer, environ=environ)  # fmt: skip
-    [result] = build_node(request)
+    options = BuildOptions(tmp_path / "out", dry_run=True, packer_path=packer, environ=environ)
+    [result] = build(node, options)
     assert result.validated_only and result.image_name.startswith("rke2-cp-")
-    variables = json.loads((tmp_path / "project" / f"{builder}.pkrvars.json").read_text())
+    variables = json.loads((tmp_path / "out/cp-1" / f"{builder}.pkrvars.json").read_text())
     assert variables["image_name"] == result.image_name
     assert set(variables) <= declared_variables()
+    # Every variable without a default is passed: nothing is left to a default in HCL.
+    required = {v for name in ["variables.pkr.hcl", f"variables-{builder}.pkr.hcl"]
+                for v, body in variables_in(name).items() if "default" not in body
+                or re.search(r"^  default += null$", body, re.MULTILINE)}  # fmt: skip
+    assert required - {"qemu_disk_size"} <= set(variables)
     assert "s3" not in json.dumps(variables)  # secrets stay in the environment
 
 
@@ -115,15 +139,14 @@ def test_qemu_gets_a_seed_a_0600_key_and_direct_kernel_boot(
     packer = require_tool("packer")
     require_tool("ssh-keygen")
     spec = tmp_path / "node.yaml"
-    (tmp_path / "base.qcow2").write_bytes(b"")  # a local base must exist; its content is Packer's business
+    # A local base must exist; its content is Packer's business.
+    (tmp_path / "base.qcow2").write_bytes(b"")
     settings = {"iso_url": "base.qcow2", "kernel": "vmlinuz", "initrd": "initrd.img",
                 "append": "root=/dev/vda console=ttyS0", "accelerator": "tcg",
                 "qemuargs": [["-smp", "2"]]}  # fmt: skip
     node = make_node(builders={"qemu": settings}, source=str(spec))
-    request = BuildRequest(node, node_files(node), tmp_path / "project", dry_run=True,
-                           packer_path=packer)  # fmt: skip
-    build_node(request)
-    project = tmp_path / "project"
+    build(node, BuildOptions(tmp_path / "out", dry_run=True, packer_path=packer))
+    project = tmp_path / "out/cp-1"
     variables = json.loads((project / "qemu.pkrvars.json").read_text())
     assert variables["qemu_iso_url"] == str(tmp_path / "base.qcow2")
     assert variables["qemu_accelerator"] == "tcg"
@@ -149,8 +172,7 @@ def test_required_plugins_are_kept_apart_for_packer_1_6(
     packer = require_tool("packer")
     version = Packer(packer).version()
     assert not (TEMPLATES / "required-plugins.pkr.hcl").exists()
-    assert needs_plugins(version) == (version >= (1, 7, 0))
-    if needs_plugins(version):
+    if version >= FIRST_PLUGIN_VERSION:
         return  # current Packer: the project gets the file and `packer init`
     plugins = (TEMPLATES / "plugins" / "required-plugins.pkr.hcl").read_text()
     (tmp_path / "p.pkr.hcl").write_text(plugins)
@@ -168,15 +190,14 @@ def test_dry_run_never_touches_a_built_image(
     settings = {"iso_url": "base.qcow2", "accelerator": "tcg"}
     (tmp_path / "base.qcow2").write_bytes(b"")
     node = make_node(builders={"qemu": settings}, source=str(tmp_path / "node.yaml"))
-    request = BuildRequest(node, node_files(node), tmp_path / "project", dry_run=True,
-                           packer_path=packer)  # fmt: skip
-    [first] = build_node(request)
-    built = tmp_path / "project/output" / first.image_name / "qemu"
+    options = BuildOptions(tmp_path / "out", dry_run=True, packer_path=packer)
+    [first] = build(node, options)
+    built = tmp_path / "out/cp-1/output" / first.image_name / "qemu"
     built.mkdir(parents=True)
     (built / f"{first.image_name}.qcow2").write_bytes(b"image")
     # Packer refuses an existing output_directory even to validate: the dry run
     # must validate elsewhere and leave the image alone.
-    [again] = build_node(request)
+    [again] = build(node, options)
     assert again.validated_only and (built / f"{first.image_name}.qcow2").read_bytes() == b"image"
 
 
@@ -187,4 +208,3 @@ def test_the_project_gets_required_plugins_only_for_packer_1_7_on(
     write_project(tmp_path, TEMPLATES, (), plugins)
     assert (tmp_path / "required-plugins.pkr.hcl").exists() == plugins
     assert (tmp_path / "build.pkr.hcl").exists() and (tmp_path / "scripts").is_dir()
-    assert needs_plugins((1, 6, 6)) is False and needs_plugins((1, 11, 2)) is True

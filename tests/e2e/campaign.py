@@ -1,7 +1,9 @@
 """The e2e run as two lanes of jobs, so that two single-vCPU guests keep both cores busy.
 
-A job's result (or its exception) is a Future that the tests wait on; a job
-whose input failed fails with a note naming it. Work files go to WORK/run-<pid>/ and
+A lane is a one-worker ThreadPoolExecutor: it runs its jobs in the order they
+were submitted, and each job's result (or its exception) is the Future the tests
+wait on. A job that needs another's result waits for it with ``get``, and fails
+with a note naming it if that one failed. Work files go to WORK/run-<pid>/ and
 are kept for the CI log; the base image is cached in WORK by build-base.sh.
 """
 
@@ -13,10 +15,9 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ runcmd:
 """
 
 BASE_TIMEOUT = 900.0  # a cold base build downloads ~100 MiB
-BAKE_TIMEOUT = 840.0  # a hung bake is killed (with its QEMU) within 14 minutes
+BAKE_TIMEOUT = 840.0  # a hung build is killed (with its QEMU) within 14 minutes
 BOOT_TIMEOUT = 600.0  # a hung guest is killed within 10 minutes
 SESSION_BUDGET = 1500.0  # no job starts, and none runs on, past 25 minutes of session
 WATCH_SECONDS = 240  # the guest gives up waiting for RKE2 after this, then powers off
@@ -91,7 +92,7 @@ class Campaign:
         self.procs = procs
         self.accel = accel
         self.jobs: dict[str, Future[Any]] = {}
-        self.lanes: list[threading.Thread] = []
+        self.lanes = [ThreadPoolExecutor(1, thread_name_prefix=f"e2e-lane-{n}") for n in "ab"]
         self.figures: dict[str, Any] = {"accelerator": accel, "concurrent_guests": 2}
         self.deadline = time.monotonic() + SESSION_BUDGET
 
@@ -102,49 +103,25 @@ class Campaign:
                 shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(self.run, ignore_errors=True)
         self.run.mkdir(parents=True)
-        for name in (
-            "base",
-            "base_undo",
-            "render",
-            "bake",
-            "boot_baked",
-            "boot_baked_undo",
-            "boot_stock",
-            "bake_undo_enforce",
-            "bake_enforce",
-            "boot_baked_undo_enforce",
-            "boot_outage",
-        ):
-            self.jobs[name] = Future()
-        start = time.monotonic()
-        self._job("base", self._base)
-        self.figures["base_image_seconds"] = round(time.monotonic() - start, 1)
-        self._job("base_undo", lambda: self._with_file(self.get("base").image, "base-undo"))
-        self._job("render", self._render)
-        lane_a = [
-            ("bake", lambda: self._bake("remediate", self.get("base").image)),
-            ("boot_baked", lambda: self._boot("baked", self.get("bake"), "baked")),
-            (
-                "boot_baked_undo",
-                lambda: self._boot("baked-undo", self._undo_of(self.get("bake")), "baked"),
-            ),
-            ("boot_outage", lambda: self._boot("outage", None, "outage")),
-        ]
-        lane_b = [
-            ("boot_stock", lambda: self._boot("stock", None, "full")),
-            ("bake_undo_enforce", lambda: self._bake("enforce", self.get("base_undo"))),
-            ("bake_enforce", lambda: self._bake("enforce", self.get("base").image)),
-            (
-                "boot_baked_undo_enforce",
-                lambda: self._boot(
-                    "baked-undo-enforce", self._undo_of(self.get("bake_enforce")), "baked-enforce"
-                ),
-            ),
-        ]
-        for lane in (lane_a, lane_b):
-            thread = threading.Thread(target=self._lane, args=(lane,), daemon=True)
-            thread.start()
-            self.lanes.append(thread)
+        lane_a, lane_b = self.lanes
+        plan: list[tuple[ThreadPoolExecutor, str, Callable[[], Any]]] = [
+            (lane_a, "base", self._base),
+            (lane_a, "base_undo", lambda: self._with_file(self.get("base").image, "base-undo")),
+            (lane_a, "render", self._render),
+            (lane_a, "bake", lambda: self._bake("remediate", self.get("base").image)),
+            (lane_a, "boot_baked", lambda: self._boot("baked", self.get("bake"), "baked")),
+            (lane_a, "boot_baked_undo",
+             lambda: self._boot("baked-undo", self._undo_of(self.get("bake")), "baked")),
+            (lane_a, "boot_outage", lambda: self._boot("outage", None, "outage")),
+            # Lane b waits (in get) for the base and the render of lane a, then runs beside it.
+            (lane_b, "boot_stock", lambda: self._boot("stock", None, "full")),
+            (lane_b, "bake_undo_enforce", lambda: self._bake("enforce", self.get("base_undo"))),
+            (lane_b, "bake_enforce", lambda: self._bake("enforce", self.get("base").image)),
+            (lane_b, "boot_baked_undo_enforce", lambda: self._boot(
+                "baked-undo-enforce", self._undo_of(self.get("bake_enforce")), "baked-enforce")),
+        ]  # fmt: skip
+        for lane, name, work in plan:
+            self.jobs[name] = lane.submit(self._within_budget, work)
 
     def get(self, name: str) -> Any:
         """The result of a job, waiting for it; raises if it failed."""
@@ -154,6 +131,9 @@ class Campaign:
             raise RuntimeError(f"e2e job {name!r} failed: {error}") from error
 
     def stop(self) -> None:
+        """Drop the jobs not started yet, then kill every process the jobs started."""
+        for lane in self.lanes:
+            lane.shutdown(wait=False, cancel_futures=True)
         self.procs.stop_all()
 
     def write_figures(self, path: Path) -> None:
@@ -176,7 +156,12 @@ class Campaign:
 
     def _done(self, job: str) -> bool:
         future = self.jobs.get(job)
-        return future is not None and future.done() and future.exception() is None
+        return (
+            future is not None
+            and future.done()
+            and not future.cancelled()
+            and future.exception() is None
+        )
 
     def bound(self, timeout: float) -> float:
         """A job's timeout, cut to what is left of the session's budget."""
@@ -185,23 +170,17 @@ class Campaign:
             raise RuntimeError(f"the e2e session budget of {SESSION_BUDGET:.0f}s is spent")
         return min(timeout, left)
 
-    def _job(self, name: str, work: Callable[[], Any]) -> None:
-        future = self.jobs[name]
-        try:
-            self.bound(0)  # refuse to start past the budget
-            future.set_result(work())
-        except BaseException as error:  # noqa: BLE001 - handed to the waiting test
-            future.set_exception(error)
-
-    def _lane(self, steps: list[tuple[str, Callable[[], Any]]]) -> None:
-        for name, work in steps:
-            self._job(name, work)
+    def _within_budget(self, work: Callable[[], Any]) -> Any:
+        self.bound(0)  # refuse to start past the budget
+        return work()
 
     # -- the jobs ---------------------------------------------------------
     def _base(self) -> Base:
         log = self.run / "build-base.log"
+        start = time.monotonic()
         proc = self.procs.start([str(ASSETS / "build-base.sh"), str(self.work)], log)
         code = self.procs.wait(proc, self.bound(BASE_TIMEOUT))
+        self.figures["base_image_seconds"] = round(time.monotonic() - start, 1)
         text = log.read_text(errors="replace")
         if code != 0:
             raise RuntimeError(f"build-base.sh exit {code}:\n{text[-3000:]}")

@@ -64,8 +64,6 @@ def campaign() -> Iterator[Campaign]:
         yield run
     finally:
         signal.signal(signal.SIGTERM, previous)
-        for lane in run.lanes:
-            lane.join(timeout=0.1)
         run.stop()
         run.figures["session_seconds"] = round(time.monotonic() - started, 1)
         run.write_figures(WORK / "figures.json")

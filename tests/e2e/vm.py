@@ -9,6 +9,7 @@ healthy boot ends by itself; the timeout is only for a hung guest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -66,10 +67,8 @@ class Processes:
                 continue
         # A grandchild may outlive its leader: sweep the group once more, and wait
         # until the kernel has really taken every member down (zombies aside).
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         for _ in range(100):
             if not group_members(proc.pid):
                 break
@@ -95,7 +94,7 @@ class Processes:
     def sweep(self, marker: str) -> None:
         """SIGKILL the group of any process running in or naming ``marker``.
 
-        Packer runs in a session of its own (its adapter starts it so), so killing
+        Packer runs in a session of its own (rke2image.bake.packer starts it so), so killing
         the group of `rke2image build` can miss it and its QEMU: find them by the
         project folder they work in or the disk they were given.
         """
@@ -112,10 +111,8 @@ class Processes:
             except OSError:
                 continue
             if pgid != own and (marker in cmdline or cwd.startswith(marker)):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def stop_all(self) -> None:
         with self._lock:

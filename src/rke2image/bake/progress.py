@@ -21,7 +21,6 @@ class PackerEvent:
     target: str  # the build it concerns ("qemu.rke2image"), or ""
     kind: str  # "say", "message", "error", "artifact", "plain", ...
     text: str
-    fields: tuple[str, ...] = ()  # the raw data fields of a non-ui line
 
     def readable(self) -> str:
         """The event as one or more lines a person reads in a terminal."""
@@ -44,7 +43,7 @@ def parse_line(line: str, elapsed: float) -> PackerEvent | None:
     target, kind, data = parts[1], parts[2], [unescape(p) for p in parts[3:]]
     if kind == "ui" and data:
         return PackerEvent(elapsed, target, data[0], ",".join(data[1:]))
-    return PackerEvent(elapsed, target, kind, ",".join(data), tuple(data))
+    return PackerEvent(elapsed, target, kind, ",".join(data))
 
 
 def is_shown(event: PackerEvent) -> bool:

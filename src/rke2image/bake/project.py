@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from rke2image.render.files import RenderedFile
 from rke2image.render.write import write_rootfs
 
 PLUGINS_FILE = "required-plugins.pkr.hcl"
+ROOTFS = "rootfs"
 INSTALL_LIST = "install.list"
 MANIFEST = "packer-manifest.json"
 PROJECT_MARKER = ".rke2image-project"
@@ -63,8 +65,8 @@ def write_project(
             shutil.copytree(templates / "scripts", project / "scripts")
         if plugins:
             shutil.copyfile(templates / "plugins" / PLUGINS_FILE, project / PLUGINS_FILE)
-        shutil.rmtree(project / "rootfs", ignore_errors=True)  # no stale files from a last build
-        write_rootfs(files, project / "rootfs")
+        shutil.rmtree(project / ROOTFS, ignore_errors=True)  # no stale files from a last build
+        write_rootfs(files, project / ROOTFS)
         (project / INSTALL_LIST).write_text(install_list(files), encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot write the Packer project {project}: {error}") from error
@@ -88,7 +90,7 @@ def write_variables(project: Path, builder: str, variables: dict[str, Any]) -> s
     return name
 
 
-def packer_environment(project: Path, base: dict[str, str]) -> dict[str, str]:
+def packer_environment(project: Path, base: Mapping[str, str]) -> dict[str, str]:
     """Packer's environment: temp files and cache inside the project, no update checks.
 
     Creates those folders: Packer fails at once if TMPDIR does not exist.

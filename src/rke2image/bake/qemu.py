@@ -3,7 +3,8 @@
 Local paths resolve against the spec file's folder; kernel/initrd/append and
 firmware become qemuargs; the accelerator "auto" is resolved for this host;
 and unless a key is given, a per-build SSH key and a NoCloud seed (label
-cidata) let Packer log in to a stock cloud image.
+cidata) let Packer log in to a stock cloud image. Settings arrive with the
+schema's defaults filled in (rke2image.bake.builders).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import yaml
 
 from rke2image.bake.accel import choose_accelerator
 from rke2image.bake.digest import file_fingerprint
-from rke2image.bake.settings import plain_variables
 from rke2image.errors import ToolNotFound, UserError
 
 SPECIAL = frozenset(
@@ -48,39 +48,39 @@ def fingerprints(settings: dict[str, Any], spec_dir: Path) -> dict[str, str]:
     return found
 
 
-def check_settings(settings: dict[str, Any], node_name: str) -> None:
-    """What the schema cannot require (the spec's example `qemu: {}` is valid) but a build must."""
+def check_settings(settings: dict[str, Any], spec_dir: Path, node_name: str) -> None:
+    """What the schema cannot require (the spec's example `qemu: {}` is valid) but a build
+    must: a base image, and a local one that exists (packer validate does not look)."""
     if "iso_url" not in settings:
         raise UserError(
             f"{node_name}: spec.image.builders.qemu.iso_url is required to build: "
             "a base disk image (path or URL) or an installer ISO"
         )
+    url = settings["iso_url"]
+    if not is_url(url) and not local_path(url, spec_dir).is_file():
+        raise UserError(
+            f"{node_name}: spec.image.builders.qemu.iso_url: no such file "
+            f"{local_path(url, spec_dir)} (relative paths are read from the spec's folder)"
+        )
 
 
 def qemu_variables(
-    settings: dict[str, Any], spec_dir: Path, project: Path, node_name: str, digest: str
+    settings: dict[str, Any], spec_dir: Path, project: Path, digest: str
 ) -> dict[str, Any]:
-    """Packer variables for the qemu source; writes the SSH key and seed into ``project``."""
-    check_settings(settings, node_name)
-    variables = plain_variables("qemu", settings, SPECIAL)
+    """The qemu_* variables of SPECIAL settings; writes the SSH key and seed into ``project``."""
     url = settings["iso_url"]
-    if is_url(url):
-        variables["qemu_iso_url"] = url
-    else:
-        base = local_path(url, spec_dir)
-        if not base.is_file():  # packer validate does not look; a build would fail late
-            raise UserError(f"{node_name}: spec.image.builders.qemu.iso_url: no such file {base} "
-                            "(relative paths are read from the spec's folder)")
-        variables["qemu_iso_url"] = str(base)
-    variables["qemu_skip_resize_disk"] = "disk_size" not in settings
+    variables: dict[str, Any] = {
+        "qemu_iso_url": url if is_url(url) else str(local_path(url, spec_dir)),
+        "qemu_skip_resize_disk": "disk_size" not in settings,
+        "qemu_accelerator": choose_accelerator(settings["accelerator"]),
+        "qemu_qemuargs": _qemuargs(settings, spec_dir),
+    }
     if "disk_size" in settings:
         variables["qemu_disk_size"] = settings["disk_size"]
-    variables["qemu_accelerator"] = choose_accelerator(settings.get("accelerator", "auto"))
-    variables["qemu_qemuargs"] = _qemuargs(settings, spec_dir)
     key = settings.get("ssh_private_key_file")
     key_path = str(local_path(key, spec_dir)) if key else None
-    if settings.get("seed", True):
-        user = settings.get("ssh_username", "packer")
+    if settings["seed"]:
+        user = settings["ssh_username"]
         if key_path is None:
             key_path = str(generate_key(project / SSH_KEY))
         public = Path(key_path + ".pub").read_text(encoding="utf-8").strip()
@@ -97,7 +97,7 @@ def _qemuargs(settings: dict[str, Any], spec_dir: Path) -> list[list[str]]:
             args.append([flag, str(local_path(settings[key], spec_dir))])
     if "append" in settings:
         args.append(["-append", settings["append"]])
-    args.extend([str(a) for a in arg] for arg in settings.get("qemuargs", ()))
+    args.extend([str(a) for a in arg] for arg in settings["qemuargs"])
     return args
 
 

@@ -10,6 +10,7 @@ power off.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,7 +70,5 @@ class Stopper:
         timer.start()
 
     def _send(self, signum: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # Packer has exited already
             os.killpg(self.proc.pid, signum)
-        except ProcessLookupError:
-            pass

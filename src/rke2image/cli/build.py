@@ -1,4 +1,4 @@
-"""``rke2image build``: write the Packer project of each node and run Packer on it.
+"""``rke2image build``: parse, call ``bake.build`` for each node, print what it built.
 
 Progress goes to stderr as Packer works; the result (one line per image) goes
 to stdout. Exit 0 built or already built, 1 invalid spec or failed build, 2
@@ -12,20 +12,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from rke2image.bake.pipeline import BuildRequest, BuildResult, build_node
+from rke2image import bake
+from rke2image.bake.builders import BUILDERS
 from rke2image.bake.progress import PackerEvent
 from rke2image.cli.render import load_reporting
 from rke2image.errors import EXIT_OK, UserError
-from rke2image.render.node import node_files
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "build",
-        help="bake the node files into VM images with Packer",
         description="Write a Packer project per node into OUT/<name>/ (templates, rendered "
         "rootfs/, a variables file per builder), run `packer validate`, then `packer build`. "
-        "The image name carries a digest of everything baked in: an unchanged spec reports "
+        "The image name carries a digest of everything built into it: an unchanged spec reports "
         "the recorded artifact instead of rebuilding (unless --force). Exit 0 on success, "
         "1 on an invalid spec or a failed build, 2 on usage errors or a missing packer.",
     )
@@ -41,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--only",
         metavar="BUILDER",
-        help="build only this builder (qemu, amazon-ebs, azure-arm, googlecompute, vsphere-iso)",
+        help=f"build only this builder ({', '.join(BUILDERS)})",
     )
     parser.add_argument(
         "--dry-run",
@@ -65,18 +64,17 @@ def run(args: argparse.Namespace) -> int:
     if not nodes:
         raise UserError("no node has spec.image.builders: nothing to build")
     for node in nodes:
-        request = BuildRequest(
-            node=node,
-            files=node_files(node),
-            project=args.output / node.name,
+        options = bake.BuildOptions(
+            output=args.output,
             only=args.only,
             dry_run=args.dry_run,
             force=args.force,
             packer_path=args.packer,
             timeout=args.timeout,
+            on_event=_show,
+            notice=_notice(node.name),
         )
-        results = build_node(request, on_event=_show, notice=_notice(node.name))
-        for result in results:
+        for result in bake.build(node, options):
             print(_describe(node.name, result))
     return EXIT_OK
 
@@ -92,7 +90,7 @@ def _notice(name: str) -> Callable[[str], None]:
     return say
 
 
-def _describe(name: str, result: BuildResult) -> str:
+def _describe(name: str, result: bake.BuildResult) -> str:
     if result.validated_only:
         return f"{name}: {result.builder}: {result.image_name}: valid (dry run, not built)"
     ids = ", ".join(result.files or result.artifact_ids) or "-"

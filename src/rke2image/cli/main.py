@@ -18,12 +18,13 @@ from typing import Any, TextIO
 from rke2image import __version__
 from rke2image.errors import EXIT_USAGE, UserError
 
-# name -> one-line help. Only the chosen subcommand's module is imported, which
+# name -> one-line help, written here only: the subcommand modules give the
+# long description. Only the chosen subcommand's module is imported, which
 # keeps a cold `rke2image validate` from paying for Jinja and Packer imports.
 SUBCOMMANDS = {
     "validate": "check node specs and report every problem",
     "render": "write the node artifacts (user-data, rootfs/, manifest.json)",
-    "build": "bake VM images with Packer",
+    "build": "build VM images of the nodes with Packer",
     "audit": "say which kernel value is wrong, who set it, and whether the next boot breaks it",
     "schema": "print the JSON Schema of the spec",
     "fleet": "compare many nodes' audit JSON: the odd nodes, servers first",

@@ -18,7 +18,6 @@ EC2_USER_DATA_LIMIT = 16 * 1024
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "render",
-        help="write the node artifacts (user-data, rootfs/, manifest.json)",
         description="Render every node of the given NodeSpec/Cluster files into OUT/<name>/: "
         "user-data (#cloud-config), rootfs/ (the files as they land on the node) and "
         "manifest.json. OUT is replaced atomically, and only if it is empty or an earlier "

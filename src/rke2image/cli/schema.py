@@ -13,7 +13,6 @@ MAIN_SCHEMA = "node-spec.schema.json"
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "schema",
-        help="print the JSON Schema of the spec",
         description="Print the JSON Schema (2020-12) of the node spec, with the builder "
         "settings inlined under $defs, so one file serves editors and check-jsonschema.",
     )

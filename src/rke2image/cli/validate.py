@@ -16,7 +16,6 @@ from rke2image.spec import check_paths
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "validate",
-        help="check node specs and report every problem",
         description="Check NodeSpec and Cluster files (or every rke2image/v1 YAML file in the "
         "given folders). Exit 0 when clean, 1 on errors (or warnings with --strict), 2 on "
         "usage or I/O errors. A '# rke2image: ignore[RULE] REASON' comment on the line "

@@ -14,7 +14,7 @@ import base64
 import gzip
 from typing import Any
 
-from rke2image import paths
+from rke2image import accounts, paths
 from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.render.escape import shell_quote
 from rke2image.render.files import RenderedFile
@@ -24,8 +24,6 @@ INSTALL_SCRIPT_URL = "https://get.rke2.io"
 # Where the official install script puts the binary: tarball (/usr/local, or /opt
 # when /usr/local is read-only) and RPM (/usr).
 RKE2_BINARIES = ("/usr/local/bin/rke2", "/opt/rke2/bin/rke2", "/usr/bin/rke2")
-ETCD = "etcd"
-NOLOGIN = "/sbin/nologin"
 
 
 def full_cloud_config(node: NodeSpec, files: tuple[RenderedFile, ...]) -> dict[str, Any]:
@@ -41,21 +39,8 @@ def full_cloud_config(node: NodeSpec, files: tuple[RenderedFile, ...]) -> dict[s
         ],
     }
     if node.needs_etcd_user:
-        # RKE2 looks the etcd user and group up in /etc/passwd and /etc/group.
-        # Groups are created before users; "default" keeps the distro's own user.
-        config["groups"] = [ETCD]
-        config["users"] = [
-            "default",
-            {
-                "name": ETCD,
-                "gecos": "etcd user",
-                "primary_group": ETCD,
-                "system": True,
-                "shell": NOLOGIN,
-                "lock_passwd": True,
-                "no_create_home": True,
-            },
-        ]
+        # cloud-init creates groups before users.
+        config.update(accounts.ETCD.cloud_config())
     return config
 
 

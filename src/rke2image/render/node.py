@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from rke2image import paths, resources
+from rke2image import accounts, paths, resources
 from rke2image.errors import RenderError
 from rke2image.render import cloudconfig, templates
 from rke2image.render.files import RenderedFile, RenderedNode
@@ -86,8 +86,7 @@ def preflight_command(node: NodeSpec) -> list[str]:
     """The drop-in's ExecStartPre: the spec's mode, the etcd user check, the swap check."""
     words = [paths.PREFLIGHT, "--mode", node.preflight_mode, *cloudconfig.preflight_file_args()]
     if node.needs_etcd_user:
-        words += ["--require-user", cloudconfig.ETCD, "--require-group", cloudconfig.ETCD]
+        words += ["--require-user", accounts.ETCD.name, "--require-group", accounts.ETCD.name]
     if node.fail_swap_on:
         words.append("--no-swap")
     return words
-

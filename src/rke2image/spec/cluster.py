@@ -11,8 +11,6 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from rke2image.spec.problems import join_pointer
-
 NODE_ENTRY_ONLY = ("name",)
 
 
@@ -103,7 +101,3 @@ def expand_cluster(document: dict[str, Any]) -> list[ExpandedNode]:
         }
         nodes.append(ExpandedNode(index, node_doc, entry, defaults, from_cluster))
     return nodes
-
-
-def node_pointer(index: int, *tokens: object) -> str:
-    return join_pointer(f"/spec/nodes/{index}", *tokens)

@@ -9,23 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from rke2image.kernel import REQUIRED_PARAMETERS, normalize_key, normalize_value
 from rke2image.spec.cluster import ExpandedNode
+from rke2image.spec.model import effective_sysctl, normalized_sysctl
 from rke2image.spec.rules import Finding
-
-
-def effective_sysctl(spec: dict[str, Any]) -> dict[str, str]:
-    kernel: dict[str, Any] = spec["kernel"] if isinstance(spec.get("kernel"), dict) else {}
-    sysctl: dict[str, Any] = kernel["sysctl"] if isinstance(kernel.get("sysctl"), dict) else {}
-    merged = {p.key: p.value for p in REQUIRED_PARAMETERS}
-    merged.update({normalize_key(str(k)): normalize_value(v) for k, v in sysctl.items()})
-    return merged
 
 
 def _server_traits(spec: dict[str, Any]) -> dict[str, tuple[str, object]]:
     rke2: dict[str, Any] = spec["rke2"] if isinstance(spec.get("rke2"), dict) else {}
+    kernel: dict[str, Any] = spec["kernel"] if isinstance(spec.get("kernel"), dict) else {}
+    sysctl: dict[str, Any] = kernel["sysctl"] if isinstance(kernel.get("sysctl"), dict) else {}
     return {
-        "kernel parameters": ("/spec/kernel/sysctl", effective_sysctl(spec)),
+        "kernel parameters": ("/spec/kernel/sysctl", effective_sysctl(normalized_sysctl(sysctl))),
         "RKE2 version": ("/spec/rke2/version", rke2.get("version")),
         "profile": ("/spec/rke2/profile", rke2.get("profile")),
     }

@@ -6,6 +6,7 @@ schema's defaults filled in, so its fields need no further checks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -62,9 +63,23 @@ class NodeSpec:
 
     def effective_sysctl(self) -> dict[str, str]:
         """The required parameters merged with the spec's own, sorted by key."""
-        merged = {p.key: p.value for p in REQUIRED_PARAMETERS}
-        merged.update(self.sysctl)
-        return dict(sorted(merged.items()))
+        return effective_sysctl(self.sysctl)
+
+
+def effective_sysctl(sysctl: Mapping[str, str]) -> dict[str, str]:
+    """The required parameters merged with a normalised ``sysctl``, sorted by key.
+
+    A function too, so the cluster rules can compare servers whose documents
+    are not yet known to be valid.
+    """
+    merged = {p.key: p.value for p in REQUIRED_PARAMETERS}
+    merged.update(sysctl)
+    return dict(sorted(merged.items()))
+
+
+def normalized_sysctl(sysctl: Mapping[Any, object]) -> dict[str, str]:
+    """The spec's ``kernel.sysctl`` with keys and values as sysctl.d and the kernel write them."""
+    return {normalize_key(str(k)): normalize_value(v) for k, v in sysctl.items()}
 
 
 # Go's strconv.ParseBool, which both RKE2 (urfave/cli reading config.yaml) and
@@ -170,9 +185,7 @@ def node_from_document(doc: dict[str, Any], source: str = "<memory>") -> NodeSpe
         profile=rke2.get("profile", "none"),
         token=TokenRef(**token) if isinstance(token, dict) else None,
         rke2_config=dict(rke2.get("config") or {}),
-        sysctl={
-            normalize_key(k): normalize_value(v) for k, v in (kernel.get("sysctl") or {}).items()
-        },
+        sysctl=normalized_sysctl(kernel.get("sysctl") or {}),
         modules=tuple(kernel.get("modules", ())),
         preflight_mode=spec.get("preflight", {}).get("mode", "remediate"),
         image_name=image.get("name"),

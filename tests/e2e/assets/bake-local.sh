@@ -1,5 +1,5 @@
 #!/bin/sh
-# Bake a real RKE2 node image locally, in one command, on Debian/Ubuntu with root:
+# Build a real RKE2 node image locally, in one command, on Debian/Ubuntu with root:
 #
 #     sudo tests/e2e/assets/bake-local.sh [SPEC]        (default: tests/e2e/assets/specs/server.yaml)
 #
@@ -52,7 +52,7 @@ userdata=$(find "$out/baked" -type f -name user-data | head -n 1)
 accel=$(python3 -c 'from rke2image.bake.accel import choose_accelerator as c; print(c())')
 cat <<TXT
 
-Baked: $image
+Built: $image
 Boot it (serial console on this terminal; Ctrl-a x quits):
   mkdir -p /tmp/seed && cp $userdata /tmp/seed/user-data \\
     && echo "instance-id: local-\$(date +%s)" > /tmp/seed/meta-data \\

@@ -26,11 +26,11 @@ def test_commas_and_line_breaks_are_unescaped() -> None:
     assert event.readable() == "[00:00] Error: one, two\n[00:00] * three"
 
 
-def test_artifact_lines_keep_their_fields_and_are_not_shown() -> None:
+def test_artifact_lines_are_parsed_and_not_shown() -> None:
     event = parse_line("1,qemu.rke2image,artifact,0,id,rke2-cp-abc.qcow2", 1.0)
     assert event is not None
-    assert (event.target, event.kind, event.fields) == (
-        "qemu.rke2image", "artifact", ("0", "id", "rke2-cp-abc.qcow2"),
+    assert (event.target, event.kind, event.text) == (
+        "qemu.rke2image", "artifact", "0,id,rke2-cp-abc.qcow2",
     )  # fmt: skip
     assert not is_shown(event)
 

@@ -3,6 +3,12 @@
 It passes the Packer path explicitly, checks every return code, streams
 Packer's output as it comes, forwards Ctrl-C/SIGTERM so Packer can clean up,
 and turns failures into PackerFailed with the tail of Packer's own output.
+
+Packer 1.6.6 (Debian's) has the builders built in and rejects a
+required_plugins block; from 1.7 on they are plugins that `packer init`
+installs from required_plugins (from 1.10 on no longer bundled at all). So a
+project gets packer/plugins/required-plugins.pkr.hcl and a `packer init` only
+from 1.7 on: see ``needs_plugins``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from rke2image.bake.stopper import Stopper
 from rke2image.errors import PackerFailed, ToolNotFound, tail
 
 EventSink = Callable[[PackerEvent], None]
+FIRST_PLUGIN_VERSION = (1, 7, 0)
 
 INSTALL_HINT = (
     "install Packer (Debian/Ubuntu: `apt-get install packer`, or a release from "
@@ -108,11 +115,16 @@ class Packer:
         major, minor, patch = (int(g) for g in match.groups())
         return major, minor, patch
 
+    def needs_plugins(self) -> bool:
+        """True for Packer versions that install builders with `packer init` (>= 1.7)."""
+        return self.version() >= FIRST_PLUGIN_VERSION
+
     def init(self, project: Path) -> None:
         """Install the plugins of required_plugins (Packer >= 1.7 only)."""
         self._check("init", *self._run("init", project, ".", machine_readable=False))
 
     def validate(self, project: Path, only: str, var_file: str) -> None:
+        """`packer validate` of one source with one variables file; PackerFailed if invalid."""
         self._check("validate", *self._run("validate", project, ".", only=only, var_file=var_file))
 
     def build(self, project: Path, only: str, var_file: str, timeout: float | None = None) -> str:
@@ -186,4 +198,3 @@ def _plain(output: str) -> str:
     """Packer's output as a person reads it (machine-readable escaping undone)."""
     events = (parse_line(line, 0.0) for line in output.splitlines())
     return "\n".join(e.text for e in events if e is not None and is_shown(e))
-

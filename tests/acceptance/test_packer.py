@@ -20,8 +20,7 @@ from types import ModuleType
 import pytest
 
 from helpers import REPO
-from rke2image.bake.adapter import BuildInterrupted, Packer
-from rke2image.bake.pipeline import build_node
+from rke2image.bake.packer import BuildInterrupted, Packer
 from rke2image.bake.progress import PackerEvent
 from rke2image.errors import EXIT_FINDINGS, EXIT_USAGE, PackerFailed, ToolNotFound
 from rke2image.paths import PREFLIGHT, SYSCTL_FILE
@@ -49,7 +48,7 @@ def packer(require_tool: Callable[[str], str]) -> str:
 def test_build_installs_checks_cleans_and_records(tmp_path: Path, packer: str) -> None:
     node = nullbuild.make_node(nullbuild.null_settings(tmp_path))
     events: list[PackerEvent] = []
-    results = build_node(nullbuild.null_request(tmp_path, node, packer_path=packer), events.append)
+    results = nullbuild.null_build(tmp_path, node, packer_path=packer, on_event=events.append)
 
     [result] = results
     assert result.artifact_ids == ("Null",) and not result.cached
@@ -64,7 +63,7 @@ def test_build_installs_checks_cleans_and_records(tmp_path: Path, packer: str) -
     assert not (root / "home/builder/.ssh/authorized_keys").exists()
     text = "\n".join(e.text for e in events)
     assert "preflight passed" in text and "(mode enforce)" in text
-    record = json.loads((tmp_path / "project/artifacts/null.json").read_text())
+    record = json.loads((nullbuild.project(tmp_path) / "artifacts/null.json").read_text())
     assert record["digest"] == result.digest and record["artifact_ids"] == ["Null"]
 
 
@@ -72,14 +71,14 @@ def test_unchanged_spec_reports_the_recorded_artifact_without_packer(
     tmp_path: Path, packer: str
 ) -> None:
     node = nullbuild.make_node(nullbuild.null_settings(tmp_path))
-    [first] = build_node(nullbuild.null_request(tmp_path, node, packer_path=packer))
+    [first] = nullbuild.null_build(tmp_path, node, packer_path=packer)
     # No Packer at all the second time: a cached answer never starts it.
     missing = str(tmp_path / "no-such-packer")
-    [again] = build_node(nullbuild.null_request(tmp_path, node, packer_path=missing))
+    [again] = nullbuild.null_build(tmp_path, node, packer_path=missing)
     assert again.cached and again.image_name == first.image_name
     assert again.artifact_ids == first.artifact_ids
     with pytest.raises(ToolNotFound):
-        build_node(nullbuild.null_request(tmp_path, node, packer_path=missing, force=True))
+        nullbuild.null_build(tmp_path, node, packer_path=missing, force=True)
 
 
 def test_a_changed_input_changes_the_digest_and_rebuilds(tmp_path: Path, packer: str) -> None:
@@ -87,9 +86,9 @@ def test_a_changed_input_changes_the_digest_and_rebuilds(tmp_path: Path, packer:
         tmp_path, overrides={"fs.inotify.max_user_instances": "8192"}
     )
     node = nullbuild.make_node(settings)
-    [first] = build_node(nullbuild.null_request(tmp_path, node, packer_path=packer))
+    [first] = nullbuild.null_build(tmp_path, node, packer_path=packer)
     changed = nullbuild.make_node(settings, sysctl={"fs.inotify.max_user_instances": "8192"})
-    [second] = build_node(nullbuild.null_request(tmp_path, changed, packer_path=packer))
+    [second] = nullbuild.null_build(tmp_path, changed, packer_path=packer)
     assert second.digest != first.digest and not second.cached
 
 
@@ -97,13 +96,13 @@ def test_non_compliant_image_fails_the_build_in_kubelets_words(tmp_path: Path, p
     settings = nullbuild.null_settings(tmp_path, overrides={"vm.overcommit_memory": "0"})
     node = nullbuild.make_node(settings)
     with pytest.raises(PackerFailed) as caught:
-        build_node(nullbuild.null_request(tmp_path, node, packer_path=packer))
+        nullbuild.null_build(tmp_path, node, packer_path=packer)
     assert caught.value.exit_code == EXIT_FINDINGS
     assert (
         "invalid kernel flag: vm/overcommit_memory, expected value: 1, actual value: 0"
         in caught.value.tail
     )
-    assert not (tmp_path / "project/artifacts/null.json").exists()
+    assert not (nullbuild.project(tmp_path) / "artifacts/null.json").exists()
 
 
 def test_a_base_with_swap_bakes_unless_kubelet_fails_on_swap(tmp_path: Path, packer: str) -> None:
@@ -111,19 +110,19 @@ def test_a_base_with_swap_bakes_unless_kubelet_fails_on_swap(tmp_path: Path, pac
     # (RKE2 runs kubelet with fail-swap-on=false, so swap does not stop it) ...
     settings = nullbuild.null_settings(tmp_path)
     node = nullbuild.make_node(settings)
-    [result] = build_node(nullbuild.null_request(tmp_path, node, packer_path=packer))
+    [result] = nullbuild.null_build(tmp_path, node, packer_path=packer)
     assert not result.cached
     # ... and only kubelet-arg fail-swap-on=true makes the enforce run refuse it.
     strict = nullbuild.make_node(settings, rke2_config={"kubelet-arg": ["fail-swap-on=true"]})
     with pytest.raises(PackerFailed) as caught:
-        build_node(nullbuild.null_request(tmp_path, strict, packer_path=packer))
+        nullbuild.null_build(tmp_path, strict, packer_path=packer, force=True)
     assert "please disable swap: /swapfile (file) is active" in caught.value.tail
 
 
 def test_failing_provisioner_is_exit_1_with_packers_message(tmp_path: Path, packer: str) -> None:
     node = nullbuild.make_node(nullbuild.null_settings(tmp_path, fail=True))
     with pytest.raises(PackerFailed) as caught:
-        build_node(nullbuild.null_request(tmp_path, node, packer_path=packer))
+        nullbuild.null_build(tmp_path, node, packer_path=packer)
     assert caught.value.exit_code == EXIT_FINDINGS
     assert "packer build failed" in str(caught.value)
     assert "step: failing on purpose" in caught.value.tail
@@ -137,9 +136,8 @@ def test_broken_template_is_exit_1_with_packers_message(tmp_path: Path, packer: 
         (templates / source.name).write_text(source.read_text())
     (templates / "broken.pkr.hcl").write_text('source "null" "broken" {\n  communicator = \n}\n')
     node = nullbuild.make_node(nullbuild.null_settings(tmp_path))
-    request = nullbuild.null_request(tmp_path, node, packer_path=packer, templates=templates)
     with pytest.raises(PackerFailed) as caught:
-        build_node(request)
+        nullbuild.null_build(tmp_path, node, packer_path=packer, templates=templates)
     assert caught.value.exit_code == EXIT_FINDINGS
     assert "packer validate failed" in str(caught.value)
     assert "broken.pkr.hcl" in caught.value.tail
@@ -155,7 +153,7 @@ def test_output_streams_while_packer_runs(tmp_path: Path, packer: str) -> None:
         if "step: waiting" in event.text:
             flag.touch()  # the build waits for this file before it can finish
 
-    [result] = build_node(nullbuild.null_request(tmp_path, node, packer_path=packer), on_event)
+    [result] = nullbuild.null_build(tmp_path, node, packer_path=packer, on_event=on_event)
     assert result.artifact_ids == ("Null",)
     assert any("Builds finished" in text for text in seen)
 
@@ -184,15 +182,14 @@ def test_ctrl_c_is_forwarded_and_packer_cleans_up(tmp_path: Path, packer: str) -
     assert code == BuildInterrupted.exit_code, output
     assert "Cleanly cancelled builds after being interrupted" in output
     assert "stopped by SIGINT" in output
-    assert not (tmp_path / "project/artifacts/null.json").exists()
+    assert not (nullbuild.project(tmp_path) / "artifacts/null.json").exists()
 
 
 def test_timeout_stops_packer_and_fails(tmp_path: Path, packer: str) -> None:
     flag = tmp_path / "never-created"
     node = nullbuild.make_node(nullbuild.null_settings(tmp_path, flag=str(flag)))
-    request = nullbuild.null_request(tmp_path, node, packer_path=packer, timeout=2.0)
     with pytest.raises(PackerFailed) as caught:
-        build_node(request)
+        nullbuild.null_build(tmp_path, node, packer_path=packer, timeout=2.0)
     assert not isinstance(caught.value, BuildInterrupted)
     assert "timed out" in str(caught.value)
 

@@ -1,0 +1,46 @@
+"""The etcd account RKE2 needs on servers with profile cis or etcd, defined once.
+
+RKE2 looks the user and group up in /etc/passwd and /etc/group itself and never
+creates them (DESIGN.md, profile_linux.go ``validateProfile``). A node booting a
+stock image gets the account from cloud-init's ``groups``/``users`` modules, a
+built image from packer/scripts/install-rootfs.sh: both read this record, so
+the name, comment and shell cannot differ between the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SystemAccount:
+    """A system user with a group of the same name, no home and no login."""
+
+    name: str
+    comment: str
+    shell: str
+
+    def cloud_config(self) -> dict[str, Any]:
+        """cloud-init's groups and users entries; "default" keeps the distro's own user."""
+        user = {
+            "name": self.name,
+            "gecos": self.comment,
+            "primary_group": self.name,
+            "system": True,
+            "shell": self.shell,
+            "lock_passwd": True,
+            "no_create_home": True,
+        }
+        return {"groups": [self.name], "users": ["default", user]}
+
+    def build_variables(self, create: bool) -> dict[str, str]:
+        """The Packer variables install-rootfs.sh creates it from (no name: create none)."""
+        return {
+            "etcd_user": self.name if create else "",
+            "etcd_user_comment": self.comment,
+            "etcd_user_shell": self.shell,
+        }
+
+
+ETCD = SystemAccount(name="etcd", comment="etcd user", shell="/sbin/nologin")

@@ -29,7 +29,7 @@ test: test-deps venv
 
 # Every check CI enforces, before the tests (.ci/run). The tools are pinned in
 # the `dev` extra; shellcheck and packer come from scripts/install-test-deps.
-SHELL_FILES = $(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba|da)?sh' scripts templates packer tests/e2e/assets .ci \
+SHELL_FILES = $(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba|da)?sh' scripts templates packer tests/e2e/assets .ci deploy \
                 | grep -v '/golden/')
 
 lint: test-deps venv
@@ -38,7 +38,7 @@ lint: test-deps venv
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src tests
 	shellcheck $(SHELL_FILES)
-	packer fmt -check packer
+	packer fmt -check packer && packer fmt -check packer/plugins && packer fmt -check tests/acceptance/fixtures/packer/null
 
 # Build a real VM image locally (root on Debian/Ubuntu): the e2e base image,
 # `rke2image build --only qemu`, and how to boot the result.

@@ -44,9 +44,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="where to write (default: the system temporary folder); "
-                        "/dev/shm takes the disk out of the figure")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where to write (default: the system temporary folder); "
+        "/dev/shm takes the disk out of the figure",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         spec = Path(tmp, "cluster.yaml")

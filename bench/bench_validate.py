@@ -40,20 +40,25 @@ def tool(name: str) -> str:
     beside = Path(sys.executable).parent / name
     found = str(beside) if beside.is_file() else shutil.which(name)
     if found is None:
-        raise SystemExit(f"bench_validate: {name} not found; run `make venv` and use .venv/bin/python")
+        raise SystemExit(
+            f"bench_validate: {name} not found; run `make venv` and use .venv/bin/python"
+        )
     return found
 
 
 def prepare(folder: Path, rke2image: str) -> dict[str, Path]:
     """Write the schema (as `rke2image schema` prints it), the node spec and the cluster."""
     schema = folder / "node-spec.schema.json"
-    schema.write_text(subprocess.run([rke2image, "schema"], check=True, capture_output=True,
-                                     text=True).stdout, encoding="utf-8")
+    schema.write_text(
+        subprocess.run([rke2image, "schema"], check=True, capture_output=True, text=True).stdout,
+        encoding="utf-8",
+    )
     node = folder / "node.yaml"
     shutil.copy(NODE_SPEC, node)
     cluster = folder / "cluster.yaml"
-    cluster.write_text(yaml.safe_dump(cluster_document(SERVERS, AGENTS), sort_keys=False),
-                       encoding="utf-8")
+    cluster.write_text(
+        yaml.safe_dump(cluster_document(SERVERS, AGENTS), sort_keys=False), encoding="utf-8"
+    )
     return {"schema": schema, "node": node, "cluster": cluster}
 
 
@@ -63,8 +68,10 @@ def once(argv: list[str]) -> float:
     result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"bench_validate: {' '.join(argv)} exited {result.returncode}:\n"
-                         f"{result.stderr.decode(errors='replace')}")
+        raise SystemExit(
+            f"bench_validate: {' '.join(argv)} exited {result.returncode}:\n"
+            f"{result.stderr.decode(errors='replace')}"
+        )
     return elapsed
 
 
@@ -77,8 +84,10 @@ def measure(runs: int) -> dict[str, Any]:
             for case in ("node", "cluster")
             for name, argv in (
                 ("rke2image", [rke2image, "validate", str(files[case])]),
-                ("check-jsonschema", [checker, "--schemafile", str(files["schema"]),
-                                      str(files[case])]),
+                (
+                    "check-jsonschema",
+                    [checker, "--schemafile", str(files["schema"]), str(files[case])],
+                ),
             )
         }
         for argv in commands.values():  # warm the page cache; also proves both accept the files
@@ -99,8 +108,10 @@ def measure(runs: int) -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo
-                      if line.startswith("model name")), platform.processor())
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+            platform.processor(),
+        )
     return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version()}
 
 
@@ -110,13 +121,17 @@ def report(result: dict[str, Any]) -> None:
     print(f"validate: cold process per run, median of {result['runs']} interleaved runs")
     print("| case | rke2image validate | check-jsonschema | ratio | target |")
     print("|---|---|---|---|---|")
-    print(f"| one NodeSpec | {m['node/rke2image']:.3f} s | {m['node/check-jsonschema']:.3f} s "
-          f"| {ratio:.2f} | ratio <= {ONE_SPEC_RATIO_TARGET}: "
-          f"{'met' if ratio <= ONE_SPEC_RATIO_TARGET else 'MISSED'} |")
-    print(f"| Cluster, {SERVERS + AGENTS} nodes | {cluster:.3f} s "
-          f"| {m['cluster/check-jsonschema']:.3f} s "
-          f"| {cluster / m['cluster/check-jsonschema']:.2f} | < {CLUSTER_SECONDS_TARGET} s: "
-          f"{'met' if cluster < CLUSTER_SECONDS_TARGET else 'MISSED'} |")
+    print(
+        f"| one NodeSpec | {m['node/rke2image']:.3f} s | {m['node/check-jsonschema']:.3f} s "
+        f"| {ratio:.2f} | ratio <= {ONE_SPEC_RATIO_TARGET}: "
+        f"{'met' if ratio <= ONE_SPEC_RATIO_TARGET else 'MISSED'} |"
+    )
+    print(
+        f"| Cluster, {SERVERS + AGENTS} nodes | {cluster:.3f} s "
+        f"| {m['cluster/check-jsonschema']:.3f} s "
+        f"| {cluster / m['cluster/check-jsonschema']:.2f} | < {CLUSTER_SECONDS_TARGET} s: "
+        f"{'met' if cluster < CLUSTER_SECONDS_TARGET else 'MISSED'} |"
+    )
     mach = result["machine"]
     print(f"machine: {mach['nproc']} CPUs, {mach['cpu']}, Python {mach['python']}")
 
@@ -124,8 +139,12 @@ def report(result: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     default_runs = int(os.environ.get("RKE2IMAGE_BENCH_RUNS", "10"))
-    parser.add_argument("--runs", type=int, default=default_runs,
-                        help="runs per command (default: $RKE2IMAGE_BENCH_RUNS or 10)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=default_runs,
+        help="runs per command (default: $RKE2IMAGE_BENCH_RUNS or 10)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     result = measure(args.runs)

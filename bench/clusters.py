@@ -20,11 +20,16 @@ def cluster_document(servers: int, agents: int) -> dict[str, Any]:
             "server": "https://cp.example.com:9345",
             "defaults": {
                 "os": "ubuntu-22.04",
-                "rke2": {"version": "v1.31.4+rke2r1", "profile": "cis",
-                         "token": {"file": "/etc/rancher/rke2/token"},
-                         "config": {"tls-san": ["cp.example.com"]}},
-                "kernel": {"sysctl": {"fs.inotify.max_user_instances": 8192},
-                           "modules": ["overlay", "br_netfilter"]},
+                "rke2": {
+                    "version": "v1.31.4+rke2r1",
+                    "profile": "cis",
+                    "token": {"file": "/etc/rancher/rke2/token"},
+                    "config": {"tls-san": ["cp.example.com"]},
+                },
+                "kernel": {
+                    "sysctl": {"fs.inotify.max_user_instances": 8192},
+                    "modules": ["overlay", "br_netfilter"],
+                },
                 "preflight": {"mode": "remediate"},
             },
             "nodes": nodes,

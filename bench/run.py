@@ -45,10 +45,14 @@ def environment(runs: int | None) -> dict[str, str]:
 
 def machine() -> str:
     with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo
-                      if line.startswith("model name")), platform.processor())
-    return (f"{os.cpu_count()} CPUs, {model}, Python {platform.python_version()} "
-            f"({sys.executable}), {platform.system()} {platform.release()}")
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+            platform.processor(),
+        )
+    return (
+        f"{os.cpu_count()} CPUs, {model}, Python {platform.python_version()} "
+        f"({sys.executable}), {platform.system()} {platform.release()}"
+    )
 
 
 def main() -> int:

@@ -33,9 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-golden")) or os.environ.get(
-        "UPDATE_GOLDEN"
-    ) == "1"
+    return (
+        bool(request.config.getoption("--update-golden")) or os.environ.get("UPDATE_GOLDEN") == "1"
+    )
 
 
 @pytest.fixture

@@ -72,7 +72,9 @@ def test_warnings_pass_unless_strict(capsys: pytest.CaptureFixture[str]) -> None
     assert run(capsys, "--strict", path)[0] == 1
 
 
-def test_folders_are_searched_for_specs_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_folders_are_searched_for_specs_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shutil.copy(EXAMPLES / "node.yaml", tmp_path / "a.yaml")
     (tmp_path / "sub").mkdir()
     shutil.copy(INVALID / "server-missing.yaml", tmp_path / "sub" / "b.yml")
@@ -83,7 +85,9 @@ def test_folders_are_searched_for_specs_only(tmp_path: Path, capsys: pytest.Capt
     assert "2 file(s) checked" in err
 
 
-def test_only_specs_skips_other_named_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_only_specs_skips_other_named_yaml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     other = tmp_path / "ci.yaml"
     other.write_text("on: push\n")
     assert run(capsys, "--only-specs", str(other))[0] == 0
@@ -96,12 +100,16 @@ def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
     assert "/nonexistent/spec.yaml" in err and "Traceback" not in err
 
 
-def test_a_folder_without_specs_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_without_specs_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, str(tmp_path))
     assert code == 2 and "no rke2image/v1 spec" in err
 
 
-def test_an_unreadable_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unreadable_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "spec.yaml"
     path.symlink_to(tmp_path / "gone.yaml")  # root reads any mode; a dangling link cannot be read
     code, out, err = run(capsys, str(path))
@@ -110,16 +118,28 @@ def test_an_unreadable_file_is_a_usage_error(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_bad_flag_exits_2_through_the_real_entry_point() -> None:
-    done = subprocess.run([sys.executable, "-m", "rke2image", "validate", "--format", "xml", "x"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "rke2image", "validate", "--format", "xml", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2 and "invalid choice" in done.stderr
 
 
 def test_real_process_exit_codes_and_no_traceback() -> None:
-    for path, expected in [(EXAMPLES / "node.yaml", 0), (INVALID / "yaml-alias-bomb.yaml", 1),
-                           (INVALID / "yaml-encoding.yaml", 1), (ROOT / "nope.yaml", 2)]:
-        done = subprocess.run([sys.executable, "-m", "rke2image", "validate", str(path)],
-                              capture_output=True, text=True, check=False)
+    for path, expected in [
+        (EXAMPLES / "node.yaml", 0),
+        (INVALID / "yaml-alias-bomb.yaml", 1),
+        (INVALID / "yaml-encoding.yaml", 1),
+        (ROOT / "nope.yaml", 2),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "rke2image", "validate", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == expected, (path, done.stderr)
         assert "Traceback" not in done.stderr
 
@@ -135,16 +155,28 @@ def test_folder_search_finds_quoted_flow_and_other_version_specs(
     assert "c.yaml" in out and "rke2image/v2" in out
 
 
-def test_a_pipe_is_refused_instead_of_blocking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_pipe_is_refused_instead_of_blocking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fifo = tmp_path / "spec.yaml"
     os.mkfifo(fifo)
     code, _, err = run(capsys, str(fifo))
     assert code == 2 and "not a regular file" in err
 
 
-def test_one_render_refuses_a_node_name_used_in_two_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_one_render_refuses_a_node_name_used_in_two_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert run(capsys, str(EXAMPLES / "node.yaml"), str(EXAMPLES / "cluster.yaml"))[0] == 0
-    code = main(["render", str(EXAMPLES / "node.yaml"), str(EXAMPLES / "cluster.yaml"), "-o", str(tmp_path / "o")])
+    code = main(
+        [
+            "render",
+            str(EXAMPLES / "node.yaml"),
+            str(EXAMPLES / "cluster.yaml"),
+            "-o",
+            str(tmp_path / "o"),
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 1 and "examples/cluster.yaml:" in err and "also used in" in err
     assert not (tmp_path / "o").exists()

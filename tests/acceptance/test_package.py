@@ -58,7 +58,9 @@ def _clean_env() -> dict[str, str]:
 def _step(argv: list[str], env: dict[str, str], cwd: Path) -> None:
     result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        pytest.fail(f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        pytest.fail(
+            f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +72,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     python = str(venv / "bin" / "python")
     _step([python, "-m", "pip", "install", "--quiet", "hatchling>=1.18"], env, root)
     dist = root / "dist"
-    _step([python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-           "--wheel-dir", str(dist), str(REPO)], env, root)
+    _step(
+        [
+            python,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(dist),
+            str(REPO),
+        ],
+        env,
+        root,
+    )
     wheels = sorted(dist.glob("rke2image-*.whl"))
     assert len(wheels) == 1, f"expected one wheel, found {wheels}"
     _step([python, "-m", "pip", "install", "--quiet", str(wheels[0])], env, root)
@@ -102,14 +118,18 @@ def test_wheel_ships_every_file_of_the_data_folder(installed: Installed, folder:
 
 def test_wheel_declares_the_console_script(installed: Installed) -> None:
     with zipfile.ZipFile(installed.wheel) as wheel:
-        entry_points = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        entry_points = next(
+            n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")
+        )
         text = wheel.read(entry_points).decode()
     assert re.search(r"^rke2image\s*=\s*rke2image\.cli\.main:main$", text, re.MULTILINE), text
 
 
 def test_installed_package_is_the_wheel_not_the_checkout(installed: Installed) -> None:
-    code = ("import rke2image, rke2image.resources as r; print(rke2image.__file__); "
-            "print(*(r.data_dir(name) for name in r.DATA_FOLDERS), sep='\\n')")
+    code = (
+        "import rke2image, rke2image.resources as r; print(rke2image.__file__); "
+        "print(*(r.data_dir(name) for name in r.DATA_FOLDERS), sep='\\n')"
+    )
     result = installed.run(str(installed.bin / "python"), "-W", "error", "-c", code)
     assert result.returncode == 0, result.stderr
     venv = installed.bin.parent.resolve()
@@ -126,8 +146,9 @@ def test_console_script_version(installed: Installed) -> None:
 
 def _checkout_schema() -> dict[str, object]:
     """What `schema` prints, from the checkout: node-spec with the other files under $defs."""
-    files = {p.name: json.loads(p.read_text(encoding="utf-8"))
-             for p in (REPO / "schemas").glob("*.json")}
+    files = {
+        p.name: json.loads(p.read_text(encoding="utf-8")) for p in (REPO / "schemas").glob("*.json")
+    }
     main = files.pop("node-spec.schema.json")
     main.setdefault("$defs", {}).update(files)
     assert isinstance(main, dict)
@@ -142,7 +163,9 @@ def test_console_script_schema_is_the_shipped_schema(installed: Installed) -> No
 
 def test_python_m_validate_accepts_a_good_spec(installed: Installed) -> None:
     shutil.copy(GOOD_SPEC, installed.workdir / "node.yaml")
-    result = installed.run(str(installed.bin / "python"), "-m", "rke2image", "validate", "node.yaml")
+    result = installed.run(
+        str(installed.bin / "python"), "-m", "rke2image", "validate", "node.yaml"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
     assert "1 file(s) checked: 0 error(s)" in result.stderr
@@ -153,7 +176,9 @@ def _documented_diagnostics(spec: Path, shown_as: str) -> list[str]:
     lines = spec.read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("# Running ")) + 1
     end = lines.index("# ---")
-    return [line[2:].replace(f"examples/invalid/{spec.name}", shown_as) for line in lines[start:end]]
+    return [
+        line[2:].replace(f"examples/invalid/{spec.name}", shown_as) for line in lines[start:end]
+    ]
 
 
 def test_python_m_validate_reports_a_bad_spec(installed: Installed) -> None:

@@ -161,8 +161,13 @@ def test_install_rke2_keeps_an_rke2_the_base_already_has(
     (root / "usr/local/bin").mkdir(parents=True)
     (root / "usr/local/bin/rke2").write_text("#!/bin/sh\n")
     (root / "usr/local/bin/rke2").chmod(0o755)
-    done = run(shell_command(require_tool, shell), "install-rke2.sh", RKE2IMAGE_ROOT=str(root),
-               RKE2IMAGE_RKE2_VERSION="v1.31.4+rke2r1", RKE2IMAGE_RKE2_TYPE="server")
+    done = run(
+        shell_command(require_tool, shell),
+        "install-rke2.sh",
+        RKE2IMAGE_ROOT=str(root),
+        RKE2IMAGE_RKE2_VERSION="v1.31.4+rke2r1",
+        RKE2IMAGE_RKE2_TYPE="server",
+    )
     assert done.returncode == 0, done.stderr
     assert "already in the image at /usr/local/bin/rke2" in done.stdout
 
@@ -174,8 +179,13 @@ def test_install_rke2_without_rke2_goes_to_the_installer_and_needs_a_version(
     cmd = shell_command(require_tool, shell)
     root = tmp_path / "empty"
     root.mkdir()
-    done = run(cmd, "install-rke2.sh", RKE2IMAGE_ROOT=str(root),
-               RKE2IMAGE_RKE2_VERSION="v1.31.4+rke2r1", RKE2IMAGE_RKE2_TYPE="agent")
+    done = run(
+        cmd,
+        "install-rke2.sh",
+        RKE2IMAGE_ROOT=str(root),
+        RKE2IMAGE_RKE2_VERSION="v1.31.4+rke2r1",
+        RKE2IMAGE_RKE2_TYPE="agent",
+    )
     assert done.returncode == 1 and "the installer only installs into /" in done.stderr
     missing = run(cmd, "install-rke2.sh", RKE2IMAGE_ROOT=str(root), RKE2IMAGE_RKE2_TYPE="agent")
     assert missing.returncode != 0 and "RKE2IMAGE_RKE2_VERSION is required" in missing.stderr

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -53,21 +54,52 @@ class Consumer:
 
     def try_repo(self, *files: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [self.pre_commit, "try-repo", str(self.hook_repo), HOOK_ID, "--verbose",
-             "--color", "never", "--files", *files],
-            cwd=self.path, env=self.env, capture_output=True, text=True, check=False,
+            [
+                self.pre_commit,
+                "try-repo",
+                str(self.hook_repo),
+                HOOK_ID,
+                "--verbose",
+                "--color",
+                "never",
+                "--files",
+                *files,
+            ],
+            cwd=self.path,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
 
 def _git(cwd: Path, env: dict[str, str], *argv: str) -> None:
-    subprocess.run(["git", "-c", "user.name=rke2image tests", "-c", "user.email=tests@invalid",
-                    "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *argv],
-                   cwd=cwd, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=rke2image tests",
+            "-c",
+            "user.email=tests@invalid",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+            *argv,
+        ],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GIT_", "PRE_COMMIT")) and k not in ("PYTHONPATH", "PYTHONHOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_", "PRE_COMMIT")) and k not in ("PYTHONPATH", "PYTHONHOME")
+    }
     env["PRE_COMMIT_HOME"] = str(tmp / "pre-commit-home")
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env
@@ -100,8 +132,12 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
 
 def test_hook_manifest_is_valid() -> None:
     pre_commit = require_tool("pre-commit")
-    result = subprocess.run([pre_commit, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [pre_commit, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -117,8 +153,10 @@ def test_hook_fails_a_bad_spec_with_its_diagnostic(consumer: Consumer) -> None:
     result = consumer.try_repo("specs/good.yaml", "specs/bad.yaml", "ci.yml")
     assert result.returncode == 1, result.stdout + result.stderr
     assert re.search(r"^rke2image validate\.+Failed$", result.stdout, re.MULTILINE), result.stdout
-    diagnostic = (r"^specs/bad\.yaml:\d+:\d+: error: vm\.overcommit_memory is 0 .*"
-                  r"invalid kernel flag: vm/overcommit_memory.* \[required-sysctl\]$")
+    diagnostic = (
+        r"^specs/bad\.yaml:\d+:\d+: error: vm\.overcommit_memory is 0 .*"
+        r"invalid kernel flag: vm/overcommit_memory.* \[required-sysctl\]$"
+    )
     assert re.search(diagnostic, result.stdout, re.MULTILINE), result.stdout
     assert "specs/good.yaml:" not in result.stdout
 
@@ -133,8 +171,9 @@ def test_hook_passes_when_no_yaml_file_is_a_spec(consumer: Consumer) -> None:
 def test_hook_is_skipped_without_yaml(consumer: Consumer) -> None:
     result = consumer.try_repo("notes.txt")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"^rke2image validate\.+\(no files to check\)Skipped$", result.stdout,
-                     re.MULTILINE), result.stdout
+    assert re.search(
+        r"^rke2image validate\.+\(no files to check\)Skipped$", result.stdout, re.MULTILINE
+    ), result.stdout
 
 
 # --- dogfood: the repository's own .pre-commit-config.yaml runs the hook on examples/ ---
@@ -142,9 +181,12 @@ def test_hook_is_skipped_without_yaml(consumer: Consumer) -> None:
 OWN_CONFIG = REPO / ".pre-commit-config.yaml"
 
 
-def _hook(document: object) -> dict[str, object]:
-    hooks = document if isinstance(document, list) else [
-        h for repo in document["repos"] for h in repo["hooks"]]  # type: ignore[index]
+def _hook(document: Any) -> dict[str, Any]:
+    hooks = (
+        document
+        if isinstance(document, list)
+        else [h for repo in document["repos"] for h in repo["hooks"]]
+    )
     (hook,) = [h for h in hooks if h["id"] == HOOK_ID]
     assert isinstance(hook, dict)
     return hook
@@ -152,8 +194,12 @@ def _hook(document: object) -> dict[str, object]:
 
 def test_own_config_is_valid_and_runs_the_published_hook() -> None:
     pre_commit = require_tool("pre-commit")
-    result = subprocess.run([pre_commit, "validate-config", str(OWN_CONFIG)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [pre_commit, "validate-config", str(OWN_CONFIG)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     published = _hook(yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text()))
     own = _hook(yaml.safe_load(OWN_CONFIG.read_text()))
@@ -183,13 +229,18 @@ def dogfood(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
 
 def _run_own_config(dogfood: tuple[Path, dict[str, str], str]) -> subprocess.CompletedProcess[str]:
     repo, env, pre_commit = dogfood
-    return subprocess.run([pre_commit, "run", HOOK_ID, "--all-files", "--verbose",
-                           "--color", "never"],
-                          cwd=repo, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [pre_commit, "run", HOOK_ID, "--all-files", "--verbose", "--color", "never"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_own_config_passes_the_examples_and_skips_the_invalid_ones(
-    dogfood: tuple[Path, dict[str, str], str]
+    dogfood: tuple[Path, dict[str, str], str],
 ) -> None:
     result = _run_own_config(dogfood)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, make_tree, run_preflight
 
+from helpers import REPO, make_tree, run_preflight
 from rke2image import paths, resources
 from rke2image.render import render_node, write_rootfs
 from rke2image.render.files import RenderedNode
@@ -59,8 +59,12 @@ ExecStartPre=-/sbin/modprobe overlay
 ExecStart=/usr/local/bin/rke2 {role}
 ExecStopPost=-/bin/sh -c "systemd-cgls /system.slice/%n | grep -Eo '[0-9]+ (containerd|kubelet)' | awk '{{print $1}}' | xargs -r kill"
 """
-CLOUD_INIT_UNITS = ("cloud-init-local.service", "cloud-init.service", "cloud-config.service",
-                    "cloud-final.service")
+CLOUD_INIT_UNITS = (
+    "cloud-init-local.service",
+    "cloud-init.service",
+    "cloud-config.service",
+    "cloud-final.service",
+)
 
 
 def example_nodes(baked: bool) -> list[tuple[str, RenderedNode]]:
@@ -68,8 +72,12 @@ def example_nodes(baked: bool) -> list[tuple[str, RenderedNode]]:
     specs = [spec for example in EXAMPLES for spec in load_nodes([example])]
     for spec in specs:
         environ = {spec.token.env: "example-token"} if spec.token and spec.token.env else {}
-        out.append((f"{Path(spec.source).name}:{spec.name}",
-                    render_node(spec, baked=baked, environ=environ)))
+        out.append(
+            (
+                f"{Path(spec.source).name}:{spec.name}",
+                render_node(spec, baked=baked, environ=environ),
+            )
+        )
     return out
 
 
@@ -77,8 +85,13 @@ def extra_nodes(make_node: MakeNode) -> list[RenderedNode]:
     joiner = {"cluster_init": False, "server": "https://[fd00::1]:9345"}
     return [
         render_node(make_node(profile="none", preflight_mode="warn", rke2_config={})),
-        render_node(make_node(token=TokenRef(env="T"), rke2_config={"kubelet-arg": [
-            "fail-swap-on=false"], "node-label": ["a=b c", "yes"]}), environ={"T": "s'ec\"ret: x"}),
+        render_node(
+            make_node(
+                token=TokenRef(env="T"),
+                rke2_config={"kubelet-arg": ["fail-swap-on=false"], "node-label": ["a=b c", "yes"]},
+            ),
+            environ={"T": "s'ec\"ret: x"},
+        ),
         render_node(make_node(name="w-1", role="agent", modules=(), **joiner)),
         render_node(make_node(name="w-2", role="agent", **joiner), baked=True),
     ]
@@ -87,8 +100,12 @@ def extra_nodes(make_node: MakeNode) -> list[RenderedNode]:
 def cloud_init_schema(tool: Tool, user_data: bytes, tmp_path: Path) -> None:
     path = tmp_path / "user-data"
     path.write_bytes(user_data)
-    result = subprocess.run([tool("cloud-init"), "schema", "--config-file", str(path)],
-                            check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [tool("cloud-init"), "schema", "--config-file", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Valid cloud-config" in result.stdout
 
@@ -114,8 +131,12 @@ def test_cloud_init_schema_rejects_a_broken_config(require_tool: Tool, tmp_path:
     # The check must be able to fail: a wrong type for write_files.
     path = tmp_path / "user-data"
     path.write_text("#cloud-config\nwrite_files: 3\n")
-    result = subprocess.run([require_tool("cloud-init"), "schema", "--config-file", str(path)],
-                            check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [require_tool("cloud-init"), "schema", "--config-file", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0
 
 
@@ -127,11 +148,18 @@ def node_root(tmp_path: Path, node: RenderedNode) -> Path:
     other = "rke2-agent" if node.role == "server" else "rke2-server"
     unit = root / "usr/local/lib/systemd/system" / paths.service_name(node.role)
     unit.parent.mkdir(parents=True)
-    unit.write_text(RKE2_UNIT.format(role=node.role, other=other,
-                                     type="notify" if node.role == "server" else "exec"))
+    unit.write_text(
+        RKE2_UNIT.format(
+            role=node.role, other=other, type="notify" if node.role == "server" else "exec"
+        )
+    )
     for folder, name, target in [
         ("multi-user.target.wants", paths.service_name(node.role), f"/{unit.relative_to(root)}"),
-        ("multi-user.target.wants", "cloud-init.target", "/usr/lib/systemd/system/cloud-init.target"),
+        (
+            "multi-user.target.wants",
+            "cloud-init.target",
+            "/usr/lib/systemd/system/cloud-init.target",
+        ),
         *(("cloud-init.target.wants", u, f"/usr/lib/systemd/system/{u}") for u in CLOUD_INIT_UNITS),
     ]:
         (etc / folder).mkdir(parents=True, exist_ok=True)
@@ -147,8 +175,12 @@ def node_root(tmp_path: Path, node: RenderedNode) -> Path:
 
 
 def verify(tool: Tool, root: Path, unit: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([tool("systemd-analyze"), "verify", f"--root={root}", unit],
-                          check=False, capture_output=True, text=True)
+    return subprocess.run(
+        [tool("systemd-analyze"), "verify", f"--root={root}", unit],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("role", ["server", "agent"])
@@ -156,15 +188,24 @@ def test_drop_in_passes_systemd_analyze_verify(
     require_tool: Tool, tmp_path: Path, make_node: MakeNode, role: str
 ) -> None:
     require_tool("cloud-init")  # its unit files take part in the boot transaction
-    node = render_node(make_node(role=role, cluster_init=role == "server",
-                                 server=None if role == "server" else "https://cp:9345"))
+    node = render_node(
+        make_node(
+            role=role,
+            cluster_init=role == "server",
+            server=None if role == "server" else "https://cp:9345",
+        )
+    )
     root = node_root(tmp_path, node)
     for unit in (paths.service_name(role), "multi-user.target"):
         result = verify(require_tool, root, unit)
         assert result.returncode == 0 and result.stderr == "", result.stderr
-    debug = subprocess.run([require_tool("systemd-analyze"), "verify", f"--root={root}",
-                            paths.service_name(role)], check=False, capture_output=True, text=True,
-                           env={"SYSTEMD_LOG_LEVEL": "debug", "PATH": "/usr/bin:/bin"})
+    debug = subprocess.run(
+        [require_tool("systemd-analyze"), "verify", f"--root={root}", paths.service_name(role)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={"SYSTEMD_LOG_LEVEL": "debug", "PATH": "/usr/bin:/bin"},
+    )
     assert paths.dropin_path(role).split("/")[-1] in debug.stdout + debug.stderr
 
 
@@ -187,8 +228,12 @@ def test_rendered_preflight_is_the_template_and_passes_shellcheck(
     script = tmp_path / paths.PREFLIGHT.lstrip("/")
     assert script.read_bytes() == resources.read_text("templates", "preflight.sh").encode()
     assert script.stat().st_mode & 0o777 == 0o755
-    result = subprocess.run([require_tool("shellcheck"), "-s", "sh", str(script)],
-                            check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [require_tool("shellcheck"), "-s", "sh", str(script)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -216,8 +261,11 @@ def test_drop_in_command_runs_the_rendered_preflight(
     (tmp_path / "passwd").write_text("root:x:0:0::/root:/bin/sh\netcd:x:998:998::/:/sbin/nologin\n")
     (tmp_path / "group").write_text("root:x:0:\netcd:x:998:\n")
     (tmp_path / "swaps").write_text("Filename\tType\tSize\tUsed\tPriority\n")
-    env = {"RKE2IMAGE_PASSWD": str(tmp_path / "passwd"), "RKE2IMAGE_GROUP": str(tmp_path / "group"),
-           "RKE2IMAGE_SWAPS": str(tmp_path / "swaps")}
+    env = {
+        "RKE2IMAGE_PASSWD": str(tmp_path / "passwd"),
+        "RKE2IMAGE_GROUP": str(tmp_path / "group"),
+        "RKE2IMAGE_SWAPS": str(tmp_path / "swaps"),
+    }
     script = root / paths.PREFLIGHT.lstrip("/")
     result = run_preflight("dash", script, _drop_in_argv(node, root, tree.root), env)
     if mode == "remediate":
@@ -226,7 +274,8 @@ def test_drop_in_command_runs_the_rendered_preflight(
     else:
         assert result.returncode == 1
         assert "invalid kernel flag: vm/overcommit_memory, expected value: 1, actual value: 0" in (
-            result.stderr)
+            result.stderr
+        )
         assert tree.get("vm.overcommit_memory") == "0"
 
 
@@ -239,6 +288,10 @@ def test_runcmd_shell_lines_pass_shellcheck(
         lines = [entry for entry in runcmd if isinstance(entry, str)]
         script = tmp_path / "runcmd.sh"
         script.write_text("#!/bin/sh\n" + "".join(f"{line}\n" for line in lines))
-        result = subprocess.run([require_tool("shellcheck"), "-s", "sh", str(script)],
-                                check=False, capture_output=True, text=True)
+        result = subprocess.run(
+            [require_tool("shellcheck"), "-s", "sh", str(script)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stdout

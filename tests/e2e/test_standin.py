@@ -18,7 +18,7 @@ from rke2image.kernel import KUBELET_MISMATCH, REQUIRED_BY_KEY, REQUIRED_PARAMET
 
 pytestmark = pytest.mark.e2e
 
-STANDIN = ASSETS / "standin" / "rke2"
+STANDIN = ASSETS / "standin" / "rke2.py"
 KERNEL_DEFAULTS = {"vm.overcommit_memory": "0", "kernel.panic": "0", "kernel.panic_on_oops": "0"}
 
 
@@ -110,11 +110,14 @@ def test_cis_with_protection_off_is_fatal(tmp_path: Path) -> None:
     assert "--protect-kernel-defaults must be true when using --profile=cis" in result.stderr
 
 
-@pytest.mark.parametrize(("config", "refused"), [
-    ("profile: cis\n", False),
-    ("profile: cis\nkubelet-arg: [fail-swap-on=false]\n", False),
-    ("profile: cis\nkubelet-arg: [fail-swap-on=true]\n", True),
-])
+@pytest.mark.parametrize(
+    ("config", "refused"),
+    [
+        ("profile: cis\n", False),
+        ("profile: cis\nkubelet-arg: [fail-swap-on=false]\n", False),
+        ("profile: cis\nkubelet-arg: [fail-swap-on=true]\n", True),
+    ],
+)
 def test_swap_stops_it_only_when_kubelet_fails_on_swap(
     tmp_path: Path, config: str, refused: bool
 ) -> None:

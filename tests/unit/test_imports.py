@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -45,7 +44,11 @@ def test_module_imports_in_fresh_interpreter(module: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", f"import {module}"],
-        capture_output=True, text=True, env=env, cwd=SRC.parent, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=SRC.parent,
+        check=False,
     )
     assert result.returncode == 0, f"import {module} failed:\n{result.stderr}"
     assert result.stderr == "", f"import {module} wrote to stderr:\n{result.stderr}"

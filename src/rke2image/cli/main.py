@@ -7,6 +7,7 @@ Each subcommand lives in its own module under ``rke2image.cli`` with two functio
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -109,10 +110,8 @@ def _silence_stdout() -> None:
 
 def _say(text: str) -> None:
     """One line on stderr; a closed stderr leaves only the exit code to speak."""
-    try:
+    with contextlib.suppress(OSError, ValueError):
         print(text, file=sys.stderr)
-    except (OSError, ValueError):
-        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("rke2image: interrupted")
         return 130
-    except Exception as error:  # noqa: BLE001 - the last resort: never a traceback
+    except Exception as error:
         return last_resort(error)
     finally:
         sys.stdout = stdout
@@ -148,6 +147,8 @@ def last_resort(error: Exception) -> int:
     while tb is not None:
         where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
         tb = tb.tb_next
-    _say(f"rke2image: internal error: {type(error).__name__}: {error}{where}; "
-         "please report it with the command you ran")
+    _say(
+        f"rke2image: internal error: {type(error).__name__}: {error}{where}; "
+        "please report it with the command you ran"
+    )
     return EXIT_USAGE

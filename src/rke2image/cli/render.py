@@ -25,14 +25,29 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--check), 2 on usage or I/O errors.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="spec files or folders")
-    parser.add_argument("-o", "--output", required=True, type=output_folder, metavar="OUT",
-                        help="output folder (one sub-folder per node)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace OUT even if it holds files rke2image did not write")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 naming every stale, missing or extra file")
-    parser.add_argument("--baked", action="store_true",
-                        help="render only the per-node user-data for an image made by `build`")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=output_folder,
+        metavar="OUT",
+        help="output folder (one sub-folder per node)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUT even if it holds files rke2image did not write",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming every stale, missing or extra file",
+    )
+    parser.add_argument(
+        "--baked",
+        action="store_true",
+        help="render only the per-node user-data for an image made by `build`",
+    )
     parser.set_defaults(run=run)
 
 
@@ -63,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem)
         if problems:
-            print(f"{args.output}: {len(problems)} file(s) out of date; run "
-                  "`rke2image render` and commit the result", file=sys.stderr)
+            print(
+                f"{args.output}: {len(problems)} file(s) out of date; run "
+                "`rke2image render` and commit the result",
+                file=sys.stderr,
+            )
             return EXIT_FINDINGS
         print(f"{args.output}: {len(nodes)} node(s) up to date", file=sys.stderr)
         return EXIT_OK
@@ -72,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.output}: rendered {len(nodes)} node(s)", file=sys.stderr)
     large = sum(len(node.user_data) > EC2_USER_DATA_LIMIT for node in nodes)
     if large:
-        print(f"rke2image: note: the user-data of {large} node(s) is over 16 KiB, the most EC2 "
-              "accepts: gzip it there (cloud-init reads gzipped user-data), or boot an image "
-              "made by `rke2image build` with --baked user-data", file=sys.stderr)
+        print(
+            f"rke2image: note: the user-data of {large} node(s) is over 16 KiB, the most EC2 "
+            "accepts: gzip it there (cloud-init reads gzipped user-data), or boot an image "
+            "made by `rke2image build` with --baked user-data",
+            file=sys.stderr,
+        )
     return EXIT_OK

@@ -39,11 +39,37 @@ class _Dumper(yaml.SafeDumper):
 # PyYAML's own resolver already quotes most of them (yes, on, ~, 0x1F, 1.5, dates); it
 # misses YAML 1.1's y/n and what Go's number parsing accepts without a dot (1e3, 0o17,
 # 08, -inf). Over-quoting is harmless: a quoted scalar is a string in every parser.
-_YAML11_WORDS = frozenset({
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-    "true", "True", "TRUE", "false", "False", "FALSE",
-    "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", "<<",
-})
+_YAML11_WORDS = frozenset(
+    {
+        "y",
+        "Y",
+        "yes",
+        "Yes",
+        "YES",
+        "n",
+        "N",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "~",
+        "null",
+        "Null",
+        "NULL",
+        "<<",
+    }
+)
 _GO_NUMBER = re.compile(
     r"[-+]?(?:[0-9][0-9a-zA-Z_]*(?:\.[0-9a-zA-Z_]*)?(?:[eEpP][-+]?[0-9_]+)?"
     r"|\.[0-9][0-9_]*(?:[eE][-+]?[0-9_]+)?"

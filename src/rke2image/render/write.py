@@ -146,8 +146,10 @@ def _refuse_inputs_inside(out: Path, inputs: Sequence[Path]) -> None:
     for path in inputs:
         where = Path(os.path.abspath(path))
         if where == out or out in where.parents:
-            raise InputError(f"refusing to replace {out}: it holds the input {path}; "
-                             "choose an output folder outside the specs")
+            raise InputError(
+                f"refusing to replace {out}: it holds the input {path}; "
+                "choose an output folder outside the specs"
+            )
 
 
 def _refuse_foreign(out: Path, force: bool) -> None:
@@ -199,7 +201,7 @@ def _remove_leftovers(out: Path) -> None:
     """Remove staging or old folders that a killed render (SIGKILL, power loss) left
     beside OUT: they may hold a token."""
     for path in out.parent.glob(f".{glob.escape(out.name)}.*"):
-        pid = path.name[len(out.name) + 2:].split(".", 1)[0]
+        pid = path.name[len(out.name) + 2 :].split(".", 1)[0]
         if path.suffix in (".tmp", ".old") and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 

@@ -16,16 +16,18 @@ from rke2image.spec.problems import Problem
 __all__ = ["FileReport", "NodeSpec", "Problem", "check_paths", "load_nodes"]
 
 
-def check_paths(paths: Sequence[Path], only_specs: bool = False,
-                exclude: Sequence[str] = ()) -> list[FileReport]:
+def check_paths(
+    paths: Sequence[Path], only_specs: bool = False, exclude: Sequence[str] = ()
+) -> list[FileReport]:
     """Check every spec under ``paths`` but those ``exclude`` globs match; raises
     InputError for a missing path.
 
     Node names are not compared across files here: specs of different clusters
     may well share ``cp-1``. ``load_nodes`` does, since one render writes them all.
     """
-    return [check_file(path) for path in spec_files(paths, only_specs)
-            if not excluded(path, exclude)]
+    return [
+        check_file(path) for path in spec_files(paths, only_specs) if not excluded(path, exclude)
+    ]
 
 
 def load_nodes(paths: Sequence[Path], warnings: list[Problem] | None = None) -> list[NodeSpec]:
@@ -39,9 +41,16 @@ def load_nodes(paths: Sequence[Path], warnings: list[Problem] | None = None) -> 
     for report in reports:
         for name, where in report.name_positions.items():
             if name in first:
-                problems.append(replace(where, message=(
-                    f"node name {name!r} is also used in {first[name]}: one render writes one "
-                    "folder per node name; render these specs into separate outputs")))
+                problems.append(
+                    replace(
+                        where,
+                        message=(
+                            f"node name {name!r} is also used in {first[name]}: one render writes "
+                            f"one "
+                            "folder per node name; render these specs into separate outputs"
+                        ),
+                    )
+                )
             else:
                 first.setdefault(name, f"{where.file}:{where.line}")
     if any(p.severity == "error" for p in problems):

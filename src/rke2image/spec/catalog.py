@@ -126,7 +126,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "yaml-alias-bomb",
         "error",
-        'anchors and aliases that expand without bound ("billion laughs"), or an alias inside what it names',
+        'anchors and aliases that expand without bound ("billion laughs"), or an alias inside what '
+        "it names",
         "A few lines of anchors can expand to billions of values. Write the values out.",
         _S,
     ),
@@ -141,7 +142,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "yaml-bad-scalar",
         "error",
-        "a value its tag cannot hold (`!!int abc`, `!!bool maybe`), or an integer of more than 4,300 digits",
+        "a value its tag cannot hold (`!!int abc`, `!!bool maybe`), or an integer of more than "
+        "4,300 digits",
         "The value cannot be read as its tag says. Remove the tag or fix the value.",
         _S,
     ),
@@ -184,7 +186,10 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "required-sysctl",
         "error / warning",
-        "a kubelet-required parameter set to another value: error when protection is on (`profile: cis` or a legacy `cis-1.x`, or `protect-kernel-defaults` in `rke2.config` or `kubelet-arg` with any value Go reads as true: `1`, `t`, `True`…, a bare flag, `--` or `_` spellings), warning otherwise",
+        "a kubelet-required parameter set to another value: error when protection is on (`profile: "
+        "cis` or a legacy `cis-1.x`, or `protect-kernel-defaults` in `rke2.config` or "
+        "`kubelet-arg` with any value Go reads as true: `1`, `t`, `True`…, a bare flag, `--` or "
+        "`_` spellings), warning otherwise",
         "kubelet with protect-kernel-defaults refuses to start when vm.overcommit_memory, "
         "vm.panic_on_oom, kernel.panic, kernel.panic_on_oops or kernel.keys.* differ from "
         "its values ('invalid kernel flag'): on the first server that is an outage. "
@@ -195,7 +200,9 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "unsafe-sysctl-key",
         "error",
-        "a sysctl key that could break a sysctl.d file, a shell or a unit (spaces, `=`, leading `/` or `-`), or that tools read as different parameters: an empty, `.` or `..` part, a separator first, last or doubled, `.` and `/` mixed to spell a required parameter",
+        "a sysctl key that could break a sysctl.d file, a shell or a unit (spaces, `=`, leading "
+        "`/` or `-`), or that tools read as different parameters: an empty, `.` or `..` part, a "
+        "separator first, last or doubled, `.` and `/` mixed to spell a required parameter",
         "The key is written into a sysctl.d file, a POSIX sh preflight and cloud-init; a "
         "key that is not a plain parameter name could inject into any of them.",
         _N,
@@ -219,7 +226,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "bad-bool",
         "error",
-        "`protect-kernel-defaults` or kubelet's `fail-swap-on` with a value Go's `strconv.ParseBool` rejects (`yes`, `on`, `\" true\"`): RKE2 or kubelet would not start",
+        "`protect-kernel-defaults` or kubelet's `fail-swap-on` with a value Go's "
+        '`strconv.ParseBool` rejects (`yes`, `on`, `" true"`): RKE2 or kubelet would not start',
         "RKE2 and kubelet parse these flags with Go's strconv.ParseBool and refuse to start "
         "on anything else. Write true or false.",
         _S,

@@ -103,30 +103,46 @@ def check_bytes(raw: bytes, file: str) -> FileReport:
 def _check_cluster(report: FileReport, doc: LoadedDocument) -> list[tuple[dict[str, Any], str]]:
     expanded: list[tuple[ExpandedNode, dict[str, Any]]] = []
     for node in expand_cluster(doc.data):
-        report.problems.extend(schema.schema_problems(
-            schema.node_validator(), node.document["spec"], doc, "/spec", node.origin))
+        report.problems.extend(
+            schema.schema_problems(
+                schema.node_validator(), node.document["spec"], doc, "/spec", node.origin
+            )
+        )
         spec = node.document["spec"]
         filled = {**node.document, "spec": schema.fill_defaults(spec)}
         expanded.append((node, filled["spec"]))
         _add_findings(report, doc, node_findings(filled), node.origin)
     for owner, finding in cluster_findings(expanded):
         _add_findings(report, doc, [finding], owner.origin if owner else (lambda p: p))
-    return [({**node.document, "spec": spec}, node.origin("/metadata/name"))
-            for node, spec in expanded]
+    return [
+        ({**node.document, "spec": spec}, node.origin("/metadata/name")) for node, spec in expanded
+    ]
 
 
 def _locate_name(report: FileReport, doc: LoadedDocument, name: str, pointer: str) -> None:
     pos = doc.position(pointer)
     report.name_positions[name] = Problem(
-        report.file, pos.line, pos.column, "error", "duplicate-node-name", "", pointer)
+        report.file, pos.line, pos.column, "error", "duplicate-node-name", "", pointer
+    )
 
 
-def _add_findings(report: FileReport, doc: LoadedDocument, findings: list[Finding], origin: Any) -> None:
+def _add_findings(
+    report: FileReport, doc: LoadedDocument, findings: list[Finding], origin: Any
+) -> None:
     for finding in findings:
         where = origin(finding.pointer)
         pos = doc.position(where)
-        report.problems.append(Problem(
-            doc.file, pos.line, pos.column, finding.severity, finding.rule, finding.message, where))
+        report.problems.append(
+            Problem(
+                doc.file,
+                pos.line,
+                pos.column,
+                finding.severity,
+                finding.rule,
+                finding.message,
+                where,
+            )
+        )
 
 
 def _finish(report: FileReport, text: str) -> FileReport:
@@ -134,10 +150,7 @@ def _finish(report: FileReport, text: str) -> FileReport:
     errors that a more specific rule already explains at the same place; then set
     aside what ignore comments suppress."""
     specific = {p.pointer for p in report.problems if p.rule not in _SCHEMA_RULES}
-    unique = {
-        p for p in report.problems
-        if not (p.rule in _SCHEMA_RULES and p.pointer in specific)
-    }
+    unique = {p for p in report.problems if not (p.rule in _SCHEMA_RULES and p.pointer in specific)}
     report.problems, report.suppressed = apply(report.file, text, sorted(unique))
     return report
 

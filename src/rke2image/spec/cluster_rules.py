@@ -25,32 +25,67 @@ def _server_traits(spec: dict[str, Any]) -> dict[str, tuple[str, object]]:
     }
 
 
-def cluster_findings(nodes: list[tuple[ExpandedNode, dict[str, Any]]]) -> list[tuple[ExpandedNode | None, Finding]]:
+def cluster_findings(
+    nodes: list[tuple[ExpandedNode, dict[str, Any]]],
+) -> list[tuple[ExpandedNode | None, Finding]]:
     """Findings for the whole cluster; each tied to the node whose origin locates it."""
     findings: list[tuple[ExpandedNode | None, Finding]] = []
     seen: dict[str, str] = {}
     for node, _ in nodes:
         name = str(node.document["metadata"]["name"])
         if name in seen:
-            findings.append((node, Finding("/metadata/name", "error", "duplicate-node-name", (
-                f"node name {name!r} is used twice (first at {seen[name]}): names become host "
-                "names and output folders, so each must be unique"
-            ))))
+            findings.append(
+                (
+                    node,
+                    Finding(
+                        "/metadata/name",
+                        "error",
+                        "duplicate-node-name",
+                        (
+                            f"node name {name!r} is used twice (first at {seen[name]}): names "
+                            f"become host "
+                            "names and output folders, so each must be unique"
+                        ),
+                    ),
+                )
+            )
         else:
             seen[name] = f"spec.nodes[{node.index}]"
 
     servers = [(n, s) for n, s in nodes if s.get("role") == "server"]
     inits = [(n, s) for n, s in servers if s.get("clusterInit") is True]
     if not inits:
-        findings.append((None, Finding("/spec/nodes", "error", "cluster-init-count", (
-            "no server has clusterInit: true; mark exactly one server as the bootstrap server"
-        ))))
+        findings.append(
+            (
+                None,
+                Finding(
+                    "/spec/nodes",
+                    "error",
+                    "cluster-init-count",
+                    (
+                        "no server has clusterInit: true; mark exactly one server as the bootstrap "
+                        "server"
+                    ),
+                ),
+            )
+        )
     for node, _ in inits[1:]:
         first = inits[0][0].document["metadata"]["name"]
-        findings.append((node, Finding("/spec/clusterInit", "error", "cluster-init-count", (
-            f"a second clusterInit server ({first!r} is the first): a cluster has exactly one "
-            "bootstrap server; the others join it with server:"
-        ))))
+        findings.append(
+            (
+                node,
+                Finding(
+                    "/spec/clusterInit",
+                    "error",
+                    "cluster-init-count",
+                    (
+                        f"a second clusterInit server ({first!r} is the first): a cluster has "
+                        f"exactly one "
+                        "bootstrap server; the others join it with server:"
+                    ),
+                ),
+            )
+        )
 
     if not (inits or servers):
         return findings
@@ -62,17 +97,34 @@ def cluster_findings(nodes: list[tuple[ExpandedNode, dict[str, Any]]]) -> list[t
             continue
         for trait, (pointer, value) in _server_traits(spec).items():
             if value != ref_traits[trait][1]:
-                findings.append((node, Finding(pointer, "error", "cluster-server-mismatch", (
-                    f"server {node.document['metadata']['name']!r} differs from {ref_name!r} in "
-                    f"{trait}{_difference(value, ref_traits[trait][1])}: every server must share "
-                    "them; set them in spec.defaults"
-                ))))
+                findings.append(
+                    (
+                        node,
+                        Finding(
+                            pointer,
+                            "error",
+                            "cluster-server-mismatch",
+                            (
+                                f"server {node.document['metadata']['name']!r} differs from "
+                                f"{ref_name!r} in "
+                                f"{trait}{_difference(value, ref_traits[trait][1])}: every server "
+                                f"must share "
+                                "them; set them in spec.defaults"
+                            ),
+                        ),
+                    )
+                )
     return findings
 
 
 def _difference(value: object, reference: object) -> str:
     if isinstance(value, dict) and isinstance(reference, dict):
         keys = sorted(k for k in set(value) | set(reference) if value.get(k) != reference.get(k))
-        return " (" + ", ".join(
-            f"{k}: {value.get(k, 'unset')} vs {reference.get(k, 'unset')}" for k in keys) + ")"
+        return (
+            " ("
+            + ", ".join(
+                f"{k}: {value.get(k, 'unset')} vs {reference.get(k, 'unset')}" for k in keys
+            )
+            + ")"
+        )
     return f" ({value} vs {reference})"

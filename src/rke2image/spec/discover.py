@@ -72,6 +72,7 @@ def _is_regular(path: Path) -> bool:
 
 def _walk(folder: Path) -> list[Path]:
     """Every YAML file under ``folder``, sorted; an unreadable folder is an error."""
+
     def fail(error: OSError) -> None:
         where = display_name(Path(error.filename or folder))
         raise InputError(f"{where}: cannot read folder: {error.strerror}")
@@ -96,7 +97,8 @@ def spec_files(paths: Sequence[Path], only_specs: bool = False) -> list[Path]:
         elif path.exists() or path.is_symlink():
             if not _is_regular(path):
                 raise InputError(
-                    f"{display_name(path)}: not a regular file (a pipe or device would block)")
+                    f"{display_name(path)}: not a regular file (a pipe or device would block)"
+                )
             if not only_specs or looks_like_spec(path):
                 found.append(path)
         else:

@@ -108,21 +108,32 @@ def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
             continue  # a schema finding
         fields = value_fields(value)
         # JSON Schema's "integer" takes 1000.0 (YAML's 1.0e+3): floats are refused here.
-        if isinstance(value, float) or fields and all(_NUMBERISH.fullmatch(f) for f in fields):
+        if isinstance(value, float) or (fields and all(_NUMBERISH.fullmatch(f) for f in fields)):
             wrong = [f for f in fields if isinstance(value, float) or not _integer_in_range(f)]
             if wrong:
-                yield Finding(pointer, "error", "bad-sysctl-value", (
-                    f"value {_short(wrong[0])} of {text} is not a decimal integer the kernel "
-                    f"accepts (from {_MIN_VALUE} to {_MAX_VALUE}; no exponent, fraction, sign "
-                    "'+', hex or '_'): the write fails with EINVAL, so write the integer out"
-                ))
+                yield Finding(
+                    pointer,
+                    "error",
+                    "bad-sysctl-value",
+                    (
+                        f"value {_short(wrong[0])} of {text} is not a decimal integer the kernel "
+                        f"accepts (from {_MIN_VALUE} to {_MAX_VALUE}; no exponent, fraction, sign "
+                        "'+', hex or '_'): the write fails with EINVAL, so write the integer out"
+                    ),
+                )
             continue
         if not _plain_value(fields) or ".." in str(value):
-            yield Finding(pointer, "error", "unsafe-sysctl-value", (
-                f"value {_short(str(value))} of {text} could break the sysctl.d file, a shell or a "
-                "unit: use an integer, integers separated by spaces, or a plain word "
-                "(letters, digits, '_', '.', ':', ',', '@', '+', '-'; no paths or quotes)"
-            ))
+            yield Finding(
+                pointer,
+                "error",
+                "unsafe-sysctl-value",
+                (
+                    f"value {_short(str(value))} of {text} could break the sysctl.d file, a shell "
+                    f"or a "
+                    "unit: use an integer, integers separated by spaces, or a plain word "
+                    "(letters, digits, '_', '.', ':', ',', '@', '+', '-'; no paths or quotes)"
+                ),
+            )
 
 
 def value_fields(value: float | str) -> list[str]:
@@ -150,17 +161,23 @@ def _short(text: str) -> str:
 def _key_problem(key: str) -> str | None:
     """Why ``key`` is not one plain kernel parameter name, or None."""
     if not _SAFE_KEY.fullmatch(key):
-        return ("is not a plain kernel parameter name: use letters, digits, '_', '-', and "
-                "'.' or '/' between parts (no spaces, '=', leading '/' or '-')")
+        return (
+            "is not a plain kernel parameter name: use letters, digits, '_', '-', and "
+            "'.' or '/' between parts (no spaces, '=', leading '/' or '-')"
+        )
     if key_path_parts(key) is None:
-        return ("has an empty, '.' or '..' part or a trailing separator: tools disagree on "
-                "which parameter it names (systemd-sysctl simplifies the path, others do "
-                "not): write the parameter once, canonically (kernel.panic)")
+        return (
+            "has an empty, '.' or '..' part or a trailing separator: tools disagree on "
+            "which parameter it names (systemd-sysctl simplifies the path, others do "
+            "not): write the parameter once, canonically (kernel.panic)"
+        )
     normal = normalize_key(key)
     flat = normal.replace("/", ".")
     if normal not in REQUIRED_BY_KEY and flat in REQUIRED_BY_KEY:
-        return (f"mixes '.' and '/' so that one tool reads it as {flat} and another as a "
-                f"different path: write {flat}")
+        return (
+            f"mixes '.' and '/' so that one tool reads it as {flat} and another as a "
+            f"different path: write {flat}"
+        )
     return None
 
 
@@ -226,19 +243,26 @@ def bool_options(doc: dict[str, Any]) -> Iterator[Finding]:
     config = _mapping(_mapping(_spec(doc).get("rke2")).get("config"))
     for name in BOOL_OPTIONS:
         found = [(join_pointer("/spec/rke2/config", name), f"rke2.config.{name}", config.get(name))]
-        found.append(("/spec/rke2/config/kubelet-arg", f"kubelet-arg {name}",
-                      kubelet_arg(config, name)))
+        found.append(
+            ("/spec/rke2/config/kubelet-arg", f"kubelet-arg {name}", kubelet_arg(config, name))
+        )
         for pointer, where, value in found:
             if value is None:
                 continue
             try:
                 parse_go_bool(value)
             except NotABool:
-                yield Finding(pointer, "error", "bad-bool", (
-                    f"{where} is {_short(str(value))}, which Go's strconv.ParseBool rejects, so "
-                    "RKE2 or kubelet refuses to start: write true or false (Go also reads "
-                    "1, t, T, TRUE, True and 0, f, F, FALSE, False; not yes/no/on/off)"
-                ))
+                yield Finding(
+                    pointer,
+                    "error",
+                    "bad-bool",
+                    (
+                        f"{where} is {_short(str(value))}, which Go's strconv.ParseBool rejects, "
+                        f"so "
+                        "RKE2 or kubelet refuses to start: write true or false (Go also reads "
+                        "1, t, T, TRUE, True and 0, f, F, FALSE, False; not yes/no/on/off)"
+                    ),
+                )
 
 
 def owned_config_keys(doc: dict[str, Any]) -> Iterator[Finding]:

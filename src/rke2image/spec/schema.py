@@ -29,9 +29,7 @@ Origin = Callable[[str], str]
 
 @cache
 def _registry() -> Registry:
-    resources = [
-        (doc["$id"], Resource.from_contents(doc)) for doc in schema_documents().values()
-    ]
+    resources = [(doc["$id"], Resource.from_contents(doc)) for doc in schema_documents().values()]
     return Registry().with_resources(resources)
 
 
@@ -89,8 +87,11 @@ def _tree(schema: dict[str, Any], resolver: Resolver, depth: int) -> DefaultsTre
     for key, sub in schema.get("properties", {}).items():
         resolved, sub_resolver = _resolve(sub, resolver)
         make_empty = resolved.get("type") == "object" and bool(resolved.get("properties"))
-        tree[key] = (resolved.get("default", _NO_DEFAULT), make_empty,
-                     _tree(resolved, sub_resolver, depth + 1))
+        tree[key] = (
+            resolved.get("default", _NO_DEFAULT),
+            make_empty,
+            _tree(resolved, sub_resolver, depth + 1),
+        )
     return tree
 
 
@@ -142,10 +143,14 @@ def _describe(error: ValidationError, base: str) -> Iterator[tuple[str, str, str
         allowed = sorted(schema.get("properties", {}))
         patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
         allowed += [p.pattern.strip("^$") for p in patterns]  # plain names, for suggestions
-        extra = {k for k in error.instance if k not in allowed and not any(p.search(k) for p in patterns)}
+        extra = {
+            k for k in error.instance if k not in allowed and not any(p.search(k) for p in patterns)
+        }
         for key in sorted(extra):
-            yield join_pointer(pointer, key), "unknown-key", (
-                f"unknown key {key!r} in {where or 'the document'}; {_suggest(key, allowed)}"
+            yield (
+                join_pointer(pointer, key),
+                "unknown-key",
+                (f"unknown key {key!r} in {where or 'the document'}; {_suggest(key, allowed)}"),
             )
     elif kind == "required":
         for key in list(error.validator_value):  # type: ignore[arg-type]
@@ -154,8 +159,13 @@ def _describe(error: ValidationError, base: str) -> Iterator[tuple[str, str, str
     elif kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        yield pointer, "wrong-type", (
-            f"{where}: expected {expected}, got {_json_type(error.instance)} {_show(error.instance)}".rstrip()
+        yield (
+            pointer,
+            "wrong-type",
+            (
+                f"{where}: expected {expected}, got {_json_type(error.instance)} "
+                f"{_show(error.instance)}"
+            ).rstrip(),
         )
     elif kind in ("enum", "const"):
         choices = list(error.validator_value) if kind == "enum" else [error.validator_value]  # type: ignore[arg-type]
@@ -166,8 +176,10 @@ def _describe(error: ValidationError, base: str) -> Iterator[tuple[str, str, str
             reason = _suggest(str(error.instance), [str(c) for c in list(error.validator_value)])  # type: ignore[arg-type]
         else:
             reason = _explain(error)
-        yield join_pointer(pointer, error.instance), "bad-key", (
-            f"{where}: key {error.instance!r} is not allowed: {reason}"
+        yield (
+            join_pointer(pointer, error.instance),
+            "bad-key",
+            (f"{where}: key {error.instance!r} is not allowed: {reason}"),
         )
     elif kind in ("pattern", "format"):
         yield pointer, "bad-value", f"{where}: {error.instance!r} is not valid: {_explain(error)}"

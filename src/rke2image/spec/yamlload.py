@@ -72,17 +72,25 @@ def _fail(file: str, pos: Position, rule: str, message: str, pointer: str = "") 
 def decode(file: str, raw: bytes) -> str:
     """Bytes to text, refusing oversize files and invalid UTF-8 with a position."""
     if len(raw) > MAX_BYTES:
-        raise _fail(file, Position(1, 1), "yaml-too-large",
-                    f"file is {len(raw)} bytes; specs are limited to {MAX_BYTES} bytes (1 MiB): "
-                    "split it into several files")
+        raise _fail(
+            file,
+            Position(1, 1),
+            "yaml-too-large",
+            f"file is {len(raw)} bytes; specs are limited to {MAX_BYTES} bytes (1 MiB): "
+            "split it into several files",
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         before = raw[: error.start]
         line = before.count(b"\n") + 1
         column = error.start - (before.rfind(b"\n") + 1) + 1
-        raise _fail(file, Position(line, column), "yaml-encoding",
-                    f"invalid UTF-8 (byte 0x{raw[error.start]:02x}): save the file as UTF-8") from None
+        raise _fail(
+            file,
+            Position(line, column),
+            "yaml-encoding",
+            f"invalid UTF-8 (byte 0x{raw[error.start]:02x}): save the file as UTF-8",
+        ) from None
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -135,22 +143,38 @@ def load_text(file: str, text: str) -> LoadedDocument:
     except yaml.reader.ReaderError as error:
         before = text[: error.position]
         pos = Position(before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1)
-        raise _fail(file, pos, "yaml-syntax",
-                    f"character {error.character!r} is not allowed in YAML: remove it") from None
+        raise _fail(
+            file,
+            pos,
+            "yaml-syntax",
+            f"character {error.character!r} is not allowed in YAML: remove it",
+        ) from None
     except yaml.YAMLError as error:
         reason = " ".join(str(error).split())
         raise _fail(file, Position(1, 1), "yaml-syntax", f"YAML error: {reason}") from None
     documents = [d for d in documents if d is not None]
     if not documents:
-        raise _fail(file, Position(1, 1), "yaml-empty",
-                    "file holds no YAML document: write an rke2image/v1 NodeSpec or Cluster")
+        raise _fail(
+            file,
+            Position(1, 1),
+            "yaml-empty",
+            "file holds no YAML document: write an rke2image/v1 NodeSpec or Cluster",
+        )
     if len(documents) > 1:
-        raise _fail(file, _pos(documents[1].start_mark), "yaml-multi-doc",
-                    f"file holds {len(documents)} YAML documents; put each spec in a file of its own")
+        raise _fail(
+            file,
+            _pos(documents[1].start_mark),
+            "yaml-multi-doc",
+            f"file holds {len(documents)} YAML documents; put each spec in a file of its own",
+        )
     root = documents[0]
     if not isinstance(root, yaml.MappingNode):
-        raise _fail(file, _pos(root.start_mark), "yaml-not-mapping",
-                    "the document must be a mapping with apiVersion, kind, metadata and spec")
+        raise _fail(
+            file,
+            _pos(root.start_mark),
+            "yaml-not-mapping",
+            "the document must be a mapping with apiVersion, kind, metadata and spec",
+        )
     builder = _Builder(file, MAX_EXTRA_NODES + composer.nodes)
     data = builder.build(root, "", 0)
     return LoadedDocument(file, data, builder.key_positions, builder.value_positions)
@@ -172,13 +196,23 @@ class _Builder:
     def build(self, node: yaml.Node, pointer: str, depth: int) -> Any:
         self.count += 1
         if self.count > self.limit:
-            raise _fail(self.file, _pos(node.start_mark), "yaml-alias-bomb",
-                        "document expands to too many values (aliases repeated inside "
-                        "aliases); write the values out instead of using anchors", pointer)
+            raise _fail(
+                self.file,
+                _pos(node.start_mark),
+                "yaml-alias-bomb",
+                "document expands to too many values (aliases repeated inside "
+                "aliases); write the values out instead of using anchors",
+                pointer,
+            )
         if id(node) in self.open:
-            raise _fail(self.file, _pos(node.start_mark), "yaml-alias-bomb",
-                        "an alias refers to the mapping or list that holds it, which expands "
-                        "without end: write the values out", pointer)
+            raise _fail(
+                self.file,
+                _pos(node.start_mark),
+                "yaml-alias-bomb",
+                "an alias refers to the mapping or list that holds it, which expands "
+                "without end: write the values out",
+                pointer,
+            )
         if depth > MAX_DEPTH:  # reached through aliases (the composer stops plain nesting)
             raise _fail(self.file, _pos(node.start_mark), "yaml-too-deep", _TOO_DEEP, pointer)
         self.value_positions.setdefault(pointer, _pos(node.start_mark))
@@ -188,8 +222,10 @@ class _Builder:
         try:
             if isinstance(node, yaml.MappingNode):
                 return self._mapping(node, pointer, depth)
-            return [self.build(item, join_pointer(pointer, i), depth + 1)
-                    for i, item in enumerate(node.value)]
+            return [
+                self.build(item, join_pointer(pointer, i), depth + 1)
+                for i, item in enumerate(node.value)
+            ]
         finally:
             self.open.discard(id(node))
 
@@ -198,26 +234,42 @@ class _Builder:
         merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
-                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
                 for source in sources:
                     value = self.build(source, pointer, depth + 1)
                     if not isinstance(value, dict):
-                        raise _fail(self.file, _pos(source.start_mark), "yaml-syntax",
-                                    "a merge key (<<) must refer to a mapping", pointer)
+                        raise _fail(
+                            self.file,
+                            _pos(source.start_mark),
+                            "yaml-syntax",
+                            "a merge key (<<) must refer to a mapping",
+                            pointer,
+                        )
                     for k, v in value.items():
                         merged.setdefault(k, v)
                 continue
             key = self._scalar(key_node, pointer) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
-                raise _fail(self.file, _pos(key_node.start_mark), "yaml-key-type",
-                            f"keys must be strings, not {_describe(key_node)}: quote the key",
-                            pointer)
+                raise _fail(
+                    self.file,
+                    _pos(key_node.start_mark),
+                    "yaml-key-type",
+                    f"keys must be strings, not {_describe(key_node)}: quote the key",
+                    pointer,
+                )
             child = join_pointer(pointer, key)
             if key in result:
                 first = self.key_positions[child]
-                raise _fail(self.file, _pos(key_node.start_mark), "yaml-duplicate-key",
-                            f"duplicate key {key!r} (first at line {first.line}); "
-                            "YAML would silently keep only the last one: remove one", child)
+                raise _fail(
+                    self.file,
+                    _pos(key_node.start_mark),
+                    "yaml-duplicate-key",
+                    f"duplicate key {key!r} (first at line {first.line}); "
+                    "YAML would silently keep only the last one: remove one",
+                    child,
+                )
             self.key_positions[child] = _pos(key_node.start_mark)
             result[key] = self.build(value_node, child, depth + 1)
         for k, v in merged.items():
@@ -236,21 +288,26 @@ class _Builder:
             construct = yaml.SafeLoader.yaml_constructors[node.tag]
             try:
                 return construct(self._scalars, node)
-            except Exception:  # noqa: BLE001 - PyYAML's constructors fail in many ways
+            except Exception:
                 reason = f"is not a YAML {kind}"
         shown = text if len(text) <= 40 else text[:37] + "..."
-        raise _fail(self.file, _pos(node.start_mark), "yaml-bad-scalar",
-                    f"{shown!r} {reason}: write a valid {kind}, or quote it to keep it a string",
-                    pointer)
+        raise _fail(
+            self.file,
+            _pos(node.start_mark),
+            "yaml-bad-scalar",
+            f"{shown!r} {reason}: write a valid {kind}, or quote it to keep it a string",
+            pointer,
+        )
 
 
 _CONSTRUCTED = {
-    "tag:yaml.org,2002:int": "int", "tag:yaml.org,2002:float": "float",
-    "tag:yaml.org,2002:bool": "bool", "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
 }
 _MAX_DIGITS = 4300  # Python's default int/str conversion limit (sys.get_int_max_str_digits)
-_TOO_DEEP = (f"the document nests deeper than {MAX_DEPTH} levels; a spec needs about 8: "
-             "flatten it")
+_TOO_DEEP = f"the document nests deeper than {MAX_DEPTH} levels; a spec needs about 8: flatten it"
 
 
 def _describe(node: yaml.Node) -> str:

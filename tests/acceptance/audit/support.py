@@ -28,7 +28,7 @@ def audit_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dic
 
 def param(report: dict[str, Any], key: str) -> dict[str, Any]:
     [found] = [p for p in report["parameters"] if p["key"] == key]
-    return found
+    return dict(found)
 
 
 def rules(report: dict[str, Any]) -> list[tuple[str, str, str | None, int | None]]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from helpers import (
     PREFIX,
     SHELL_IDS,
@@ -20,7 +21,6 @@ from helpers import (
     unprivileged_prefix,
     write_script,
 )
-
 from rke2image.kernel import REQUIRED_PARAMETERS
 
 pytestmark = pytest.mark.parametrize("shell", SHELL_IDS)
@@ -233,7 +233,7 @@ def test_unreadable_sysctl_file_exits_2(shell: str, open_dir: Path) -> None:
 def test_names_match_only_the_first_field_of_a_whole_line(
     shell: str, node: dict[str, Path]
 ) -> None:
-    """etcd as a comment, a home or a prefix is not the etcd user; a last line without newline is."""
+    """etcd as a comment, a home or a prefix is not the etcd user; an unterminated last line is."""
     node["passwd"].write_text(
         PASSWD + "svc:x:5:5:etcd:/etcd:/bin/sh\n  etcd:x:7:7::/:/bin/sh\n", encoding="utf-8"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from helpers import (
     PREFIX,
     SHELL_IDS,
@@ -16,7 +17,6 @@ from helpers import (
     sysctl_text,
     write_script,
 )
-
 from rke2image.kernel import REQUIRED_PARAMETERS
 
 pytestmark = pytest.mark.parametrize("shell", SHELL_IDS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from helpers import (
     PREFIX,
     SHELL_IDS,
@@ -85,7 +86,10 @@ def test_mismatch_line_names_the_line_that_set_it(shell: str, tmp_path: Path) ->
 
 
 def test_multi_field_values_compare_like_the_kernel_prints_them(shell: str, tmp_path: Path) -> None:
-    conf_text = "net.ipv4.ip_local_port_range =   32768    60999  \nnet.ipv4.tcp_rmem=4096 131072\t6291456\n"
+    conf_text = (
+        "net.ipv4.ip_local_port_range =   32768    60999  \n"
+        "net.ipv4.tcp_rmem=4096 131072\t6291456\n"
+    )
     tree_values = {
         "net.ipv4.ip_local_port_range": "32768\t60999",
         "net.ipv4.tcp_rmem": "4096\t131072\t6291456",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from helpers import (
     PREFIX,
     REAL_PROC_SYS,
@@ -26,7 +27,6 @@ from helpers import (
     sysctl_text,
     write_script,
 )
-
 from rke2image.kernel import REQUIRED_PARAMETERS, normalize_value
 
 pytestmark = [

@@ -6,9 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from helpers import (
-    REPO,
     PREFIX,
+    REPO,
     SHELL_IDS,
     make_tree,
     require_tool,
@@ -18,7 +19,6 @@ from helpers import (
     sysctl_text,
     write_script,
 )
-
 from rke2image import resources
 from rke2image.kernel import REQUIRED_PARAMETERS
 

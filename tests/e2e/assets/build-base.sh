@@ -80,7 +80,7 @@ rm -f "$tree/var/lib/dbus/machine-id"
 rm -rf "$tree"/var/lib/apt/lists/* "$tree"/var/cache/apt/*.bin
 
 # The stand-in RKE2, as RKE2's tarball install lays it out, not enabled.
-install -D -m 0755 "$here/standin/rke2" "$tree/usr/local/bin/rke2"
+install -D -m 0755 "$here/standin/rke2.py" "$tree/usr/local/bin/rke2"
 for role in server agent; do
     install -D -m 0644 "$here/standin/rke2-$role.service" \
         "$tree/usr/local/lib/systemd/system/rke2-$role.service"

@@ -65,7 +65,9 @@ def test_single_line_tab_is_never_plain() -> None:
 def test_shell_quote_is_one_word(value: str) -> None:
     out = subprocess.run(
         ["sh", "-c", f"printf '%s' {escape.shell_quote(value)}"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert out == value
     assert shlex.split(escape.shell_quote(value)) == [value]
@@ -96,7 +98,9 @@ def test_systemd_refuses_newlines_and_relative_programs() -> None:
         escape.systemd_command(["preflight", "--mode", "warn"])
 
 
-@pytest.mark.parametrize("key", ["vm.overcommit_memory", "net/ipv4/ip_forward", "net.ipv4.conf.*.rp_filter"])
+@pytest.mark.parametrize(
+    "key", ["vm.overcommit_memory", "net/ipv4/ip_forward", "net.ipv4.conf.*.rp_filter"]
+)
 def test_sysctl_key_accepts_kernel_names(key: str) -> None:
     assert escape.sysctl_key(key) == key
 

@@ -153,14 +153,25 @@ def test_etcd_user_checked_and_created_on_cis_and_etcd_servers(
 
 # RKE2 runs kubelet with fail-swap-on=false (k3s pkg/daemons/agent): only a kubelet-arg
 # that Go reads as true makes swap fatal, and only then does the preflight check swap.
-@pytest.mark.parametrize(("kubelet_arg", "no_swap"), [
-    (None, False), (["fail-swap-on=false"], False), (["--fail-swap-on=false"], False),
-    ("fail-swap-on=false", False), (["fail-swap-on=true"], True), (["max-pods=200"], False),
-    (["fail-swap-on"], True), (["--fail_swap_on=T"], True), (["fail-swap-on=1"], True),
-    (["fail-swap-on=true", "fail-swap-on=0"], False), (["fail_swap_on=1", "fail-swap-on=0"], True),
-])
-def test_no_swap_only_when_kubelet_fails_on_swap(make_node: MakeNode, kubelet_arg: Any,
-                                            no_swap: bool) -> None:
+@pytest.mark.parametrize(
+    ("kubelet_arg", "no_swap"),
+    [
+        (None, False),
+        (["fail-swap-on=false"], False),
+        (["--fail-swap-on=false"], False),
+        ("fail-swap-on=false", False),
+        (["fail-swap-on=true"], True),
+        (["max-pods=200"], False),
+        (["fail-swap-on"], True),
+        (["--fail_swap_on=T"], True),
+        (["fail-swap-on=1"], True),
+        (["fail-swap-on=true", "fail-swap-on=0"], False),
+        (["fail_swap_on=1", "fail-swap-on=0"], True),
+    ],
+)
+def test_no_swap_only_when_kubelet_fails_on_swap(
+    make_node: MakeNode, kubelet_arg: Any, no_swap: bool
+) -> None:
     config = {} if kubelet_arg is None else {"kubelet-arg": kubelet_arg}
     assert ("--no-swap" in dropin_exec(make_node(rke2_config=config))) is no_swap
 

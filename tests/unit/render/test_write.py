@@ -52,9 +52,14 @@ def snapshot(folder: Path) -> dict[str, tuple[int, str]]:
 
 
 def nodes(make_node: MakeNode) -> list[RenderedNode]:
-    return [render_node(make_node()),
-            render_node(make_node(name="w-1", role="agent", cluster_init=False,
-                                  server="https://cp.example.com:9345"))]
+    return [
+        render_node(make_node()),
+        render_node(
+            make_node(
+                name="w-1", role="agent", cluster_init=False, server="https://cp.example.com:9345"
+            )
+        ),
+    ]
 
 
 def test_layout_and_modes(tmp_path: Path, make_node: MakeNode) -> None:
@@ -95,8 +100,21 @@ def test_render_in_a_fresh_interpreter_is_byte_identical(tmp_path: Path) -> None
     # Another process, another hash seed, another working folder: same bytes.
     def render(out: Path, seed: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-m", "rke2image", "render", str(ROOT / "examples/cluster.yaml"),
-                        "-o", str(out)], check=True, cwd=tmp_path, env=env, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rke2image",
+                "render",
+                str(ROOT / "examples/cluster.yaml"),
+                "-o",
+                str(out),
+            ],
+            check=True,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+        )
 
     render(tmp_path / "a", "1")
     render(tmp_path / "b", "4242")
@@ -119,7 +137,9 @@ def test_empty_existing_folder_is_fine(tmp_path: Path, make_node: MakeNode) -> N
 
 
 @pytest.mark.parametrize("kind", ["foreign-folder", "file", "symlink"])
-def test_refuses_to_replace_what_is_not_ours(tmp_path: Path, make_node: MakeNode, kind: str) -> None:
+def test_refuses_to_replace_what_is_not_ours(
+    tmp_path: Path, make_node: MakeNode, kind: str
+) -> None:
     out = tmp_path / "out"
     if kind == "foreign-folder":
         out.mkdir()
@@ -140,14 +160,20 @@ def test_a_write_error_leaves_out_as_it_was(tmp_path: Path, make_node: MakeNode)
     write_outputs(nodes(make_node), out)
     before = snapshot(tmp_path)
     # A file where a later file needs a folder: the write fails half-way.
-    clash = RenderedNode("bad", (RenderedFile("/etc/x", 0o644, b"1"),
-                                 RenderedFile("/etc/x/y", 0o644, b"2")), b"#cloud-config\n", False)
+    clash = RenderedNode(
+        "bad",
+        (RenderedFile("/etc/x", 0o644, b"1"), RenderedFile("/etc/x/y", 0o644, b"2")),
+        b"#cloud-config\n",
+        False,
+    )
     with pytest.raises(InputError, match="cannot write"):
         write_outputs([*nodes(make_node), clash], out)
     assert snapshot(tmp_path) == before
 
 
-def test_duplicate_node_names_are_refused_before_writing(tmp_path: Path, make_node: MakeNode) -> None:
+def test_duplicate_node_names_are_refused_before_writing(
+    tmp_path: Path, make_node: MakeNode
+) -> None:
     with pytest.raises(RenderError, match="cp-1"):
         write_outputs([render_node(make_node()), render_node(make_node())], tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -156,8 +182,9 @@ def test_duplicate_node_names_are_refused_before_writing(tmp_path: Path, make_no
 def test_check_reports_missing_stale_and_extra(tmp_path: Path, make_node: MakeNode) -> None:
     out = tmp_path / "out"
     rendered = nodes(make_node)
-    assert check_outputs(rendered, out) == [f"missing: {out / rel}" for rel in
-                                            sorted([MARKER, *_relative_files(rendered)])]
+    assert check_outputs(rendered, out) == [
+        f"missing: {out / rel}" for rel in sorted([MARKER, *_relative_files(rendered)])
+    ]
     write_outputs(rendered, out)
     assert check_outputs(rendered, out) == []
     (out / "cp-1/user-data").write_text("#cloud-config\n")
@@ -166,8 +193,10 @@ def test_check_reports_missing_stale_and_extra(tmp_path: Path, make_node: MakeNo
     (out / "cp-1/rootfs/usr/local/libexec/rke2image/preflight").chmod(0o644)
     (out / "cp-1/rootfs/etc/rancher/rke2/config.yaml").chmod(0o644)  # git cannot keep 0600
     assert check_outputs(rendered, out) == [
-        (f"stale: {out}/cp-1/rootfs/usr/local/libexec/rke2image/preflight: mode should be 0755 "
-         "(executable)"),
+        (
+            f"stale: {out}/cp-1/rootfs/usr/local/libexec/rke2image/preflight: mode should be 0755 "
+            "(executable)"
+        ),
         f"stale: {out}/cp-1/user-data: content differs from the spec",
         f"missing: {out}/w-1/manifest.json",
         f"extra: {out}/w-1/notes.txt",
@@ -199,7 +228,12 @@ def test_cli_render_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str
     spec = str(ROOT / "examples/cluster.yaml")
     assert main(["render", spec, "-o", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
-        "cp-1", "cp-2", "cp-3", "worker-1", "worker-2"]
+        "cp-1",
+        "cp-2",
+        "cp-3",
+        "worker-1",
+        "worker-2",
+    ]
     assert main(["render", "--check", spec, "-o", str(out)]) == 0
     (out / "worker-2/user-data").write_text("edited\n")
     capsys.readouterr()
@@ -209,8 +243,9 @@ def test_cli_render_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert snapshot(out) == before  # --check writes nothing
 
 
-def test_cli_check_of_missing_out_writes_nothing(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_of_missing_out_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert main(["render", "--check", str(ROOT / "examples/node.yaml"), "-o", str(out)]) == 1
     assert f"missing: {out}/cp-1/user-data" in capsys.readouterr().out
@@ -221,12 +256,17 @@ def test_cli_baked(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["render", "--baked", str(ROOT / "examples/node.yaml"), "-o", str(out)]) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert files == [MARKER, "cp-1/manifest.json", "cp-1/rootfs/etc/rancher/rke2/config.yaml",
-                     "cp-1/user-data"]
+    assert files == [
+        MARKER,
+        "cp-1/manifest.json",
+        "cp-1/rootfs/etc/rancher/rke2/config.yaml",
+        "cp-1/user-data",
+    ]
 
 
-def test_cli_refuses_foreign_out_with_exit_2(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_foreign_out_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "home"
     out.mkdir()
     (out / "important").write_text("keep me")
@@ -235,8 +275,9 @@ def test_cli_refuses_foreign_out_with_exit_2(tmp_path: Path,
     assert (out / "important").read_text() == "keep me"
 
 
-def test_cli_invalid_spec_exits_1_and_leaves_out(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_invalid_spec_exits_1_and_leaves_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert main(["render", str(ROOT / "examples/node.yaml"), "-o", str(out)]) == 0
     before = snapshot(out)
@@ -247,8 +288,9 @@ def test_cli_invalid_spec_exits_1_and_leaves_out(tmp_path: Path,
     assert snapshot(out) == before
 
 
-def test_cli_env_token_secret_never_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_env_token_secret_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = tmp_path / "node.yaml"
     spec.write_text(TOKEN_ENV_SPEC)
     out = tmp_path / "out"
@@ -259,8 +301,11 @@ def test_cli_env_token_secret_never_printed(tmp_path: Path, capsys: pytest.Captu
     assert main(["render", "--check", str(spec), "-o", str(out)]) == 1
     printed = capsys.readouterr()
     assert SECRET not in printed.out + printed.err
-    holding = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                     if p.is_file() and SECRET.encode() in p.read_bytes())
+    holding = sorted(
+        p.relative_to(out).as_posix()
+        for p in out.rglob("*")
+        if p.is_file() and SECRET.encode() in p.read_bytes()
+    )
     assert holding == ["cp-1/user-data"]  # config.yaml was overwritten above
     assert (out / "cp-1/user-data").stat().st_mode & 0o777 == 0o600
     manifest = (out / "cp-1/manifest.json").read_text()
@@ -269,8 +314,9 @@ def test_cli_env_token_secret_never_printed(tmp_path: Path, capsys: pytest.Captu
     assert entry["secret"] is True and entry["sha256"] is None
 
 
-def test_cli_unset_env_token_exits_2_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_unset_env_token_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = tmp_path / "node.yaml"
     spec.write_text(TOKEN_ENV_SPEC)
     monkeypatch.delenv("RKE2IMAGE_TEST_TOKEN", raising=False)
@@ -296,8 +342,9 @@ def test_modes_hold_under_a_strict_umask(tmp_path: Path, make_node: MakeNode) ->
     assert rootfs["etc/sysctl.d"][0] == 0o755
 
 
-def test_output_to_the_current_folder(tmp_path: Path, make_node: MakeNode,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_output_to_the_current_folder(
+    tmp_path: Path, make_node: MakeNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     monkeypatch.chdir(out)
@@ -307,8 +354,9 @@ def test_output_to_the_current_folder(tmp_path: Path, make_node: MakeNode,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_cli_notes_user_data_over_the_ec2_limit(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_notes_user_data_over_the_ec2_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from rke2image.cli.render import EC2_USER_DATA_LIMIT
 
     spec = str(ROOT / "examples/node.yaml")
@@ -332,8 +380,11 @@ def test_sigterm_during_a_render_leaves_no_staging_folder(tmp_path: Path) -> Non
         "  nodes:\n    - {name: cp-1, role: server, clusterInit: true}\n" + nodes + "\n"
     )
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "rke2image", "render", str(spec), "-o", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rke2image", "render", str(spec), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     for _ in range(600):  # wait until it is writing the staging folder
         if list(tmp_path.glob(".out.*")) or process.poll() is not None:
             break

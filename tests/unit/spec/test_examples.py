@@ -51,7 +51,9 @@ def test_invalid_example_is_named_after_the_rule_it_shows(path: Path) -> None:
 def test_every_rule_is_documented_and_shown_by_an_example() -> None:
     shown = set()
     for path in INVALID:
-        shown |= {line.rsplit("[", 1)[1].rstrip("]") for line in diagnostics(path.read_bytes(), "x")}
+        shown |= {
+            line.rsplit("[", 1)[1].rstrip("]") for line in diagnostics(path.read_bytes(), "x")
+        }
     documented = readme_rules()
     # yaml-too-large needs a 1 MiB file; tests/unit/spec/test_loader.py makes one.
     assert documented - shown == {"yaml-too-large"}

@@ -24,8 +24,9 @@ from rke2image.spec.discover import is_spec_text, spec_files
 from rke2image.spec.schema import main_schema
 
 ROOT = REPO
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 HEAD = "apiVersion: rke2image/v1\nkind: NodeSpec\nmetadata: {name: cp-1}\nspec:\n"
 
 
@@ -35,17 +36,21 @@ def rules(raw: bytes) -> list[str]:
 
 # --- 5. No traceback: tags, huge integers, nesting ----------------------------------
 
+
 @SETTINGS
-@given(st.sampled_from(["int", "float", "bool", "null"]),
-       st.text(alphabet="abcxyz019._-+ eE", max_size=12))
+@given(
+    st.sampled_from(["int", "float", "bool", "null"]),
+    st.text(alphabet="abcxyz019._-+ eE", max_size=12),
+)
 def test_explicit_tags_with_any_content_end_in_diagnostics(tag: str, content: str) -> None:
     raw = f"{HEAD}  role: !!{tag} {content!r}\n".encode()
     found = rules(raw)  # never raises
     assert set(found) <= {"yaml-bad-scalar", "bad-value", "wrong-type", "missing-key"}, found
 
 
-@pytest.mark.parametrize("text", ["!!int abc", "!!bool maybe", "!!float zz", "!!int ''",
-                                  "!!int 0x", "!!bool ''"])
+@pytest.mark.parametrize(
+    "text", ["!!int abc", "!!bool maybe", "!!float zz", "!!int ''", "!!int 0x", "!!bool ''"]
+)
 def test_bad_tag_content_is_yaml_bad_scalar(text: str) -> None:
     assert rules(f"{HEAD}  role: {text}\n".encode()) == ["yaml-bad-scalar"]
 
@@ -73,13 +78,20 @@ def test_a_self_referencing_alias_is_an_alias_bomb() -> None:
 
 # --- 8. Discovery by parsed top-level apiVersion ------------------------------------
 
-api_version_lines = st.sampled_from([
-    "apiVersion: rke2image/v1\n", "apiVersion: 'rke2image/v1'\n", 'apiVersion: "rke2image/v1"\n',
-    "apiVersion: !!str rke2image/v1\n", "apiVersion:\n  rke2image/v1\n",
-    "? apiVersion\n: rke2image/v1\n",
-    '"apiVersion": rke2image/v1\n', "apiVersion: >-\n  rke2image/v1\n",
-    "base: &b {apiVersion: rke2image/v1}\n<<: *b\n", "{apiVersion: rke2image/v1}\n",
-])
+api_version_lines = st.sampled_from(
+    [
+        "apiVersion: rke2image/v1\n",
+        "apiVersion: 'rke2image/v1'\n",
+        'apiVersion: "rke2image/v1"\n',
+        "apiVersion: !!str rke2image/v1\n",
+        "apiVersion:\n  rke2image/v1\n",
+        "? apiVersion\n: rke2image/v1\n",
+        '"apiVersion": rke2image/v1\n',
+        "apiVersion: >-\n  rke2image/v1\n",
+        "base: &b {apiVersion: rke2image/v1}\n<<: *b\n",
+        "{apiVersion: rke2image/v1}\n",
+    ]
+)
 noise = st.sampled_from(["", "# comment\n", "---\n", "kind: NodeSpec\n", "%YAML 1.1\n---\n"])
 
 
@@ -91,14 +103,18 @@ def test_any_spelling_of_the_api_version_is_found(before: str, line: str) -> Non
 
 
 @SETTINGS
-@given(st.sampled_from([
-    "run: |\n  cat <<EOF\n  apiVersion: rke2image/v1\n  EOF\n",
-    "jobs:\n  x:\n    apiVersion: rke2image/v1\n",
-    "- apiVersion: rke2image/v1\n",
-    "note: 'apiVersion: rke2image/v1'\n",
-    "apiVersion: v1\nkind: ConfigMap\ndata:\n  spec: 'apiVersion: rke2image/v1'\n",
-    "# apiVersion: rke2image/v1\nkey: value\n",
-]))
+@given(
+    st.sampled_from(
+        [
+            "run: |\n  cat <<EOF\n  apiVersion: rke2image/v1\n  EOF\n",
+            "jobs:\n  x:\n    apiVersion: rke2image/v1\n",
+            "- apiVersion: rke2image/v1\n",
+            "note: 'apiVersion: rke2image/v1'\n",
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  spec: 'apiVersion: rke2image/v1'\n",
+            "# apiVersion: rke2image/v1\nkey: value\n",
+        ]
+    )
+)
 def test_text_that_only_mentions_the_api_version_is_not_a_spec(text: str) -> None:
     assert not is_spec_text(text.encode())
 
@@ -106,7 +122,8 @@ def test_text_that_only_mentions_the_api_version_is_not_a_spec(text: str) -> Non
 def test_folder_discovery_picks_exactly_the_specs(tmp_path: Path) -> None:
     (tmp_path / "ci").mkdir()
     (tmp_path / "ci" / "workflow.yml").write_text(
-        "run: |\n  cat > spec.yaml <<EOF\n  apiVersion: rke2image/v1\n  EOF\n")
+        "run: |\n  cat > spec.yaml <<EOF\n  apiVersion: rke2image/v1\n  EOF\n"
+    )
     spec = tmp_path / "quoted.yaml"
     spec.write_text('"apiVersion":\n  !!str "rke2image/v1"\n' + HEAD.split("\n", 1)[1])
     assert spec_files([tmp_path]) == [spec]
@@ -121,7 +138,7 @@ def test_an_unreadable_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.Mo
     def scandir(path: object = ".") -> object:
         if Path(str(path)) == locked:
             raise PermissionError(13, "Permission denied", str(locked))
-        return real(path)  # type: ignore[arg-type]
+        return real(path)  # type: ignore[call-overload]
 
     monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(InputError, match="locked: cannot read folder: Permission denied"):
@@ -130,21 +147,28 @@ def test_an_unreadable_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_an_unreadable_file_in_a_folder_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "spec.yaml").symlink_to(tmp_path / "spec.yaml")  # a loop: ELOOP on open
-    with pytest.raises(InputError, match="spec.yaml"):
+    with pytest.raises(InputError, match=r"spec\.yaml"):
         check_paths([tmp_path])
 
 
 # --- 6. No hang: --only-specs never opens a FIFO ------------------------------------
 
+
 @pytest.mark.parametrize("flags", [["--only-specs"], []])
 def test_a_fifo_is_refused_before_opening(tmp_path: Path, flags: list[str]) -> None:
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
-    result = subprocess.run([sys.executable, "-m", "rke2image", "validate", *flags, str(fifo)],
-                            check=False, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "rke2image", "validate", *flags, str(fifo)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"rke2image: error: {fifo}: not a regular file (a pipe or device would block)")
+        f"rke2image: error: {fifo}: not a regular file (a pipe or device would block)"
+    )
 
 
 def test_a_device_is_refused_with_only_specs() -> None:
@@ -153,6 +177,7 @@ def test_a_device_is_refused_with_only_specs() -> None:
 
 
 # --- 11. Large honest input ----------------------------------------------------------
+
 
 def test_a_cluster_at_the_maximum_node_count_validates_and_renders() -> None:
     most = main_schema()["$defs"]["clusterSpec"]["properties"]["nodes"]["maxItems"]

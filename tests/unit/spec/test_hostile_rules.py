@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -29,8 +28,11 @@ NODE: dict[str, Any] = {
     "spec": {
         "role": "server",
         "clusterInit": True,
-        "rke2": {"version": "v1.31.4+rke2r1", "profile": "none",
-                 "token": {"file": "/etc/rancher/rke2/token"}},
+        "rke2": {
+            "version": "v1.31.4+rke2r1",
+            "profile": "none",
+            "token": {"file": "/etc/rancher/rke2/token"},
+        },
     },
 }
 # https://go.dev/src/strconv/atob.go: the only spellings ParseBool accepts.
@@ -60,8 +62,13 @@ def with_spec(**changes: Any) -> dict[str, Any]:
 flag_spellings = st.builds(
     lambda dashes, words: dashes + "".join(words),
     st.sampled_from(["", "--"]),
-    st.tuples(st.just("protect"), st.sampled_from(["-", "_"]), st.just("kernel"),
-              st.sampled_from(["-", "_"]), st.just("defaults")),
+    st.tuples(
+        st.just("protect"),
+        st.sampled_from(["-", "_"]),
+        st.just("kernel"),
+        st.sampled_from(["-", "_"]),
+        st.just("defaults"),
+    ),
 )
 
 
@@ -69,8 +76,7 @@ flag_spellings = st.builds(
 @given(flag_spellings, st.sampled_from(GO_TRUE + GO_FALSE + NOT_GO + [None]))
 def test_kubelet_arg_protection_reads_as_go_does(flag: str, value: str | None) -> None:
     arg = flag if value is None else f"{flag}={value}"
-    doc = with_spec(rke2__config={"kubelet-arg": [arg]},
-                    kernel={"sysctl": {"kernel.panic": 0}})
+    doc = with_spec(rke2__config={"kubelet-arg": [arg]}, kernel={"sysctl": {"kernel.panic": 0}})
     found = problems(doc)
     if value is None or value in GO_TRUE:  # a bare flag is "true" (k3s GetArgs)
         assert found == [("required-sysctl", "error")]
@@ -81,11 +87,12 @@ def test_kubelet_arg_protection_reads_as_go_does(flag: str, value: str | None) -
 
 
 @SETTINGS
-@given(st.one_of(st.sampled_from(GO_TRUE + GO_FALSE + NOT_GO), st.booleans(),
-                 st.integers(-3, 3)))
+@given(st.one_of(st.sampled_from(GO_TRUE + GO_FALSE + NOT_GO), st.booleans(), st.integers(-3, 3)))
 def test_rke2_config_protection_reads_as_go_does(value: Any) -> None:
-    doc = with_spec(rke2__config={"protect-kernel-defaults": value},
-                    kernel={"sysctl": {"vm.overcommit_memory": 0}})
+    doc = with_spec(
+        rke2__config={"protect-kernel-defaults": value},
+        kernel={"sysctl": {"vm.overcommit_memory": 0}},
+    )
     found = problems(doc)
     text = str(value).lower() if isinstance(value, bool) else str(value)
     if text in GO_TRUE:
@@ -98,14 +105,17 @@ def test_rke2_config_protection_reads_as_go_does(value: Any) -> None:
 
 def test_protect_kernel_defaults_1_makes_a_wrong_panic_an_error() -> None:
     """The issue's own case: `protect-kernel-defaults=1` left kernel.panic a warning."""
-    doc = with_spec(rke2__config={"kubelet-arg": ["protect-kernel-defaults=1"]},
-                    kernel={"sysctl": {"kernel.panic": 0}})
+    doc = with_spec(
+        rke2__config={"kubelet-arg": ["protect-kernel-defaults=1"]},
+        kernel={"sysctl": {"kernel.panic": 0}},
+    )
     assert problems(doc) == [("required-sysctl", "error")]
 
 
 @SETTINGS
-@given(st.lists(st.tuples(flag_spellings, st.sampled_from(GO_TRUE + GO_FALSE)),
-                min_size=1, max_size=4))
+@given(
+    st.lists(st.tuples(flag_spellings, st.sampled_from(GO_TRUE + GO_FALSE)), min_size=1, max_size=4)
+)
 def test_repeated_kubelet_args_follow_k3s_order(args: list[tuple[str, str]]) -> None:
     """k3s emits kubelet's flags sorted by spelling (repeats in order) and pflag keeps
     the last: the lexically greatest spelling's last value decides."""
@@ -126,6 +136,7 @@ def test_fail_swap_on_that_go_rejects_is_an_error(value: str, flag: str) -> None
 
 # --- 2. One spelling per kernel parameter ------------------------------------------
 
+
 @st.composite
 def spellings(draw: st.DrawFn) -> tuple[str, str]:
     """A required parameter and a non-canonical spelling of it: doubled, '.'/'..'
@@ -136,8 +147,20 @@ def spellings(draw: st.DrawFn) -> tuple[str, str]:
     pieces: list[str] = []
     for i, part in enumerate(parts):
         if i:
-            pieces.append(draw(st.sampled_from([sep, sep * 2, f"{sep}.{sep}", "./", "/.",
-                                                f"{sep}..{sep}{parts[i - 1]}{sep}"])))
+            pieces.append(
+                draw(
+                    st.sampled_from(
+                        [
+                            sep,
+                            sep * 2,
+                            f"{sep}.{sep}",
+                            "./",
+                            "/.",
+                            f"{sep}..{sep}{parts[i - 1]}{sep}",
+                        ]
+                    )
+                )
+            )
         pieces.append(part)
     spelled = draw(st.sampled_from(["", sep, "./"])) + "".join(pieces)
     spelled += draw(st.sampled_from(["", sep, sep * 2, "/.", "."]))
@@ -147,7 +170,8 @@ def spellings(draw: st.DrawFn) -> tuple[str, str]:
 @SETTINGS
 @given(spellings(), st.sampled_from(["cis", "none"]))
 def test_a_required_parameter_is_never_set_wrong_under_another_spelling(
-        case: tuple[str, str], profile: str) -> None:
+    case: tuple[str, str], profile: str
+) -> None:
     key, spelled = case
     wrong = 1 if key == "vm.panic_on_oom" else 0
     doc = with_spec(rke2__profile=profile, kernel={"sysctl": {spelled: wrong}})
@@ -159,18 +183,26 @@ def test_a_required_parameter_is_never_set_wrong_under_another_spelling(
 
 
 def test_canonical_spellings_are_one_parameter() -> None:
-    doc = with_spec(kernel={"sysctl": {"fs.inotify.max_user_watches": 1,
-                                       "fs/inotify/max_user_watches": 2}})
+    doc = with_spec(
+        kernel={"sysctl": {"fs.inotify.max_user_watches": 1, "fs/inotify/max_user_watches": 2}}
+    )
     assert problems(doc) == [("duplicate-sysctl-key", "error")]
 
 
 def test_interface_names_with_dots_stay_allowed() -> None:
-    doc = with_spec(kernel={"sysctl": {"net/ipv4/conf/eth0.100/forwarding": 1,
-                                       "net.ipv4.conf.eth1/200.rp_filter": 0}})
+    doc = with_spec(
+        kernel={
+            "sysctl": {
+                "net/ipv4/conf/eth0.100/forwarding": 1,
+                "net.ipv4.conf.eth1/200.rp_filter": 0,
+            }
+        }
+    )
     assert problems(doc) == []
 
 
 # --- 3. Patterns match whole strings -----------------------------------------------
+
 
 def schema_patterns() -> list[str]:
     found: list[str] = []
@@ -209,16 +241,28 @@ def test_every_schema_pattern_refuses_a_final_newline(data: st.DataObject) -> No
 
 
 @SETTINGS
-@given(st.sampled_from([
-    ("metadata", "name", "cp-1"), ("spec", "server", "https://cp.example.com:9345"),
-    ("spec", "os", "ubuntu-22.04"), ("rke2", "version", "v1.31.4+rke2r1"),
-    ("token", "file", "/etc/rancher/rke2/token"), ("token", "env", "RKE2_TOKEN"),
-]), st.sampled_from(["\n", "\r\n", " \n"]))
+@given(
+    st.sampled_from(
+        [
+            ("metadata", "name", "cp-1"),
+            ("spec", "server", "https://cp.example.com:9345"),
+            ("spec", "os", "ubuntu-22.04"),
+            ("rke2", "version", "v1.31.4+rke2r1"),
+            ("token", "file", "/etc/rancher/rke2/token"),
+            ("token", "env", "RKE2_TOKEN"),
+        ]
+    ),
+    st.sampled_from(["\n", "\r\n", " \n"]),
+)
 def test_a_final_newline_never_passes(field: tuple[str, str, str], tail: str) -> None:
     where, key, good = field
     doc = with_spec(clusterInit=False, server="https://cp.example.com:9345")
-    target = {"metadata": doc["metadata"], "spec": doc["spec"], "rke2": doc["spec"]["rke2"],
-              "token": doc["spec"]["rke2"]["token"]}[where]
+    target = {
+        "metadata": doc["metadata"],
+        "spec": doc["spec"],
+        "rke2": doc["spec"]["rke2"],
+        "token": doc["spec"]["rke2"]["token"],
+    }[where]
     if where == "token":
         target.clear()
     target[key] = good
@@ -228,8 +272,10 @@ def test_a_final_newline_never_passes(field: tuple[str, str, str], tail: str) ->
 
 
 @SETTINGS
-@given(st.sampled_from(["token", "agent-token", "server", "profile", "cluster-init"]),
-       st.sampled_from(["\n", " ", "\t"]))
+@given(
+    st.sampled_from(["token", "agent-token", "server", "profile", "cluster-init"]),
+    st.sampled_from(["\n", " ", "\t"]),
+)
 def test_config_keys_cannot_dodge_their_rule(key: str, tail: str) -> None:
     doc = with_spec(rke2__config={key + tail: "x"})
     assert ("bad-key", "error") in problems(doc)
@@ -240,8 +286,23 @@ def test_config_keys_cannot_dodge_their_rule(key: str, tail: str) -> None:
 kernel_rejects = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
     st.integers(1, 9).map(lambda n: f"{n}e{n}"),
-    st.sampled_from(["1.0e+3", "1e3", "1E3", "0x10", "0o17", "+5", "1_000", ".5", "10.",
-                     "08h", "1 2.5", "-1e3", "0b101"]),
+    st.sampled_from(
+        [
+            "1.0e+3",
+            "1e3",
+            "1E3",
+            "0x10",
+            "0o17",
+            "+5",
+            "1_000",
+            ".5",
+            "10.",
+            "08h",
+            "1 2.5",
+            "-1e3",
+            "0b101",
+        ]
+    ),
     st.integers(2**64, 2**200).map(str),
     st.integers(-(2**200), -(2**63) - 1).map(str),
     st.integers(2**64, 2**70),
@@ -258,10 +319,15 @@ def test_values_the_kernel_refuses_are_errors(value: Any) -> None:
 
 
 @SETTINGS
-@given(st.one_of(st.integers(-(2**63), 2**64 - 1),
-                 st.lists(st.integers(-(2**31), 2**32), min_size=1, max_size=3)
-                 .map(lambda xs: " ".join(map(str, xs))),
-                 st.sampled_from(["bbr", "fq_codel", "cubic"])))
+@given(
+    st.one_of(
+        st.integers(-(2**63), 2**64 - 1),
+        st.lists(st.integers(-(2**31), 2**32), min_size=1, max_size=3).map(
+            lambda xs: " ".join(map(str, xs))
+        ),
+        st.sampled_from(["bbr", "fq_codel", "cubic"]),
+    )
+)
 def test_values_the_kernel_takes_pass(value: Any) -> None:
     assert problems(with_spec(kernel={"sysctl": {"net.core.x": value}})) == []
 

@@ -54,7 +54,9 @@ def test_merge_keys_merge_without_overriding() -> None:
         ("a: &x [*x]\n", ("yaml-alias-bomb", 1, 4)),
     ],
 )
-def test_bad_documents_are_refused_with_a_position(text: str, expected: tuple[str, int, int]) -> None:
+def test_bad_documents_are_refused_with_a_position(
+    text: str, expected: tuple[str, int, int]
+) -> None:
     assert refusal(text) == expected
 
 

@@ -17,17 +17,38 @@ from rke2image.cli.main import main
 from rke2image.spec.check import check_bytes
 
 ROOT = REPO
-SEEDS = [yaml.safe_load((ROOT / "examples" / name).read_text()) for name in ("node.yaml", "cluster.yaml")]
+SEEDS = [
+    yaml.safe_load((ROOT / "examples" / name).read_text()) for name in ("node.yaml", "cluster.yaml")
+]
 LINE = re.compile(r"^.+:\d+:\d+: (error|warning): .+ \[[a-z0-9-]+\]$")
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False),
-    st.text(max_size=20), st.sampled_from(["cis", "etcd", "none", "server", "agent", "v1.31.4+rke2r1",
-                                           "https://cp:9345", "1", "0", "10", "kernel.panic"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "cis",
+            "etcd",
+            "none",
+            "server",
+            "agent",
+            "v1.31.4+rke2r1",
+            "https://cp:9345",
+            "1",
+            "0",
+            "10",
+            "kernel.panic",
+        ]
+    ),
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -72,8 +93,11 @@ def assert_clean_run(raw: bytes, tmp_path: Path) -> None:
     assert main(["validate", str(spec)]) in (0, 1)
 
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @SETTINGS

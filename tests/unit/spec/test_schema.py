@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import REPO, require_tool
 from jsonschema import Draft202012Validator
 
+from helpers import REPO, require_tool
 from rke2image.cli.main import main
 from rke2image.resources import schema_documents
 from rke2image.spec.schema import document_validator
@@ -49,13 +49,25 @@ def documented(key: str) -> list[tuple[str, Any, dict[str, Any]]]:
     return found
 
 
-@pytest.mark.parametrize(("path", "example", "sub"), documented("examples"), ids=lambda v: v.rsplit('/', 1)[-1] + '#' + v.split('#', 1)[1] if isinstance(v, str) and '#' in v else "")
+@pytest.mark.parametrize(
+    ("path", "example", "sub"),
+    documented("examples"),
+    ids=lambda v: (
+        v.rsplit("/", 1)[-1] + "#" + v.split("#", 1)[1] if isinstance(v, str) and "#" in v else ""
+    ),
+)
 def test_every_documented_example_validates(path: str, example: Any, sub: dict[str, Any]) -> None:
     validator = document_validator().evolve(schema={"$ref": path})
     assert list(validator.iter_errors(example)) == []
 
 
-@pytest.mark.parametrize(("path", "default", "sub"), documented("default"), ids=lambda v: v.rsplit('/', 1)[-1] + '#' + v.split('#', 1)[1] if isinstance(v, str) and '#' in v else "")
+@pytest.mark.parametrize(
+    ("path", "default", "sub"),
+    documented("default"),
+    ids=lambda v: (
+        v.rsplit("/", 1)[-1] + "#" + v.split("#", 1)[1] if isinstance(v, str) and "#" in v else ""
+    ),
+)
 def test_every_default_validates(path: str, default: Any, sub: dict[str, Any]) -> None:
     validator = document_validator().evolve(schema={"$ref": path})
     assert list(validator.iter_errors(default)) == []
@@ -69,13 +81,16 @@ def test_schema_is_strict_about_unknown_keys() -> None:
                 assert closed & set(sub), f"{path} accepts unknown keys"
 
 
-def test_schema_command_prints_one_self_contained_schema(capsys: pytest.CaptureFixture[str]) -> None:
+def test_schema_command_prints_one_self_contained_schema(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["schema"]) == 0
     printed = json.loads(capsys.readouterr().out)
     Draft202012Validator.check_schema(printed)
     validator = Draft202012Validator(printed)  # no registry: everything must be inside
     for path in VALID_EXAMPLES:
         import yaml
+
         assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == []
 
 
@@ -89,10 +104,22 @@ def test_check_jsonschema_accepts_the_examples_with_the_printed_schema(
     main(["schema"])
     schema_file = tmp_path / "schema.json"
     schema_file.write_text(capsys.readouterr().out)
-    done = subprocess.run([tool, "--schemafile", str(schema_file), *map(str, VALID_EXAMPLES)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [tool, "--schemafile", str(schema_file), *map(str, VALID_EXAMPLES)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    bad = subprocess.run([tool, "--schemafile", str(schema_file),
-                          str(ROOT / "examples" / "invalid" / "unknown-key.yaml")],
-                         capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [
+            tool,
+            "--schemafile",
+            str(schema_file),
+            str(ROOT / "examples" / "invalid" / "unknown-key.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 1

@@ -23,6 +23,7 @@ import os
 import socket
 import sys
 import time
+from typing import Any, TypedDict
 
 import yaml
 
@@ -39,7 +40,15 @@ KUBELET_LOG = os.environ.get(
 )
 
 
-def say(line):
+class ExpectedParam(TypedDict):
+    """One entry of expected.json (build-base.sh writes it from rke2image.kernel)."""
+
+    key: str
+    value: str
+    rke2_cis_checked: bool
+
+
+def say(line: str) -> None:
     """Log to the journal (stderr) and to the console, where the test reads it."""
     print(line, file=sys.stderr, flush=True)
     try:
@@ -49,10 +58,10 @@ def say(line):
         pass
 
 
-def load_config():
+def load_config() -> dict[str, Any]:
     """config.yaml then config.yaml.d/*.yaml, later keys winning, as RKE2 merges them."""
-    config = {}
-    for path in [CONFIG] + sorted(glob.glob(CONFIG + ".d/*.yaml")):
+    config: dict[str, Any] = {}
+    for path in [CONFIG, *sorted(glob.glob(CONFIG + ".d/*.yaml"))]:
         try:
             with open(path) as handle:
                 config.update(yaml.safe_load(handle) or {})
@@ -61,19 +70,19 @@ def load_config():
     return config
 
 
-def truthy(value):
+def truthy(value: object) -> bool:
     return str(value).lower() in ("true", "1", "t")
 
 
-def profile_of(config):
+def profile_of(config: dict[str, Any]) -> str:
     """config.yaml wins over the environment, as RKE2 turns config keys into flags."""
     return config.get("profile") or os.environ.get("RKE2_CIS_PROFILE", "")
 
 
-def kubelet_arg(config, name):
+def kubelet_arg(config: dict[str, Any], name: str) -> str | None:
     """The last value of kubelet flag name in kubelet-arg ("" when bare), or None."""
     args = config.get("kubelet-arg") or []
-    found = None
+    found: str | None = None
     for arg in args if isinstance(args, list) else [args]:
         flag, _, value = str(arg).lstrip("-").partition("=")
         if flag == name:
@@ -81,18 +90,18 @@ def kubelet_arg(config, name):
     return found
 
 
-def flag_on(value):
+def flag_on(value: str | None) -> bool:
     return value is not None and (value == "" or truthy(value))
 
 
-def protect_kernel_defaults(config):
+def protect_kernel_defaults(config: dict[str, Any]) -> bool:
     """Protection comes from the profile or the flag, or kubelet-arg (DESIGN.md)."""
     if profile_of(config) == "cis" or truthy(config.get("protect-kernel-defaults")):
         return True
     return flag_on(kubelet_arg(config, "protect-kernel-defaults"))
 
 
-def active_swaps():
+def active_swaps() -> list[str]:
     try:
         with open(SWAPS) as handle:
             return [line.split()[0] for line in handle.read().splitlines()[1:] if line.split()]
@@ -100,12 +109,12 @@ def active_swaps():
         return []
 
 
-def read_sysctl(key):
+def read_sysctl(key: str) -> str:
     with open(PROC_SYS + "/" + key.replace(".", "/")) as handle:
         return "\t".join(handle.read().split())
 
 
-def in_file(path, name):
+def in_file(path: str, name: str) -> bool:
     """RKE2 looks users and groups up in the files themselves (Go os/user, no NSS)."""
     try:
         with open(path) as handle:
@@ -114,9 +123,9 @@ def in_file(path, name):
         return False
 
 
-def kernel_errors(expected):
+def kernel_errors(expected: list[ExpectedParam]) -> list[str]:
     """RKE2's validateKernelReqs: the four CIS parameters, servers and agents alike."""
-    errors = []
+    errors: list[str] = []
     for param in expected:
         if param["rke2_cis_checked"]:
             actual = read_sysctl(param["key"])
@@ -129,9 +138,9 @@ def kernel_errors(expected):
     return errors
 
 
-def etcd_errors(role):
+def etcd_errors(role: str) -> list[str]:
     """RKE2's validateETCDReqs: the etcd user and group, on servers only."""
-    errors = []
+    errors: list[str] = []
     if role == "server":
         if not in_file(ETC + "/passwd", "etcd"):
             errors.append("missing required: user: unknown user etcd")
@@ -140,7 +149,7 @@ def etcd_errors(role):
     return errors
 
 
-def profile_errors(role, config, expected):
+def profile_errors(role: str, config: dict[str, Any], expected: list[ExpectedParam]) -> list[str]:
     """validateProfile's order: kernel (fatal), protect-kernel-defaults, then etcd."""
     profile = profile_of(config)
     if profile == "cis":
@@ -158,8 +167,8 @@ def profile_errors(role, config, expected):
     return ["invalid value provided for --profile flag"]
 
 
-def kubelet_errors(expected):
-    errors = []
+def kubelet_errors(expected: list[ExpectedParam]) -> list[str]:
+    errors: list[str] = []
     for param in expected:
         actual = read_sysctl(param["key"])
         if actual != param["value"]:
@@ -171,7 +180,7 @@ def kubelet_errors(expected):
     return errors
 
 
-def notify_ready():
+def notify_ready() -> None:
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return
@@ -182,13 +191,13 @@ def notify_ready():
         sock.sendall(b"READY=1\nSTATUS=stand-in rke2 running\n")
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     role = argv[1] if len(argv) > 1 else ""
     if role not in ("server", "agent"):
         say("usage: rke2 server|agent")
         return 2
     with open(EXPECTED) as handle:
-        expected = json.load(handle)
+        expected: list[ExpectedParam] = json.load(handle)
     config = load_config()
     errors = profile_errors(role, config, expected)
     if errors:
@@ -198,8 +207,10 @@ def main(argv):
         return 1
     swaps = active_swaps() if flag_on(kubelet_arg(config, "fail-swap-on")) else []
     if swaps:
-        say("running with swap on is not supported, please disable swap! or set "
-            "--fail-swap-on flag to false. /proc/swaps contained: {}".format(swaps))
+        say(
+            "running with swap on is not supported, please disable swap! or set "
+            f"--fail-swap-on flag to false. /proc/swaps contained: {swaps}"
+        )
         return 1
     if protect_kernel_defaults(config):
         errors = kubelet_errors(expected)

@@ -25,17 +25,25 @@ test-deps:
 	@scripts/install-test-deps
 
 test: test-deps venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m ""
 
-lint: venv
-	$(BIN)/python -m pip install --quiet ruff mypy types-PyYAML types-jsonschema
+# Every check CI enforces, before the tests (.ci/run). The tools are pinned in
+# the `dev` extra; shellcheck and packer come from scripts/install-test-deps.
+SHELL_FILES = $(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba|da)?sh' scripts templates packer tests/e2e/assets .ci \
+                | grep -v '/golden/')
+
+lint: test-deps venv
+	@$(BIN)/python -m pip install --quiet '.[dev]'
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src tests
+	shellcheck $(SHELL_FILES)
+	packer fmt -check packer
 
 # Bake a real VM image locally (root on Debian/Ubuntu): the e2e base image,
 # `rke2image build --only qemu`, and how to boot the result.
 bake: venv
-	PATH="$(CURDIR)/$(BIN):$$PATH" e2e/bake-local.sh $(SPEC)
+	PATH="$(CURDIR)/$(BIN):$$PATH" tests/e2e/assets/bake-local.sh $(SPEC)
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from vm import Boot, Processes, boot, make_seed, overlay, qemu_argv
 
 import rke2image
+from e2e.vm import Boot, Processes, boot, make_seed, overlay, qemu_argv
 
 REPO = Path(__file__).resolve().parents[2]
-E2E = REPO / "e2e"
-SPEC = E2E / "specs" / "server.yaml"
+E2E = Path(__file__).resolve().parent
+ASSETS = E2E / "assets"
+SPEC = ASSETS / "specs" / "server.yaml"
 # A later sysctl.d file (sorts after 99-zz-rke2image.conf) that undoes one required value.
 UNDO_NAME = "/etc/sysctl.d/99-zzzz-e2e-undo.conf"
 UNDO_TEXT = "# e2e: a later file that undoes a value kubelet requires\nkernel.panic = 0\n"
@@ -199,7 +200,7 @@ class Campaign:
     # -- the jobs ---------------------------------------------------------
     def _base(self) -> Base:
         log = self.run / "build-base.log"
-        proc = self.procs.start([str(E2E / "build-base.sh"), str(self.work)], log)
+        proc = self.procs.start([str(ASSETS / "build-base.sh"), str(self.work)], log)
         code = self.procs.wait(proc, self.bound(BASE_TIMEOUT))
         text = log.read_text(errors="replace")
         if code != 0:
@@ -211,7 +212,7 @@ class Campaign:
         source.write_text(UNDO_TEXT)
         out = self.run / f"{name}.qcow2"
         subprocess.run(
-            [str(E2E / "add-file.sh"), str(image), str(out), str(source), UNDO_NAME],
+            [str(ASSETS / "add-file.sh"), str(image), str(out), str(source), UNDO_NAME],
             check=True,
             capture_output=True,
         )

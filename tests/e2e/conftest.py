@@ -12,18 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from campaign import E2E, Campaign
-from vm import Processes
-
+from e2e.campaign import E2E, Campaign
+from e2e.vm import Processes
 from rke2image.bake.accel import choose_accelerator
 
 TOOLS = (

@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from campaign import Campaign
-from vm import Boot
 
+from e2e.campaign import Campaign
+from e2e.vm import Boot
 from rke2image.kernel import KUBELET_MISMATCH, REQUIRED_BY_KEY, REQUIRED_PARAMETERS
 
 pytestmark = pytest.mark.e2e

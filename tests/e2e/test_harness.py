@@ -12,7 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from vm import Processes, boot, group_members
+
+from e2e.vm import Processes, boot, group_members
 
 pytestmark = pytest.mark.e2e
 

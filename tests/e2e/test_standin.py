@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from campaign import E2E
 
+from e2e.campaign import ASSETS
 from rke2image.kernel import KUBELET_MISMATCH, REQUIRED_BY_KEY, REQUIRED_PARAMETERS, RKE2_MISMATCH
 
 pytestmark = pytest.mark.e2e
 
-STANDIN = E2E / "standin" / "rke2"
+STANDIN = ASSETS / "standin" / "rke2"
 KERNEL_DEFAULTS = {"vm.overcommit_memory": "0", "kernel.panic": "0", "kernel.panic_on_oops": "0"}
 
 

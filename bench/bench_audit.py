@@ -36,11 +36,15 @@ from typing import Any
 
 from rke2image.kernel import REQUIRED_PARAMETERS
 
-KLOG = (b'I1126 04:00:00.000000    2211 kubelet_node_status.go:76] "Attempting to register '
-        b'node" node="cp-1"\n')
-REFUSAL = (b'E1126 04:00:01.000000    2211 kubelet.go:1649] "Failed to start ContainerManager" '
-           b'err="[invalid kernel flag: vm/overcommit_memory, expected value: 1, actual value: '
-           b'0, invalid kernel flag: kernel/panic, expected value: 10, actual value: 0]"\n')
+KLOG = (
+    b'I1126 04:00:00.000000    2211 kubelet_node_status.go:76] "Attempting to register '
+    b'node" node="cp-1"\n'
+)
+REFUSAL = (
+    b'E1126 04:00:01.000000    2211 kubelet.go:1649] "Failed to start ContainerManager" '
+    b'err="[invalid kernel flag: vm/overcommit_memory, expected value: 1, actual value: '
+    b'0, invalid kernel flag: kernel/panic, expected value: 10, actual value: 0]"\n'
+)
 
 
 def command() -> list[str]:
@@ -65,13 +69,15 @@ def rke2_root(base: Path, files: int) -> Path:
     root = base / "root"
     for rel, text in {
         "etc/rancher/rke2/config.yaml": "profile: cis\ntoken-file: /etc/rancher/rke2/token\n",
-        "etc/sysctl.d/99-zz-rke2image.conf":
-            "".join(f"{p.key} = {p.value}\n" for p in REQUIRED_PARAMETERS),
+        "etc/sysctl.d/99-zz-rke2image.conf": "".join(
+            f"{p.key} = {p.value}\n" for p in REQUIRED_PARAMETERS
+        ),
         "etc/passwd": "root:x:0:0::/root:/bin/sh\netcd:x:999:999::/:/sbin/nologin\n",
         "etc/group": "root:x:0:\netcd:x:999:\n",
         "etc/hostname": "cp-1\n",
-        "etc/systemd/system/rke2-server.service.d/10-rke2image-preflight.conf":
-            "[Service]\nExecStartPre=/usr/local/libexec/rke2image/preflight --mode remediate\n",
+        "etc/systemd/system/rke2-server.service.d/10-rke2image-preflight.conf": (
+            "[Service]\nExecStartPre=/usr/local/libexec/rke2image/preflight --mode remediate\n"
+        ),
         "usr/local/libexec/rke2image/preflight": "#!/bin/sh\n",
     }.items():
         path = root / rel
@@ -104,10 +110,17 @@ def median_case(name: str, argv: list[str], runs: int) -> dict[str, Any]:
     codes = sorted({r[1] for r in results})
     rss = max(r[2] for r in results)
     cpu = statistics.median(r[3] for r in results)
-    print(f"{name:<34} median wall {seconds * 1000:8.1f} ms  cpu {cpu * 1000:8.1f} ms  "
-          f"exit {codes}  peak RSS {rss / 1024:.1f} MiB")
-    return {"name": name, "median_seconds": seconds, "median_cpu_seconds": cpu,
-            "exit_codes": codes, "peak_rss_kib": rss}
+    print(
+        f"{name:<34} median wall {seconds * 1000:8.1f} ms  cpu {cpu * 1000:8.1f} ms  "
+        f"exit {codes}  peak RSS {rss / 1024:.1f} MiB"
+    )
+    return {
+        "name": name,
+        "median_seconds": seconds,
+        "median_cpu_seconds": cpu,
+        "exit_codes": codes,
+        "peak_rss_kib": rss,
+    }
 
 
 def in_process(runs: int) -> dict[str, Any]:
@@ -128,26 +141,40 @@ def in_process(runs: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=int(os.environ.get("RKE2IMAGE_BENCH_RUNS", "10")))
+    parser.add_argument(
+        "--runs", type=int, default=int(os.environ.get("RKE2IMAGE_BENCH_RUNS", "10"))
+    )
     parser.add_argument("--log-mib", type=int, default=1024)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     cpu = os.cpu_count()
-    print(f"machine: {cpu} CPUs, {platform.machine()}, Python {platform.python_version()}, "
-          f"load {os.getloadavg()[0]:.1f}")
-    base = command() + ["audit", "--format", "json"]
+    print(
+        f"machine: {cpu} CPUs, {platform.machine()}, Python {platform.python_version()}, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    base = [*command(), "audit", "--format", "json"]
     cases = [in_process(args.runs), median_case("live (this machine, root /)", base, args.runs)]
     with tempfile.TemporaryDirectory(prefix="rke2image-bench-audit-") as tmp:
         root = rke2_root(Path(tmp), 0)
-        cases.append(median_case("live (RKE2-shaped root)", base + [
-            "--root", str(root), "--proc-sys", "/proc/sys"], args.runs))
+        cases.append(
+            median_case(
+                "live (RKE2-shaped root)",
+                [*base, "--root", str(root), "--proc-sys", "/proc/sys"],
+                args.runs,
+            )
+        )
     with tempfile.TemporaryDirectory(prefix="rke2image-bench-audit-") as tmp:
         root = rke2_root(Path(tmp), 200)
         log = root / "var/lib/rancher/rke2/agent/logs/kubelet.log"
         for mib in (64, args.log_mib):
             write_log(log, mib)
-            cases.append(median_case(f"200 files + {mib} MiB kubelet.log", base + [
-                "--root", str(root)], max(1, min(args.runs, 3))))
+            cases.append(
+                median_case(
+                    f"200 files + {mib} MiB kubelet.log",
+                    [*base, "--root", str(root)],
+                    max(1, min(args.runs, 3)),
+                )
+            )
     if args.json:
         print(json.dumps(cases, indent=2))
     return 0

@@ -69,7 +69,9 @@ class RootFS:
                 continue
             links += 1
             if links > _MAX_LINKS:
-                raise InputError(f"{node_path}: too many levels of symbolic links under {self.root}")
+                raise InputError(
+                    f"{node_path}: too many levels of symbolic links under {self.root}"
+                )
             if target.startswith("/"):
                 done = []
             todo.extend([p for p in target.split("/") if p][::-1])

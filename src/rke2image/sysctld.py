@@ -147,7 +147,9 @@ def list_files(fs: RootFS, tool: Tool) -> list[ConfFile]:
     return files
 
 
-def parse_lines(lines: Iterable[str], file: str, tool: Tool) -> Iterator[Assignment | SyntaxProblem]:
+def parse_lines(
+    lines: Iterable[str], file: str, tool: Tool
+) -> Iterator[Assignment | SyntaxProblem]:
     """The assignments of one file, and a problem for each line a tool would reject."""
     for number, raw in enumerate(lines, start=1):
         text = raw.strip()

@@ -10,7 +10,7 @@ value it predicted: systemd-sysctl really applied that file.
 
 rke2image reaches the guest as a zip of the package the tests import, in the
 user-data (``write_files``); the audit needs only the standard library and PyYAML.
-Needs root, the e2e base image (e2e/build-base.sh, cached in WORK) and QEMU.
+Needs root, the e2e base image (assets/build-base.sh, cached in WORK) and QEMU.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from typing import Any
 
 import pytest
 import yaml
-from campaign import BASE_TIMEOUT, BOOT_TIMEOUT, E2E, UNDO_NAME, UNDO_TEXT
-from conftest import TOOLS, WORK, _unavailable
-from vm import Processes, boot, make_seed, overlay, qemu_argv
 
 import rke2image
+from e2e.campaign import ASSETS, BASE_TIMEOUT, BOOT_TIMEOUT, UNDO_NAME, UNDO_TEXT
+from e2e.conftest import TOOLS, WORK, _unavailable
+from e2e.vm import Processes, boot, make_seed, overlay, qemu_argv
 from rke2image.bake.accel import choose_accelerator
 
 pytestmark = pytest.mark.e2e
@@ -90,25 +90,40 @@ def package_zip() -> bytes:
 def user_data() -> str:
     document = {
         "write_files": [
-            {"path": ZIP, "encoding": "b64", "permissions": "0644",
-             "content": base64.b64encode(package_zip()).decode()},
-            {"path": "/var/lib/cloud/scripts/per-boot/rke2image-e2e-audit",
-             "permissions": "0755", "content": PER_BOOT},
+            {
+                "path": ZIP,
+                "encoding": "b64",
+                "permissions": "0644",
+                "content": base64.b64encode(package_zip()).decode(),
+            },
+            {
+                "path": "/var/lib/cloud/scripts/per-boot/rke2image-e2e-audit",
+                "permissions": "0755",
+                "content": PER_BOOT,
+            },
             # RKE2 with protection, as on the node of the outage (the unit stays disabled)
-            {"path": "/etc/rancher/rke2/config.yaml", "permissions": "0600",
-             "content": "protect-kernel-defaults: true\n"},
+            {
+                "path": "/etc/rancher/rke2/config.yaml",
+                "permissions": "0600",
+                "content": "protect-kernel-defaults: true\n",
+            },
         ],
     }
     return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False)
 
 
 def runs_of(console: str) -> dict[int, AuditRun]:
-    texts = {int(m[1]): gzip.decompress(base64.b64decode(m[2])).decode()
-             for m in TEXT.finditer(console)}
+    texts = {
+        int(m[1]): gzip.decompress(base64.b64decode(m[2])).decode() for m in TEXT.finditer(console)
+    }
     before = {int(m[1]): m[2] for m in BEFORE.finditer(console)}
     return {
-        int(m[1]): AuditRun(int(m[2]), json.loads(gzip.decompress(base64.b64decode(m[3]))),
-                            texts.get(int(m[1]), ""), before.get(int(m[1]), ""))
+        int(m[1]): AuditRun(
+            int(m[2]),
+            json.loads(gzip.decompress(base64.b64decode(m[3]))),
+            texts.get(int(m[1]), ""),
+            before.get(int(m[1]), ""),
+        )
         for m in MARK.finditer(console)
     }
 
@@ -127,21 +142,39 @@ def two_boots() -> Iterator[tuple[dict[int, AuditRun], str]]:
     procs = Processes()
     try:
         log = run / "build-base.log"
-        code = procs.wait(procs.start([str(E2E / "build-base.sh"), str(WORK)], log), BASE_TIMEOUT)
+        code = procs.wait(
+            procs.start([str(ASSETS / "build-base.sh"), str(WORK)], log), BASE_TIMEOUT
+        )
         text = log.read_text(errors="replace")
         assert code == 0, f"build-base.sh exit {code}:\n{text[-3000:]}"
         base = Path(text.strip().splitlines()[-1])
         undo = run / "undo.conf"
         undo.write_text(UNDO_TEXT)
         image = run / "audit-undo.qcow2"
-        subprocess.run([str(E2E / "add-file.sh"), str(base / "base.qcow2"), str(image),
-                        str(undo), UNDO_NAME], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(ASSETS / "add-file.sh"),
+                str(base / "base.qcow2"),
+                str(image),
+                str(undo),
+                UNDO_NAME,
+            ],
+            check=True,
+            capture_output=True,
+        )
         (run / "user-data").write_text(user_data())
         seed = make_seed(run / "seed", run / "user-data", "e2e-audit")
         disk = overlay(image, run / "disk.qcow2")
         console = run / "console.log"
-        argv = qemu_argv(disk, base / "vmlinuz", base / "initrd.img", seed, console,
-                         choose_accelerator("auto"), int(BOOT_TIMEOUT))
+        argv = qemu_argv(
+            disk,
+            base / "vmlinuz",
+            base / "initrd.img",
+            seed,
+            console,
+            choose_accelerator("auto"),
+            int(BOOT_TIMEOUT),
+        )
         found = boot(procs, argv, console, run / "qemu.log", BOOT_TIMEOUT)
         assert not found.timed_out, f"the guest hung:\n{found.summary()}"
         runs = runs_of(found.console)
@@ -153,7 +186,8 @@ def two_boots() -> Iterator[tuple[dict[int, AuditRun], str]]:
 
 
 def test_audit_inside_the_guest_says_latent_and_names_the_file(
-        two_boots: tuple[dict[int, AuditRun], str]) -> None:
+    two_boots: tuple[dict[int, AuditRun], str],
+) -> None:
     runs, summary = two_boots
     assert 1 in runs, summary
     first = runs[1]
@@ -165,19 +199,22 @@ def test_audit_inside_the_guest_says_latent_and_names_the_file(
     assert first.report["protection"]["on"] is True
     latent = [f for f in first.report["findings"] if f["rule"] == "latent-value"]
     assert [(f["key"], f["file"], f["line"], f["severity"]) for f in latent] == [
-        ("kernel.panic", UNDO_NAME, 2, "error")]
+        ("kernel.panic", UNDO_NAME, 2, "error")
+    ]
     assert f"{UNDO_NAME}:2: error: kernel.panic is 10 now, but the next boot sets 0" in first.text
     assert first.code == 1
 
 
 def test_after_a_reboot_the_live_value_is_what_the_audit_predicted(
-        two_boots: tuple[dict[int, AuditRun], str]) -> None:
+    two_boots: tuple[dict[int, AuditRun], str],
+) -> None:
     runs, summary = two_boots
     assert 1 in runs and 2 in runs, summary
     [predicted] = [p for p in runs[1].report["parameters"] if p["key"] == "kernel.panic"]
     [after] = [p for p in runs[2].report["parameters"] if p["key"] == "kernel.panic"]
     assert runs[2].before == predicted["next_boot"]["systemd"]["value"] == "0"
     assert (after["live"], after["verdict"]) == ("0", "wrong")
-    assert after["fix"] == (f"sysctl -w kernel.panic=10; edit {UNDO_NAME}:2 to kernel.panic = 10 "
-                            "(or remove the line)")
+    assert after["fix"] == (
+        f"sysctl -w kernel.panic=10; edit {UNDO_NAME}:2 to kernel.panic = 10 (or remove the line)"
+    )
     assert runs[2].code == 1

@@ -1,4 +1,5 @@
-"""Log lines joined to the verdicts: a refusal still true is an error, one fixed since is history."""
+"""Log lines joined to the verdicts: a refusal still true is an error, one fixed since is
+history."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ _WHO = {
 }
 
 
-def log_findings(hits: Mapping[tuple[str, str], LogHit],
-                 parameters: Mapping[str, ParameterResult],
-                 still_true: Mapping[str, bool]) -> list[Finding]:
+def log_findings(
+    hits: Mapping[tuple[str, str], LogHit],
+    parameters: Mapping[str, ParameterResult],
+    still_true: Mapping[str, bool],
+) -> list[Finding]:
     """One finding per latest log line. ``still_true`` says, for the non-parameter rules
     (etcd user/group, cis-protection-false), whether the cause is still there."""
     findings = []
@@ -26,24 +29,45 @@ def log_findings(hits: Mapping[tuple[str, str], LogHit],
         param = parameters.get(subject)
         if rule == "systemd-sysctl-failed":
             if param is None:
-                findings.append(Finding("info", rule, f"{_WHO[rule]}: {hit.text}", subject,
-                                        hit.file, hit.line))
+                findings.append(
+                    Finding("info", rule, f"{_WHO[rule]}: {hit.text}", subject, hit.file, hit.line)
+                )
                 continue
             current = param.verdict != "ok"
         elif param is not None:
             current = param.verdict in {"wrong", "missing"} or (
-                param.live is None and param.verdict != "ok")
+                param.live is None and param.verdict != "ok"
+            )
         else:
             current = still_true.get(f"{rule}:{subject}", still_true.get(rule, True))
         if current:
             fix = param.fix if param is not None else None
             state = f"; {subject} is {param.live} now" if param is not None and param.live else ""
-            findings.append(Finding("error" if rule != "systemd-sysctl-failed" else "warning",
-                                    rule, f"{_WHO[rule]}: {hit.text}{state}", subject,
-                                    hit.file, hit.line, fix))
+            findings.append(
+                Finding(
+                    "error" if rule != "systemd-sysctl-failed" else "warning",
+                    rule,
+                    f"{_WHO[rule]}: {hit.text}{state}",
+                    subject,
+                    hit.file,
+                    hit.line,
+                    fix,
+                )
+            )
         else:
-            now = (f"{subject} is {param.live} now" if param is not None and param.live
-                   else "fixed since")
-            findings.append(Finding("info", rule, f"history: {_WHO[rule]} ({hit.text}); {now}",
-                                    subject, hit.file, hit.line))
+            now = (
+                f"{subject} is {param.live} now"
+                if param is not None and param.live
+                else "fixed since"
+            )
+            findings.append(
+                Finding(
+                    "info",
+                    rule,
+                    f"history: {_WHO[rule]} ({hit.text}); {now}",
+                    subject,
+                    hit.file,
+                    hit.line,
+                )
+            )
     return findings

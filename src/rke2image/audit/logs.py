@@ -42,21 +42,50 @@ class LogHit:
 
 _KUBELET = re.compile(
     rb"[Ii]nvalid kernel flag: (?P<key>[\w./-]+), expected value: (?P<expected>-?\d+), "
-    rb"actual value: (?P<actual>-?\d+)")
+    rb"actual value: (?P<actual>-?\d+)"
+)
 _RKE2_VALUE = re.compile(
     rb"invalid kernel parameter value (?P<key>[\w./-]+)=(?P<actual>-?\d+) - expected "
-    rb"(?P<expected>-?\d+)")
+    rb"(?P<expected>-?\d+)"
+)
 # needle -> the (rule, pattern) pairs tried on a line holding it. One needle serves
 # both "invalid kernel" phrases: each needle is one more pass over the block.
 _PATTERNS: tuple[tuple[bytes, tuple[tuple[str, re.Pattern[bytes]], ...]], ...] = (
-    (b"nvalid kernel ", (("kubelet-invalid-kernel-flag", _KUBELET),
-                         ("rke2-invalid-kernel-parameter", _RKE2_VALUE))),
-    (b"missing required: ", (("rke2-missing-etcd-account", re.compile(
-        rb"missing required: (?P<key>user|group): unknown (?:user|group) [\w.-]+")),)),
-    (b"--protect-kernel-defaults must be true", (("rke2-protect-kernel-defaults", re.compile(
-        rb"--protect-kernel-defaults must be true when using --profile=(?P<key>[\w.-]+)")),)),
-    (b"Couldn't write '", (("systemd-sysctl-failed", re.compile(
-        rb"Couldn't write '(?P<actual>[^']*)' to '(?P<key>[^']+)'[^\n]*")),)),
+    (
+        b"nvalid kernel ",
+        (("kubelet-invalid-kernel-flag", _KUBELET), ("rke2-invalid-kernel-parameter", _RKE2_VALUE)),
+    ),
+    (
+        b"missing required: ",
+        (
+            (
+                "rke2-missing-etcd-account",
+                re.compile(
+                    rb"missing required: (?P<key>user|group): unknown (?:user|group) [\w.-]+"
+                ),
+            ),
+        ),
+    ),
+    (
+        b"--protect-kernel-defaults must be true",
+        (
+            (
+                "rke2-protect-kernel-defaults",
+                re.compile(
+                    rb"--protect-kernel-defaults must be true when using --profile=(?P<key>[\w.-]+)"
+                ),
+            ),
+        ),
+    ),
+    (
+        b"Couldn't write '",
+        (
+            (
+                "systemd-sysctl-failed",
+                re.compile(rb"Couldn't write '(?P<actual>[^']*)' to '(?P<key>[^']+)'[^\n]*"),
+            ),
+        ),
+    ),
 )
 
 
@@ -96,13 +125,22 @@ def _scan_block(block: bytes, base: int, name: str, hits: dict[tuple[str, str], 
     for offset, rule, match in found:
         groups = {k: v.decode("utf-8", "replace") for k, v in match.groupdict().items() if v}
         subject = groups["key"]
-        if rule in {"kubelet-invalid-kernel-flag", "rke2-invalid-kernel-parameter",
-                    "systemd-sysctl-failed"}:
+        if rule in {
+            "kubelet-invalid-kernel-flag",
+            "rke2-invalid-kernel-parameter",
+            "systemd-sysctl-failed",
+        }:
             subject = normalize_key(subject.lstrip("/"))
         line = base + block.count(b"\n", 0, offset)
-        hits[(rule, subject)] = LogHit(rule, subject, name, line,
-                                       match.group(0).decode("utf-8", "replace"),
-                                       groups.get("actual"), groups.get("expected"))
+        hits[(rule, subject)] = LogHit(
+            rule,
+            subject,
+            name,
+            line,
+            match.group(0).decode("utf-8", "replace"),
+            groups.get("actual"),
+            groups.get("expected"),
+        )
 
 
 def scan_files(paths: Iterable[tuple[Path, str]]) -> dict[tuple[str, str], LogHit]:
@@ -125,9 +163,16 @@ def rotations(folder: Path, name: str) -> Iterator[Path]:
     oldest first by modification time."""
     stem = name.rsplit(".", 1)[0]
     try:
-        entries = [p for p in folder.iterdir() if p.is_file() and (
-            p.name == name or p.name.startswith(name + ".") or
-            (p.name.startswith(stem + "-") and ".log" in p.name))]
+        entries = [
+            p
+            for p in folder.iterdir()
+            if p.is_file()
+            and (
+                p.name == name
+                or p.name.startswith(name + ".")
+                or (p.name.startswith(stem + "-") and ".log" in p.name)
+            )
+        ]
     except OSError:
         return iter(())
     return iter(sorted(entries, key=lambda p: (p.stat().st_mtime, p.name == name, -_age(p.name))))

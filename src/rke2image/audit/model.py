@@ -1,4 +1,5 @@
-"""The audit's result as plain typed values; ``as_dict`` is the JSON contract (docs/audit-json.md)."""
+"""The audit's result as plain typed values; ``as_dict`` is the JSON contract
+(docs/audit-json.md)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ class NextBoot:
             "value": self.value,
             "file": self.file,
             "line": self.line,
-            "overrides": [{"file": o.file, "line": o.line, "value": o.value}
-                          for o in self.overrides],
+            "overrides": [
+                {"file": o.file, "line": o.line, "value": o.value} for o in self.overrides
+            ],
         }
 
 
@@ -110,8 +112,9 @@ class Protection:
         return {
             "on": self.on,
             "profile": self.profile,
-            "sources": [{"file": s.file, "line": s.line, "setting": s.setting}
-                        for s in self.sources],
+            "sources": [
+                {"file": s.file, "line": s.line, "setting": s.setting} for s in self.sources
+            ],
         }
 
 

@@ -47,11 +47,16 @@ def etcd_findings(fs: RootFS, role: str | None, protection: Protection) -> list[
     findings = []
     for kind, database in (("user", "/etc/passwd"), ("group", "/etc/group")):
         if not has_account(fs, database, ETCD):
-            findings.append(Finding(
-                "error", f"etcd-{kind}-missing",
-                f"missing required: {kind}: unknown {kind} {ETCD} (RKE2 with profile "
-                f"{protection.profile} refuses to start a server without it)",
-                file=database, fix=ETCD_FIX))
+            findings.append(
+                Finding(
+                    "error",
+                    f"etcd-{kind}-missing",
+                    f"missing required: {kind}: unknown {kind} {ETCD} (RKE2 with profile "
+                    f"{protection.profile} refuses to start a server without it)",
+                    file=database,
+                    fix=ETCD_FIX,
+                )
+            )
     return findings
 
 
@@ -80,31 +85,57 @@ def rke2image_findings(fs: RootFS, role: str | None) -> list[Finding]:
     roles = [role] if role else ["server", "agent"]
     dropins = [d for d in (read_dropin(fs, r) for r in roles) if d is not None]
     if not dropins:
-        findings.append(Finding(
-            "warning", "dropin-missing",
-            f"no rke2image drop-in ({paths.dropin_path(roles[0])}): nothing re-applies the "
-            "kernel values before RKE2 starts", file=paths.dropin_path(roles[0]),
-            fix="install the rendered rootfs/ of this node (rke2image render)"))
+        findings.append(
+            Finding(
+                "warning",
+                "dropin-missing",
+                f"no rke2image drop-in ({paths.dropin_path(roles[0])}): nothing re-applies the "
+                "kernel values before RKE2 starts",
+                file=paths.dropin_path(roles[0]),
+                fix="install the rendered rootfs/ of this node (rke2image render)",
+            )
+        )
     for dropin in dropins:
         if dropin.mode is None:
-            findings.append(Finding("warning", "preflight-missing",
-                                    f"the drop-in does not run {paths.PREFLIGHT}",
-                                    file=dropin.path, fix="re-render and reinstall the drop-in"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "preflight-missing",
+                    f"the drop-in does not run {paths.PREFLIGHT}",
+                    file=dropin.path,
+                    fix="re-render and reinstall the drop-in",
+                )
+            )
         elif not fs.is_executable(paths.PREFLIGHT):
-            findings.append(Finding(
-                "error", "preflight-missing",
-                f"the drop-in runs {paths.PREFLIGHT}, which is missing or not executable: "
-                "RKE2 will not start", file=paths.PREFLIGHT,
-                fix=f"reinstall {paths.PREFLIGHT} with mode 0755"))
+            findings.append(
+                Finding(
+                    "error",
+                    "preflight-missing",
+                    f"the drop-in runs {paths.PREFLIGHT}, which is missing or not executable: "
+                    "RKE2 will not start",
+                    file=paths.PREFLIGHT,
+                    fix=f"reinstall {paths.PREFLIGHT} with mode 0755",
+                )
+            )
     if not fs.is_file(paths.SYSCTL_FILE):
-        findings.append(Finding("warning", "sysctl-file-missing",
-                                f"{paths.SYSCTL_FILE} is missing", file=paths.SYSCTL_FILE,
-                                fix="install the rendered rootfs/ of this node"))
+        findings.append(
+            Finding(
+                "warning",
+                "sysctl-file-missing",
+                f"{paths.SYSCTL_FILE} is missing",
+                file=paths.SYSCTL_FILE,
+                fix="install the rendered rootfs/ of this node",
+            )
+        )
     return findings
 
 
 def remediating(fs: RootFS, role: str | None) -> bool:
     """Whether rke2image's preflight re-applies the values before every RKE2 start."""
     roles = [role] if role else ["server", "agent"]
-    return any((d := read_dropin(fs, r)) is not None and d.mode == "remediate"
-               and fs.is_executable(paths.PREFLIGHT) for r in roles)
+    return any(
+        (d := read_dropin(fs, r)) is not None
+        and d.mode == "remediate"
+        and fs.is_executable(paths.PREFLIGHT)
+        for r in roles
+    )

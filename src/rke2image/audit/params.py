@@ -35,8 +35,9 @@ def next_boot(outcome: Outcome) -> NextBoot:
     )
 
 
-def verdict(expected: str, live: str | None, boot: str | None, default: str | None,
-            is_live: bool) -> str:
+def verdict(
+    expected: str, live: str | None, boot: str | None, default: str | None, is_live: bool
+) -> str:
     """ok, wrong, latent, unpersisted or missing (docs/audit-json.md, "Verdicts")."""
     if not is_live:
         if boot is None:
@@ -51,8 +52,9 @@ def verdict(expected: str, live: str | None, boot: str | None, default: str | No
     return "ok" if boot == expected else "latent"
 
 
-def judge(want: Wanted, live: str | None, systemd: BootPlan, procps: BootPlan,
-          ctx: Context) -> tuple[ParameterResult, list[Finding]]:
+def judge(
+    want: Wanted, live: str | None, systemd: BootPlan, procps: BootPlan, ctx: Context
+) -> tuple[ParameterResult, list[Finding]]:
     """The parameter's result and the findings it raises."""
     by_systemd, by_procps = systemd.outcome(want.key), procps.outcome(want.key)
     default = KERNEL_DEFAULTS.get(want.key)
@@ -62,14 +64,28 @@ def judge(want: Wanted, live: str | None, systemd: BootPlan, procps: BootPlan,
     w = by_procps.winner
     if result == "ok" and w is not None and w.value != want.expected:
         # systemd-sysctl keeps it right, but `sysctl --system` run by hand would break it
-        findings.append(Finding(
-            "warning", "procps-value-wrong",
-            f"{want.key} = {w.value}: `sysctl --system` (procps) applies this file after the "
-            f"others and leaves {want.key} at {w.value}, not {want.expected}",
-            want.key, w.file, w.line, f"edit {w.file}:{w.line} to {want.key} = {want.expected} "
-            "(or remove the line)"))
-    return ParameterResult(want.key, want.expected, want.required, live, next_boot(by_systemd),
-                           next_boot(by_procps), result, fix), findings
+        findings.append(
+            Finding(
+                "warning",
+                "procps-value-wrong",
+                f"{want.key} = {w.value}: `sysctl --system` (procps) applies this file after the "
+                f"others and leaves {want.key} at {w.value}, not {want.expected}",
+                want.key,
+                w.file,
+                w.line,
+                f"edit {w.file}:{w.line} to {want.key} = {want.expected} (or remove the line)",
+            )
+        )
+    return ParameterResult(
+        want.key,
+        want.expected,
+        want.required,
+        live,
+        next_boot(by_systemd),
+        next_boot(by_procps),
+        result,
+        fix,
+    ), findings
 
 
 def _fix(want: Wanted, result: str, boot: Outcome) -> str | None:
@@ -89,46 +105,85 @@ def _fix(want: Wanted, result: str, boot: Outcome) -> str | None:
     return "; ".join(p for p in (live, persist) if p) or None
 
 
-def _findings(want: Wanted, live: str | None, result: str, boot: Outcome, ctx: Context,
-              fix: str | None) -> list[Finding]:
+def _findings(
+    want: Wanted, live: str | None, result: str, boot: Outcome, ctx: Context, fix: str | None
+) -> list[Finding]:
     if result == "ok":
         return []
     severe: Severity = "error" if ctx.protected and want.required else "warning"
     source = boot.winner
-    off = ("; protection is off, so kubelet rewrites it; switching protection on will stop "
-           "the node") if not ctx.protected and want.required else ""
+    off = (
+        ("; protection is off, so kubelet rewrites it; switching protection on will stop the node")
+        if not ctx.protected and want.required
+        else ""
+    )
     wrong_source = source is not None and boot.value != want.expected
     file = source.file if source is not None and wrong_source else None
     line = source.line if source is not None and wrong_source else None
     if result == "wrong" and ctx.live:
-        words = KUBELET_MISMATCH.format(flag=want.key.replace(".", "/"), expected=want.expected,
-                                        actual=live)
+        words = KUBELET_MISMATCH.format(
+            flag=want.key.replace(".", "/"), expected=want.expected, actual=live
+        )
         if wrong_source:
             boot_note = f"; this line sets {boot.value} at every boot"
         elif source is not None:
-            boot_note = (f"; the next boot sets {boot.value} ({source.file}:{source.line}): only "
-                         "the live value is wrong")
+            boot_note = (
+                f"; the next boot sets {boot.value} ({source.file}:{source.line}): only "
+                "the live value is wrong"
+            )
         else:
             boot_note = "; nothing sets it at boot"
-        return [Finding(severe, "live-value-wrong", f"{words}{boot_note}{off}", want.key, file,
-                        line, fix)]
+        return [
+            Finding(
+                severe, "live-value-wrong", f"{words}{boot_note}{off}", want.key, file, line, fix
+            )
+        ]
     if result == "wrong":
-        return [Finding(severe, "next-boot-wrong",
-                        f"{want.key} = {boot.value} at boot, kubelet requires {want.expected}{off}",
-                        want.key, file, line, fix)]
+        return [
+            Finding(
+                severe,
+                "next-boot-wrong",
+                f"{want.key} = {boot.value} at boot, kubelet requires {want.expected}{off}",
+                want.key,
+                file,
+                line,
+                fix,
+            )
+        ]
     if result == "latent":
         held = "; rke2image's preflight re-applies it before RKE2 starts" if ctx.remediated else ""
         level: Severity = "warning" if ctx.remediated else severe
-        return [Finding(level, "latent-value",
-                        f"{want.key} is {live} now, but the next boot sets {boot.value}: "
-                        f"the node breaks at the next reboot{held}{off}",
-                        want.key, file, line, fix)]
+        return [
+            Finding(
+                level,
+                "latent-value",
+                f"{want.key} is {live} now, but the next boot sets {boot.value}: "
+                f"the node breaks at the next reboot{held}{off}",
+                want.key,
+                file,
+                line,
+                fix,
+            )
+        ]
     if result == "missing":
-        return [Finding(severe, "parameter-missing",
-                        f"{want.key} does not exist in this kernel's /proc/sys", want.key,
-                        fix=fix)]
+        return [
+            Finding(
+                severe,
+                "parameter-missing",
+                f"{want.key} does not exist in this kernel's /proc/sys",
+                want.key,
+                fix=fix,
+            )
+        ]
     default = KERNEL_DEFAULTS.get(want.key, "unknown")
     now = f"is {live} now but " if ctx.live else ""
-    return [Finding("warning", "unpersisted-value",
-                    f"{want.key} {now}no sysctl.d file sets it: the kernel starts with "
-                    f"{default}, kubelet requires {want.expected}{off}", want.key, fix=fix)]
+    return [
+        Finding(
+            "warning",
+            "unpersisted-value",
+            f"{want.key} {now}no sysctl.d file sets it: the kernel starts with "
+            f"{default}, kubelet requires {want.expected}{off}",
+            want.key,
+            fix=fix,
+        )
+    ]

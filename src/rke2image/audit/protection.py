@@ -23,7 +23,11 @@ from rke2image.rootfs import RootFS
 
 CONFIG = "/etc/rancher/rke2/config.yaml"
 CONFIG_DIR = "/etc/rancher/rke2/config.yaml.d"
-ENV_FILES = ("/etc/default/{unit}", "/etc/sysconfig/{unit}", "/usr/local/lib/systemd/system/{unit}.env")
+ENV_FILES = (
+    "/etc/default/{unit}",
+    "/etc/sysconfig/{unit}",
+    "/usr/local/lib/systemd/system/{unit}.env",
+)
 PROFILE_ENV = "RKE2_CIS_PROFILE"
 _KEYS = ("profile", "protect-kernel-defaults", "kubelet-arg")
 
@@ -53,38 +57,56 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
     explicit = settings.get("protect-kernel-defaults")
     sources: list[ProtectionSource] = []
     if profile is not None and rke2.is_cis(profile.value):
-        words = (f"{PROFILE_ENV}={profile.value}" if profile is env
-                 else f"profile: {profile.value}")
+        words = f"{PROFILE_ENV}={profile.value}" if profile is env else f"profile: {profile.value}"
         sources.append(ProtectionSource(profile.file, profile.line, words))
     if explicit is not None and _truthy(explicit.value):
-        sources.append(ProtectionSource(explicit.file, explicit.line,
-                                        f"protect-kernel-defaults: {explicit.value}"))
+        sources.append(
+            ProtectionSource(
+                explicit.file, explicit.line, f"protect-kernel-defaults: {explicit.value}"
+            )
+        )
     arg = _last_arg(args, "protect-kernel-defaults")
     if arg is not None and _flag_on(arg.value):
         sources.append(ProtectionSource(arg.file, arg.line, f"kubelet-arg: {arg.value}"))
-    if (profile is not None and rke2.is_cis(profile.value) and explicit is not None
-            and not _truthy(explicit.value)):
-        findings.append(Finding(
-            "error", "cis-protection-false",
-            f"protect-kernel-defaults: {explicit.value} with profile {profile.value}: RKE2 "
-            f"refuses to start (--protect-kernel-defaults must be true when using "
-            f"--profile={profile.value})",
-            file=explicit.file, line=explicit.line,
-            fix=f"remove protect-kernel-defaults from {explicit.file}:{explicit.line}"))
+    if (
+        profile is not None
+        and rke2.is_cis(profile.value)
+        and explicit is not None
+        and not _truthy(explicit.value)
+    ):
+        findings.append(
+            Finding(
+                "error",
+                "cis-protection-false",
+                f"protect-kernel-defaults: {explicit.value} with profile {profile.value}: RKE2 "
+                f"refuses to start (--protect-kernel-defaults must be true when using "
+                f"--profile={profile.value})",
+                file=explicit.file,
+                line=explicit.line,
+                fix=f"remove protect-kernel-defaults from {explicit.file}:{explicit.line}",
+            )
+        )
     # RKE2 runs kubelet with fail-swap-on=false (k3s defaultKubeletConfig); only a
     # kubelet-arg turns it back on.
     swap = _last_arg(args, "fail-swap-on")
     return (
-        Protection(bool(sources), tuple(sources), str(profile.value) if profile else None,
-                   fail_swap_on=swap is not None and _flag_on(swap.value)),
+        Protection(
+            bool(sources),
+            tuple(sources),
+            str(profile.value) if profile else None,
+            fail_swap_on=swap is not None and _flag_on(swap.value),
+        ),
         findings,
     )
 
 
 def _config_files(fs: RootFS) -> list[str]:
     files = [CONFIG] if fs.is_file(CONFIG) else []
-    files += [f"{CONFIG_DIR}/{n}" for n in fs.listdir(CONFIG_DIR)
-              if n.endswith(".yaml") and fs.is_file(f"{CONFIG_DIR}/{n}")]
+    files += [
+        f"{CONFIG_DIR}/{n}"
+        for n in fs.listdir(CONFIG_DIR)
+        if n.endswith(".yaml") and fs.is_file(f"{CONFIG_DIR}/{n}")
+    ]
     return files
 
 
@@ -98,9 +120,16 @@ def _read_config(fs: RootFS, path: str, findings: list[Finding]) -> list[tuple[s
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        findings.append(Finding("error", "rke2-config-invalid",
-                                f"not valid YAML, RKE2 will not start: {error}".replace("\n", " "),
-                                file=path, line=line, fix=f"fix the YAML of {path}"))
+        findings.append(
+            Finding(
+                "error",
+                "rke2-config-invalid",
+                f"not valid YAML, RKE2 will not start: {error}".replace("\n", " "),
+                file=path,
+                line=line,
+                fix=f"fix the YAML of {path}",
+            )
+        )
         return []
     if not isinstance(node, yaml.MappingNode):
         return []

@@ -57,13 +57,24 @@ def run_audit(options: AuditOptions) -> Report:
     for problem in (*systemd.problems, *(p for p in procps.problems if p.file == SYSCTL_CONF)):
         if (problem.file, problem.line) not in seen:
             seen.add((problem.file, problem.line))
-            findings.append(Finding("warning", "sysctl-syntax", problem.message, None,
-                                    problem.file, problem.line, f"fix or remove {problem.file}:"
-                                    f"{problem.line}"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "sysctl-syntax",
+                    problem.message,
+                    None,
+                    problem.file,
+                    problem.line,
+                    f"fix or remove {problem.file}:{problem.line}",
+                )
+            )
     ctx = Context(proc_sys is not None, protection.on, node_checks.remediating(fs, role))
     wanted = [Wanted(p.key, p.value, True) for p in REQUIRED_PARAMETERS]
-    wanted += [Wanted(k, v, False) for k, v in {**extra, **options.extra}.items()
-               if k not in {w.key for w in wanted}]
+    wanted += [
+        Wanted(k, v, False)
+        for k, v in {**extra, **options.extra}.items()
+        if k not in {w.key for w in wanted}
+    ]
     results: list[ParameterResult] = []
     for want in wanted:
         live = read_live(proc_sys, want.key) if proc_sys is not None else None
@@ -73,10 +84,15 @@ def run_audit(options: AuditOptions) -> Report:
     findings += node_checks.etcd_findings(fs, role, protection)
     findings += node_checks.rke2image_findings(fs, role)
     if proc_sys is not None and protection.fail_swap_on and active_swaps(proc_sys):
-        findings.append(Finding("error", "swap-on",
-                                f"swap is on ({', '.join(active_swaps(proc_sys))}) and a kubelet-arg "
-                                "sets fail-swap-on=true: kubelet refuses to start",
-                                fix="swapoff -a, and remove the swap entry from /etc/fstab"))
+        findings.append(
+            Finding(
+                "error",
+                "swap-on",
+                f"swap is on ({', '.join(active_swaps(proc_sys))}) and a kubelet-arg "
+                "sets fail-swap-on=true: kubelet refuses to start",
+                fix="swapoff -a, and remove the swap entry from /etc/fstab",
+            )
+        )
     hits = _scan_logs(options, fs, host_root)
     still = {
         "rke2-missing-etcd-account:user": not node_checks.has_account(fs, "/etc/passwd", "etcd"),
@@ -96,8 +112,10 @@ def run_audit(options: AuditOptions) -> Report:
         protection=protection,
         parameters=tuple(results),
         findings=tuple(findings),
-        files={"systemd": [f.path for f in systemd.files],
-               "procps": [f.path for f in procps.files]},
+        files={
+            "systemd": [f.path for f in systemd.files],
+            "procps": [f.path for f in procps.files],
+        },
     )
 
 
@@ -112,8 +130,10 @@ def _from_spec(options: AuditOptions) -> tuple[dict[str, str], str | None]:
         nodes = [n for n in nodes if n.name == options.node_name]
     if len(nodes) != 1:
         names = ", ".join(n.name for n in load_nodes([options.spec]))
-        raise UserError(f"{options.spec}: holds {len(nodes) or 'no matching'} node(s) "
-                        f"({names}); pass --node-name to choose one")
+        raise UserError(
+            f"{options.spec}: holds {len(nodes) or 'no matching'} node(s) "
+            f"({names}); pass --node-name to choose one"
+        )
     node = nodes[0]
     return dict(node.effective_sysctl()), node.role
 

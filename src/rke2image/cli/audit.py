@@ -23,27 +23,64 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "RKE2's log lines. Reads only; never writes a sysctl. Exit 0 compliant, 1 findings, "
         "2 usage or I/O error.",
     )
-    parser.add_argument("--root", type=Path, default=Path("/"), metavar="DIR",
-                        help="root filesystem to read (default: /)")
-    parser.add_argument("--proc-sys", type=Path, metavar="DIR",
-                        help="live values (default: /proc/sys when the root is /, else none)")
-    parser.add_argument("--kubelet-log", type=Path, action="append", default=[], metavar="FILE",
-                        help="kubelet log, repeatable (default: the root's kubelet.log and its rotations)")
-    parser.add_argument("--rke2-log", type=Path, action="append", default=[], metavar="FILE",
-                        help="RKE2 log, repeatable, e.g. saved `journalctl -u rke2-server` (default: "
-                        "journald when the root is /)")
-    parser.add_argument("--spec", type=Path, metavar="PATH",
-                        help="node spec: check its own sysctl keys and role too")
-    parser.add_argument("--role", choices=("server", "agent"),
-                        help="node role (default: from the spec or the root)")
-    parser.add_argument("--node-name", metavar="NAME",
-                        help="node name in the report (default: the root's /etc/hostname)")
-    parser.add_argument("--format", choices=sorted(REPORTERS), default="text",
-                        help="output format (default: text); npd follows "
-                        "node-problem-detector's custom plugin protocol")
-    parser.add_argument("--textfile", type=Path, metavar="PATH",
-                        help="also write the Prometheus metrics to PATH atomically (for "
-                        "node_exporter's textfile collector; name it *.prom)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("/"),
+        metavar="DIR",
+        help="root filesystem to read (default: /)",
+    )
+    parser.add_argument(
+        "--proc-sys",
+        type=Path,
+        metavar="DIR",
+        help="live values (default: /proc/sys when the root is /, else none)",
+    )
+    parser.add_argument(
+        "--kubelet-log",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="kubelet log, repeatable (default: the root's kubelet.log and its rotations)",
+    )
+    parser.add_argument(
+        "--rke2-log",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="RKE2 log, repeatable, e.g. saved `journalctl -u rke2-server` (default: "
+        "journald when the root is /)",
+    )
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        metavar="PATH",
+        help="node spec: check its own sysctl keys and role too",
+    )
+    parser.add_argument(
+        "--role", choices=("server", "agent"), help="node role (default: from the spec or the root)"
+    )
+    parser.add_argument(
+        "--node-name",
+        metavar="NAME",
+        help="node name in the report (default: the root's /etc/hostname)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=sorted(REPORTERS),
+        default="text",
+        help="output format (default: text); npd follows "
+        "node-problem-detector's custom plugin protocol",
+    )
+    parser.add_argument(
+        "--textfile",
+        type=Path,
+        metavar="PATH",
+        help="also write the Prometheus metrics to PATH atomically (for "
+        "node_exporter's textfile collector; name it *.prom)",
+    )
     parser.set_defaults(run=run)
 
 

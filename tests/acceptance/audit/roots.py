@@ -55,21 +55,23 @@ DEBIAN_SYSCTL_CONF = """\
 #net.ipv4.ip_forward=1
 """
 PID_MAX = "# Bump the numeric PID range to its maximum of 2^22\nkernel.pid_max = 4194304\n"
-PROTECT_LINKS = ("fs.protected_fifos = 1\nfs.protected_hardlinks = 1\nfs.protected_regular = 2\n"
-                 "fs.protected_symlinks = 1\n")
+PROTECT_LINKS = (
+    "fs.protected_fifos = 1\nfs.protected_hardlinks = 1\nfs.protected_regular = 2\n"
+    "fs.protected_symlinks = 1\n"
+)
 UBUNTU_ETC = {
     "10-console-messages.conf": "# the following stops low-level messages on console\n"
-                                "kernel.printk = 4 4 1 7\n",
+    "kernel.printk = 4 4 1 7\n",
     "10-ipv6-privacy.conf": "net.ipv6.conf.all.use_tempaddr = 2\n"
-                            "net.ipv6.conf.default.use_tempaddr = 2\n",
+    "net.ipv6.conf.default.use_tempaddr = 2\n",
     "10-kernel-hardening.conf": "kernel.kptr_restrict = 1\n",
     "10-magic-sysrq.conf": "kernel.sysrq = 176\n",
     "10-network-security.conf": "net.ipv4.conf.default.rp_filter=2\n"
-                                "net.ipv4.conf.all.rp_filter=2\n",
+    "net.ipv4.conf.all.rp_filter=2\n",
     "10-ptrace.conf": "kernel.yama.ptrace_scope = 1\n",
     "10-zeropage.conf": "vm.mmap_min_addr = 65536\n",
     "99-cloudimg-ipv6.conf": "net.ipv6.conf.all.use_tempaddr = 0\n"
-                             "net.ipv6.conf.default.use_tempaddr = 0\n",
+    "net.ipv6.conf.default.use_tempaddr = 0\n",
     "README.sysctl": "Kernel system variables configuration files\n",
 }
 DISTROS: dict[str, dict[str, str]] = {
@@ -85,7 +87,7 @@ DISTROS: dict[str, dict[str, str]] = {
         "etc/sysctl.d/10-bufferbloat.conf": "net.core.default_qdisc = fq_codel\n",
         "etc/sysctl.d/10-map-count.conf": "vm.max_map_count = 1048576\n",
         "etc/sysctl.d/50-cloudimg-settings.conf": "net.ipv4.neigh.default.gc_thresh2 = 15360\n"
-                                                  "net.ipv4.neigh.default.gc_thresh3 = 16384\n",
+        "net.ipv4.neigh.default.gc_thresh3 = 16384\n",
         "usr/lib/sysctl.d/10-apparmor.conf": "kernel.apparmor_restrict_unprivileged_userns = 1\n",
         "usr/lib/sysctl.d/50-pid-max.conf": PID_MAX,
         "usr/lib/sysctl.d/99-protect-links.conf": PROTECT_LINKS,
@@ -99,18 +101,18 @@ DISTROS: dict[str, dict[str, str]] = {
     },
     "rhel-9": {
         "usr/lib/sysctl.d/10-default-yama-scope.conf": "kernel.yama.ptrace_scope = 0\n",
-        "usr/lib/sysctl.d/50-coredump.conf":
-            "kernel.core_pattern=|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h\n"
-            "kernel.core_pipe_limit=16\nfs.suid_dumpable=2\n",
+        "usr/lib/sysctl.d/50-coredump.conf": "kernel.core_pattern="
+        "|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h\n"
+        "kernel.core_pipe_limit=16\nfs.suid_dumpable=2\n",
         "usr/lib/sysctl.d/50-default.conf": SYSTEMD_50_DEFAULT,
         "usr/lib/sysctl.d/50-libkcapi-optmem_max.conf": "net.core.optmem_max = 81920\n",
         "usr/lib/sysctl.d/50-pid-max.conf": PID_MAX,
         "usr/lib/sysctl.d/50-redhat.conf": "kernel.sysrq = 16\nkernel.core_uses_pid = 1\n"
-                                           "net.ipv4.conf.default.rp_filter = 1\n"
-                                           "kernel.kptr_restrict = 1\n",
+        "net.ipv4.conf.default.rp_filter = 1\n"
+        "kernel.kptr_restrict = 1\n",
         "etc/sysctl.conf": "# sysctl settings are defined through files in\n"
-                           "# /usr/lib/sysctl.d/, /run/sysctl.d/, and /etc/sysctl.d/.\n"
-                           "#\n# For more information, see sysctl.conf(5) and sysctl.d(5).\n",
+        "# /usr/lib/sysctl.d/, /run/sysctl.d/, and /etc/sysctl.d/.\n"
+        "#\n# For more information, see sysctl.conf(5) and sysctl.d(5).\n",
     },
 }
 DISTROS["rocky-9"] = dict(DISTROS["rhel-9"])

@@ -11,7 +11,11 @@ from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import list_files, parse_lines, read_plan
 
-from .roots import put
+
+def put(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def plan_value(root: Path, tool: str, key: str) -> tuple[str | None, str | None, int | None]:
@@ -26,11 +30,16 @@ def test_one_order_by_file_name_across_folders(tmp_path: Path) -> None:
     put(tmp_path, "run/sysctl.d/30-c.conf", "kernel.panic = 3\n")
     put(tmp_path, "usr/local/lib/sysctl.d/40-d.conf", "\n\nkernel.panic = 4\n")
     assert plan_value(tmp_path, "systemd", "kernel.panic") == (
-        "4", "/usr/local/lib/sysctl.d/40-d.conf", 3)
+        "4",
+        "/usr/local/lib/sysctl.d/40-d.conf",
+        3,
+    )
     overridden = read_plan(RootFS(tmp_path), "systemd").outcome("kernel.panic").overridden
     assert [(a.file, a.value) for a in overridden] == [
-        ("/usr/lib/sysctl.d/10-a.conf", "1"), ("/etc/sysctl.d/20-b.conf", "2"),
-        ("/run/sysctl.d/30-c.conf", "3")]
+        ("/usr/lib/sysctl.d/10-a.conf", "1"),
+        ("/etc/sysctl.d/20-b.conf", "2"),
+        ("/run/sysctl.d/30-c.conf", "3"),
+    ]
 
 
 def test_same_name_in_an_earlier_folder_masks_the_later_ones(tmp_path: Path) -> None:
@@ -39,7 +48,8 @@ def test_same_name_in_an_earlier_folder_masks_the_later_ones(tmp_path: Path) -> 
     put(tmp_path, "etc/sysctl.d/50-x.conf", "kernel.panic = 10\n")
     files = list_files(RootFS(tmp_path), "systemd")
     assert [(f.path, f.shadows) for f in files] == [
-        ("/etc/sysctl.d/50-x.conf", ("/run/sysctl.d/50-x.conf", "/usr/lib/sysctl.d/50-x.conf"))]
+        ("/etc/sysctl.d/50-x.conf", ("/run/sysctl.d/50-x.conf", "/usr/lib/sysctl.d/50-x.conf"))
+    ]
     assert plan_value(tmp_path, "systemd", "kernel.panic") == ("10", "/etc/sysctl.d/50-x.conf", 1)
 
 
@@ -53,7 +63,11 @@ def test_a_link_to_dev_null_masks_even_when_the_root_has_no_dev(tmp_path: Path) 
 
 
 def test_dot_and_slash_forms_name_one_key(tmp_path: Path) -> None:
-    put(tmp_path, "etc/sysctl.d/10-a.conf", "kernel/panic = 3\nkernel.panic=4\n  /kernel/panic  =  5  \n")
+    put(
+        tmp_path,
+        "etc/sysctl.d/10-a.conf",
+        "kernel/panic = 3\nkernel.panic=4\n  /kernel/panic  =  5  \n",
+    )
     assert plan_value(tmp_path, "systemd", "kernel.panic") == ("5", "/etc/sysctl.d/10-a.conf", 3)
 
 
@@ -80,14 +94,20 @@ def test_an_explicit_key_beats_a_glob_whatever_the_order_under_systemd(tmp_path:
 def test_a_glob_sets_a_key_nothing_else_names(tmp_path: Path) -> None:
     put(tmp_path, "etc/sysctl.d/10-a.conf", "kernel.panic_on_* = 0\nkernel.* = 7\n")
     assert plan_value(tmp_path, "systemd", "kernel.panic_on_oops") == (
-        "7", "/etc/sysctl.d/10-a.conf", 2)
+        "7",
+        "/etc/sysctl.d/10-a.conf",
+        2,
+    )
     # one * matches one path segment: kernel.keys.root_maxkeys is two deep
     assert plan_value(tmp_path, "systemd", "kernel.keys.root_maxkeys")[0] is None
 
 
 def test_bare_dash_key_keeps_globs_off_that_key(tmp_path: Path) -> None:
-    put(tmp_path, "usr/lib/sysctl.d/50-default.conf",
-        "net.ipv4.conf.*.rp_filter = 2\n-net.ipv4.conf.all.rp_filter\n")
+    put(
+        tmp_path,
+        "usr/lib/sysctl.d/50-default.conf",
+        "net.ipv4.conf.*.rp_filter = 2\n-net.ipv4.conf.all.rp_filter\n",
+    )
     assert plan_value(tmp_path, "systemd", "net.ipv4.conf.all.rp_filter")[0] is None
     assert plan_value(tmp_path, "systemd", "net.ipv4.conf.eth0.rp_filter")[0] == "2"
 
@@ -97,9 +117,11 @@ def test_procps_adds_lib_and_applies_etc_sysctl_conf_last(tmp_path: Path) -> Non
     put(tmp_path, "lib/sysctl.d/98-lib.conf", "vm.panic_on_oom = 1\n")
     put(tmp_path, "etc/sysctl.conf", "# stock\nvm.overcommit_memory = 0\n")
     assert plan_value(tmp_path, "systemd", "vm.overcommit_memory") == (
-        "1", "/etc/sysctl.d/99-zz.conf", 1)
-    assert plan_value(tmp_path, "procps", "vm.overcommit_memory") == (
-        "0", "/etc/sysctl.conf", 2)
+        "1",
+        "/etc/sysctl.d/99-zz.conf",
+        1,
+    )
+    assert plan_value(tmp_path, "procps", "vm.overcommit_memory") == ("0", "/etc/sysctl.conf", 2)
     assert [f.path for f in list_files(RootFS(tmp_path), "procps")][-1] == "/etc/sysctl.conf"
     assert plan_value(tmp_path, "procps", "vm.panic_on_oom")[0] == "1"
 
@@ -121,8 +143,7 @@ def test_absolute_links_resolve_inside_the_root_never_on_the_host(tmp_path: Path
     fs = RootFS(root)
     assert fs.resolve("/etc/sysctl.d/99-sysctl.conf").host_path == root / "etc/sysctl.conf"
     assert fs.resolve("/etc/sysctl.d/98-dots.conf").host_path == root / "etc/sysctl.conf"
-    assert plan_value(root, "systemd", "kernel.panic") == (
-        "42", "/etc/sysctl.d/99-sysctl.conf", 1)
+    assert plan_value(root, "systemd", "kernel.panic") == ("42", "/etc/sysctl.d/99-sysctl.conf", 1)
 
 
 def test_a_linked_folder_resolves_inside_the_root(tmp_path: Path) -> None:
@@ -132,7 +153,8 @@ def test_a_linked_folder_resolves_inside_the_root(tmp_path: Path) -> None:
     fs = RootFS(root)
     # /lib -> /usr/lib is one folder on merged-usr: read once, no shadowing noise
     assert [(f.path, f.shadows) for f in list_files(fs, "procps")] == [
-        ("/usr/lib/sysctl.d/50-x.conf", ())]
+        ("/usr/lib/sysctl.d/50-x.conf", ())
+    ]
 
 
 def test_dangling_link_is_skipped_but_still_masks_by_name(tmp_path: Path) -> None:
@@ -160,15 +182,24 @@ def test_hidden_and_other_files_are_not_read_by_systemd(tmp_path: Path) -> None:
     assert list_files(RootFS(tmp_path), "systemd") == []
     # procps (PreloadSystem) checks only the .conf suffix
     assert [f.path for f in list_files(RootFS(tmp_path), "procps")] == [
-        "/etc/sysctl.d/.hidden.conf"]
+        "/etc/sysctl.d/.hidden.conf"
+    ]
 
 
 def test_comments_blank_lines_and_bad_lines() -> None:
     lines = ["# c\n", "; c\n", "\n", "kernel.panic\n", "= 3\n", "kernel.panic = \n", "a=b\n"]
     systemd = list(parse_lines(lines, "/f.conf", "systemd"))
     assert [(type(i).__name__, i.line) for i in systemd] == [
-        ("SyntaxProblem", 4), ("SyntaxProblem", 5), ("Assignment", 6), ("Assignment", 7)]
+        ("SyntaxProblem", 4),
+        ("SyntaxProblem", 5),
+        ("Assignment", 6),
+        ("Assignment", 7),
+    ]
     procps = list(parse_lines(lines, "/f.conf", "procps"))
     # procps refuses an empty value
     assert [(type(i).__name__, i.line) for i in procps] == [
-        ("SyntaxProblem", 4), ("SyntaxProblem", 5), ("SyntaxProblem", 6), ("Assignment", 7)]
+        ("SyntaxProblem", 4),
+        ("SyntaxProblem", 5),
+        ("SyntaxProblem", 6),
+        ("Assignment", 7),
+    ]

@@ -15,21 +15,24 @@ from pathlib import Path
 
 import pytest
 
+from acceptance.audit.roots import DISTROS, build_root, install_node, put
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import list_files
-
-from .roots import DISTROS, build_root, install_node, put
 
 
 def systemd_listing(tool: str, root: Path) -> list[tuple[str, str]]:
     """(node path, content) per file, as systemd-analyze cat-config prints them."""
-    result = subprocess.run([tool, "cat-config", f"--root={root}", "sysctl.d"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [tool, "cat-config", f"--root={root}", "sysctl.d"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     files: list[tuple[str, list[str]]] = []
     prefix = f"# {root}/"
     for line in result.stdout.splitlines():
         if line.startswith(prefix):
-            files.append(("/" + line[len(prefix):], []))
+            files.append(("/" + line[len(prefix) :], []))
         elif files:
             files[-1][1].append(line)
     return [(path, "\n".join(body).strip()) for path, body in files]
@@ -49,8 +52,11 @@ def escaping_links(root: Path) -> set[str]:
     found = set()
     for folder in ("etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d"):
         for entry in (root / folder).glob("*") if (root / folder).is_dir() else []:
-            if entry.is_symlink() and os.readlink(entry).startswith("/") \
-                    and os.readlink(entry) != "/dev/null":
+            if (
+                entry.is_symlink()
+                and os.readlink(entry).startswith("/")
+                and os.readlink(entry) != "/dev/null"
+            ):
                 found.add("/" + str(entry.relative_to(root)))
     return found
 
@@ -66,15 +72,19 @@ def agree(require_tool: Callable[[str], str], root: Path) -> None:
 
 
 @pytest.mark.parametrize("distro", sorted(DISTROS))
-def test_stock_roots_agree_with_systemd(distro: str, tmp_path: Path,
-                                        require_tool: Callable[[str], str]) -> None:
+def test_stock_roots_agree_with_systemd(
+    distro: str, tmp_path: Path, require_tool: Callable[[str], str]
+) -> None:
     agree(require_tool, build_root(tmp_path, distro))
 
 
 @pytest.mark.parametrize("distro", sorted(DISTROS))
 def test_rke2image_nodes_with_overrides_masks_and_shadows_agree(
-        distro: str, tmp_path: Path, require_tool: Callable[[str], str],
-        make_node: Callable[..., object]) -> None:
+    distro: str,
+    tmp_path: Path,
+    require_tool: Callable[[str], str],
+    make_node: Callable[..., object],
+) -> None:
     root = build_root(tmp_path, distro)
     install_node(root, make_node())  # type: ignore[arg-type]
     put(root, "etc/sysctl.d/99-zzzz-undo.conf", "kernel.panic_on_oops = 0\n")
@@ -86,7 +96,8 @@ def test_rke2image_nodes_with_overrides_masks_and_shadows_agree(
 
 
 def test_an_absolute_99_sysctl_link_agrees_on_everything_but_its_target(
-        tmp_path: Path, require_tool: Callable[[str], str]) -> None:
+    tmp_path: Path, require_tool: Callable[[str], str]
+) -> None:
     root = build_root(tmp_path, "rhel-9")
     (root / "etc/sysctl.d/99-sysctl.conf").unlink()
     os.symlink("/etc/sysctl.conf", root / "etc/sysctl.d/99-sysctl.conf")
@@ -97,7 +108,8 @@ def test_an_absolute_99_sysctl_link_agrees_on_everything_but_its_target(
 
 
 def test_a_split_usr_root_reads_lib_sysctl_d_after_usr_lib(
-        tmp_path: Path, require_tool: Callable[[str], str]) -> None:
+    tmp_path: Path, require_tool: Callable[[str], str]
+) -> None:
     """Debian's systemd 252 is built split-usr: it reads /lib/sysctl.d too (a real folder on
     a root that is not merged-usr), after /usr/lib/sysctl.d for a same-named file."""
     root = tmp_path / "split"

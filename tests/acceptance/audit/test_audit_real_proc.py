@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from acceptance.audit.roots import build_root
+from acceptance.audit.support import audit_json
 from rke2image.kernel import REQUIRED_PARAMETERS, normalize_value
-
-from .roots import build_root
-from .support import audit_json
 
 REAL = Path("/proc/sys")
 
@@ -24,8 +23,9 @@ def kernel_says(sysctl: str, key: str) -> str | None:
     return normalize_value(result.stdout) if result.returncode == 0 else None
 
 
-def test_live_values_equal_what_sysctl_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                              require_tool: Callable[[str], str]) -> None:
+def test_live_values_equal_what_sysctl_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], require_tool: Callable[[str], str]
+) -> None:
     sysctl = require_tool("sysctl")
     before = {p.key: kernel_says(sysctl, p.key) for p in REQUIRED_PARAMETERS}
     root = build_root(tmp_path, "debian-12")
@@ -40,7 +40,8 @@ def test_live_values_equal_what_sysctl_reads(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_the_real_root_audits_without_privileges_or_writes(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, report = audit_json(capsys, "--rke2-log", "/dev/null")
     assert code in (0, 1)
     assert report["root"] == "/" and report["live"] is True

@@ -183,6 +183,8 @@ def two_boots() -> Iterator[tuple[dict[int, AuditRun], str]]:
         yield runs, found.summary()
     finally:
         procs.stop_all()
+        for image in run.glob("*.qcow2"):  # keep the logs for the CI log, not the disks
+            image.unlink()
 
 
 def test_audit_inside_the_guest_says_latent_and_names_the_file(

@@ -10,7 +10,7 @@ value it predicted: systemd-sysctl really applied that file.
 
 rke2image reaches the guest as a zip of the package the tests import, in the
 user-data (``write_files``); the audit needs only the standard library and PyYAML.
-Needs root, the e2e base image (e2e/build-base.sh, cached in WORK) and QEMU.
+Needs root, the e2e base image (assets/build-base.sh, cached in WORK) and QEMU.
 """
 
 from __future__ import annotations
@@ -183,6 +183,8 @@ def two_boots() -> Iterator[tuple[dict[int, AuditRun], str]]:
         yield runs, found.summary()
     finally:
         procs.stop_all()
+        for image in run.glob("*.qcow2"):  # keep the logs for the CI log, not the disks
+            image.unlink()
 
 
 def test_audit_inside_the_guest_says_latent_and_names_the_file(

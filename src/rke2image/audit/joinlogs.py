@@ -1,4 +1,5 @@
-"""Log lines joined to the verdicts: a refusal still true is an error; one fixed since, history."""
+"""Log lines joined to the verdicts: a refusal still true is an error, one fixed since is
+history."""
 
 from __future__ import annotations
 

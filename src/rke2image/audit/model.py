@@ -1,7 +1,5 @@
-"""The audit's result as plain typed values; ``as_dict`` is the JSON contract.
-
-See docs/audit-json.md.
-"""
+"""The audit's result as plain typed values; ``as_dict`` is the JSON contract
+(docs/audit-json.md)."""
 
 from __future__ import annotations
 

@@ -62,7 +62,9 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
     if explicit is not None and _truthy(explicit.value):
         sources.append(
             ProtectionSource(
-                explicit.file, explicit.line, f"protect-kernel-defaults: {explicit.value}"
+                explicit.file,
+                explicit.line,
+                f"protect-kernel-defaults: {_yaml_word(explicit.value)}",
             )
         )
     arg = _last_arg(args, "protect-kernel-defaults")
@@ -78,9 +80,9 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
             Finding(
                 "error",
                 "cis-protection-false",
-                f"protect-kernel-defaults: {explicit.value} with profile {profile.value}: RKE2 "
-                f"refuses to start (--protect-kernel-defaults must be true when using "
-                f"--profile={profile.value})",
+                f"protect-kernel-defaults: {_yaml_word(explicit.value)} with profile "
+                f"{profile.value}: RKE2 refuses to start (--protect-kernel-defaults must be "
+                f"true when using --profile={profile.value})",
                 file=explicit.file,
                 line=explicit.line,
                 fix=f"remove protect-kernel-defaults from {explicit.file}:{explicit.line}",
@@ -172,6 +174,11 @@ def _flag_on(arg: object) -> bool:
     """``--flag``, ``flag=true``: a boolean kubelet flag given bare is true."""
     _, equals, value = str(arg).lstrip("-").partition("=")
     return not equals or _truthy(value)
+
+
+def _yaml_word(value: object) -> str:
+    """A value as it reads in YAML (``true``, not Python's ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _truthy(value: object) -> bool:

@@ -101,7 +101,8 @@ DISTROS: dict[str, dict[str, str]] = {
     },
     "rhel-9": {
         "usr/lib/sysctl.d/10-default-yama-scope.conf": "kernel.yama.ptrace_scope = 0\n",
-        "usr/lib/sysctl.d/50-coredump.conf": "kernel.core_pattern=|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h\n"
+        "usr/lib/sysctl.d/50-coredump.conf": "kernel.core_pattern="
+        "|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h\n"
         "kernel.core_pipe_limit=16\nfs.suid_dumpable=2\n",
         "usr/lib/sysctl.d/50-default.conf": SYSTEMD_50_DEFAULT,
         "usr/lib/sysctl.d/50-libkcapi-optmem_max.conf": "net.core.optmem_max = 81920\n",

@@ -27,8 +27,9 @@ def audit_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dic
 
 
 def param(report: dict[str, Any], key: str) -> dict[str, Any]:
-    [found] = [p for p in report["parameters"] if p["key"] == key]
-    return dict(found)
+    found: list[dict[str, Any]] = [p for p in report["parameters"] if p["key"] == key]
+    assert len(found) == 1
+    return found[0]
 
 
 def rules(report: dict[str, Any]) -> list[tuple[str, str, str | None, int | None]]:

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from acceptance.audit.roots import DISTROS, build_root, install_node, put
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import list_files
-
-from .roots import DISTROS, build_root, install_node, put
 
 
 def systemd_listing(tool: str, root: Path) -> list[tuple[str, str]]:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from acceptance.audit.roots import build_root, install_node, proc_sys, put
+from acceptance.audit.support import REQUIRED, audit, audit_json, rules
 from rke2image.audit import logs
 from rke2image.spec.model import NodeSpec
-
-from .roots import build_root, install_node, proc_sys, put
-from .support import REQUIRED, audit_json, rules
 
 KUBELET_LOG = "var/lib/rancher/rke2/agent/logs/kubelet.log"
 # A current kubelet's structured line: all flags in one error list.
@@ -153,8 +152,6 @@ def test_systemd_sysctl_failures_are_joined_to_the_parameter(
 def test_a_missing_log_given_by_the_user_is_an_io_error(
     root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from .support import audit
-
     code, out, err = audit(capsys, "--root", str(root), "--kubelet-log", str(tmp_path / "none"))
     assert (code, out) == (2, "")
     assert err.startswith(f"rke2image: error: {tmp_path / 'none'}: cannot read the log")

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from acceptance.audit.roots import build_root, install_node, proc_sys, put
+from acceptance.audit.support import REQUIRED, audit, audit_json
 from rke2image.spec.model import NodeSpec
-
-from .roots import build_root, install_node, proc_sys, put
-from .support import REQUIRED, audit, audit_json
 
 METRICS = {
     "rke2image_sysctl_compliant",

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from acceptance.audit.roots import build_root
+from acceptance.audit.support import audit_json
 from rke2image.kernel import REQUIRED_PARAMETERS, normalize_value
-
-from .roots import build_root
-from .support import audit_json
 
 REAL = Path("/proc/sys")
 

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from acceptance.audit.roots import DISTROS, build_root, install_node, proc_sys, put
+from acceptance.audit.support import REQUIRED, audit, audit_json, param, rules
 from helpers import REPO
 from rke2image.spec.model import NodeSpec
-
-from .roots import DISTROS, build_root, install_node, proc_sys, put
-from .support import REQUIRED, audit, audit_json, param, rules
 
 
 @pytest.fixture

@@ -11,7 +11,11 @@ from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import list_files, parse_lines, read_plan
 
-from .roots import put
+
+def put(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def plan_value(root: Path, tool: str, key: str) -> tuple[str | None, str | None, int | None]:

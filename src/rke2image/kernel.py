@@ -27,6 +27,8 @@ class KernelParameter:
     value: str
     sources: tuple[str, ...]
     rke2_cis_checked: bool
+    # The kernel's own value when nothing sets it at boot (the audit's ``unpersisted``).
+    kernel_default: str
 
     @property
     def kubelet_flag(self) -> str:
@@ -34,17 +36,24 @@ class KernelParameter:
         return self.key.replace(".", "/")
 
 
+# Kernel defaults are upstream Linux's (a distro kernel may build others):
+# vm.overcommit_memory 0 (mm/util.c OVERCOMMIT_GUESS), vm.panic_on_oom 0 (mm/oom_kill.c),
+# kernel.panic 0 (kernel/panic.c CONFIG_PANIC_TIMEOUT), kernel.panic_on_oops 0
+# (CONFIG_PANIC_ON_OOPS_VALUE), kernel.keys.root_max{keys,bytes} 1000000 / 25000000
+# (security/keys/key.c since Linux 5.3; 200 / 20000 before).
+_BOTH = (KUBELET_SOURCE, RKE2_CIS_SOURCE)
 REQUIRED_PARAMETERS: tuple[KernelParameter, ...] = (
-    KernelParameter("vm.overcommit_memory", "1", (KUBELET_SOURCE, RKE2_CIS_SOURCE), True),
-    KernelParameter("vm.panic_on_oom", "0", (KUBELET_SOURCE, RKE2_CIS_SOURCE), True),
-    KernelParameter("kernel.panic", "10", (KUBELET_SOURCE, RKE2_CIS_SOURCE), True),
-    KernelParameter("kernel.panic_on_oops", "1", (KUBELET_SOURCE, RKE2_CIS_SOURCE), True),
-    KernelParameter("kernel.keys.root_maxkeys", "1000000", (KUBELET_SOURCE,), False),
+    KernelParameter("vm.overcommit_memory", "1", _BOTH, True, kernel_default="0"),
+    KernelParameter("vm.panic_on_oom", "0", _BOTH, True, kernel_default="0"),
+    KernelParameter("kernel.panic", "10", _BOTH, True, kernel_default="0"),
+    KernelParameter("kernel.panic_on_oops", "1", _BOTH, True, kernel_default="0"),
+    KernelParameter("kernel.keys.root_maxkeys", "1000000", (KUBELET_SOURCE,), False, "1000000"),
     # 25 bytes per key: kubelet derives it as 25 * root_maxkeys.
-    KernelParameter("kernel.keys.root_maxbytes", "25000000", (KUBELET_SOURCE,), False),
+    KernelParameter("kernel.keys.root_maxbytes", "25000000", (KUBELET_SOURCE,), False, "25000000"),
 )
 
 REQUIRED_BY_KEY: dict[str, KernelParameter] = {p.key: p for p in REQUIRED_PARAMETERS}
+KERNEL_DEFAULTS: dict[str, str] = {p.key: p.kernel_default for p in REQUIRED_PARAMETERS}
 
 # The message kubelet prints for a mismatch; the preflight and the audit use the
 # same words so that a search for the kubelet error finds them.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rke2image.audit.defaults import KERNEL_DEFAULTS
+from rke2image.kernel import KERNEL_DEFAULTS
 
 Severity = Literal["error", "warning", "info"]
 SCHEMA = "rke2image.audit/v1"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rke2image import paths
-from rke2image.audit.defaults import KERNEL_DEFAULTS
 from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult, Severity
-from rke2image.kernel import KUBELET_MISMATCH
+from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
 from rke2image.sysctld import BootPlan, Outcome
 
 

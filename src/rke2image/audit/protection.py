@@ -7,10 +7,9 @@ EnvironmentFile= (``/etc/default/%N``, ``/etc/sysconfig/%N``,
 ``RKE2_CIS_PROFILE`` (rke2 pkg/cli/cmds/root.go). Config-file values become command-line
 flags, which beat the environment variable.
 
-Protection is on with a CIS profile (``rke2.is_cis``), ``protect-kernel-defaults: true``
-or that kubelet flag in ``kubelet-arg``, as ``spec.model.protection_on`` decides for a
-spec. That module is not imported here: it pulls jsonschema (~180 ms) into every audit,
-against a 100 ms budget for a live node; and here each setting needs its file and line.
+Protection is on with a CIS profile (``rke2.is_cis``), ``protect-kernel-defaults`` or
+that kubelet flag in ``kubelet-arg`` read as Go reads them (``rke2image.goflags``, the one
+home shared with ``spec.model.protection_on``); here each setting keeps its file and line.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 
 from rke2image import rke2
 from rke2image.audit.model import Finding, Protection, ProtectionSource
+from rke2image.goflags import GO_FALSE, GO_TRUE, on_or_invalid, winning_arg
 from rke2image.rootfs import RootFS
 
 CONFIG = "/etc/rancher/rke2/config.yaml"
@@ -59,7 +59,7 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
     if profile is not None and rke2.is_cis(profile.value):
         words = f"{PROFILE_ENV}={profile.value}" if profile is env else f"profile: {profile.value}"
         sources.append(ProtectionSource(profile.file, profile.line, words))
-    if explicit is not None and _truthy(explicit.value):
+    if explicit is not None and on_or_invalid(explicit.value):
         sources.append(
             ProtectionSource(
                 explicit.file,
@@ -68,13 +68,13 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
             )
         )
     arg = _last_arg(args, "protect-kernel-defaults")
-    if arg is not None and _flag_on(arg.value):
+    if arg is not None and on_or_invalid(_arg_value(arg)):
         sources.append(ProtectionSource(arg.file, arg.line, f"kubelet-arg: {arg.value}"))
     if (
         profile is not None
         and rke2.is_cis(profile.value)
         and explicit is not None
-        and not _truthy(explicit.value)
+        and (explicit.value is False or str(explicit.value) in GO_FALSE)
     ):
         findings.append(
             Finding(
@@ -96,7 +96,7 @@ def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Find
             bool(sources),
             tuple(sources),
             str(profile.value) if profile else None,
-            fail_swap_on=swap is not None and _flag_on(swap.value),
+            fail_swap_on=swap is not None and _arg_value(swap) in GO_TRUE,
         ),
         findings,
     )
@@ -162,26 +162,17 @@ def _env_profile(fs: RootFS, role: str | None) -> Setting | None:
 
 
 def _last_arg(args: list[Setting], name: str) -> Setting | None:
-    """The kubelet-arg item that sets flag ``name`` last (kubelet's last flag wins)."""
-    found = None
-    for arg in args:
-        if str(arg.value).lstrip("-").partition("=")[0] == name:
-            found = arg
-    return found
+    """The kubelet-arg item whose value kubelet keeps for flag ``name``."""
+    found = winning_arg([a.value for a in args], name)
+    return None if found is None else args[found[0]]
 
 
-def _flag_on(arg: object) -> bool:
-    """``--flag``, ``flag=true``: a boolean kubelet flag given bare is true."""
-    _, equals, value = str(arg).lstrip("-").partition("=")
-    return not equals or _truthy(value)
+def _arg_value(arg: Setting) -> str:
+    """The flag value of a kubelet-arg item ("true" when given bare)."""
+    _, equals, value = str(arg.value).removeprefix("--").partition("=")
+    return value if equals else "true"
 
 
 def _yaml_word(value: object) -> str:
     """A value as it reads in YAML (``true``, not Python's ``True``)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _truthy(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.strip().lower() == "true"

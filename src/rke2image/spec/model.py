@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rke2image import rke2
+from rke2image.goflags import (
+    NotABool,
+    arg_list,
+    on_or_invalid,
+    parse_go_bool,
+    winning_arg,
+)
 from rke2image.kernel import REQUIRED_PARAMETERS, normalize_key, normalize_value
 
 Role = Literal["server", "agent"]
@@ -82,33 +89,8 @@ def normalized_sysctl(sysctl: Mapping[Any, object]) -> dict[str, str]:
     return {normalize_key(str(k)): normalize_value(v) for k, v in sysctl.items()}
 
 
-# Go's strconv.ParseBool, which both RKE2 (urfave/cli reading config.yaml) and
-# kubelet (pflag) use: exactly these spellings, anything else is an error at start
-# (https://go.dev/src/strconv/atob.go).
-GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 # Boolean options rke2image reads from rke2.config and kubelet-arg.
 BOOL_OPTIONS = ("protect-kernel-defaults", "fail-swap-on")
-
-
-class NotABool(ValueError):
-    """A value Go's strconv.ParseBool rejects; the node would not start."""
-
-
-def parse_go_bool(value: object) -> bool:
-    """Read ``value`` as RKE2 and kubelet do; raises NotABool where they would fail.
-
-    A YAML boolean is itself; an integer or string is formatted and parsed as Go
-    parses a flag value (``--protect-kernel-defaults=1`` is true, ``yes`` an error).
-    """
-    if isinstance(value, bool):
-        return value
-    text = str(value) if isinstance(value, (int, str)) else None
-    if text in GO_TRUE:
-        return True
-    if text in GO_FALSE:
-        return False
-    raise NotABool(repr(value) if text is None else repr(text))
 
 
 def protection_on(profile: object, config: object) -> bool:
@@ -120,9 +102,9 @@ def protection_on(profile: object, config: object) -> bool:
     """
     if rke2.is_cis(profile):
         return True
-    if isinstance(config, dict) and _on_or_invalid(config.get("protect-kernel-defaults")):
+    if isinstance(config, dict) and on_or_invalid(config.get("protect-kernel-defaults")):
         return True
-    return _on_or_invalid(kubelet_arg(config, "protect-kernel-defaults"))
+    return on_or_invalid(kubelet_arg(config, "protect-kernel-defaults"))
 
 
 def flag_value(config: object, name: str) -> bool | None:
@@ -134,38 +116,15 @@ def flag_value(config: object, name: str) -> bool | None:
         return None
 
 
-def _on_or_invalid(value: object) -> bool:
-    if value is None:
-        return False
-    try:
-        return parse_go_bool(value)
-    except NotABool:
-        return True
-
-
 def kubelet_arg(config: object, name: str) -> str | None:
     """The value kubelet ends up with for flag ``name`` from rke2.config ``kubelet-arg``
     ("true" when given bare), or None when no arg names it.
 
-    RKE2 builds kubelet's command line with k3s ``util.GetArgs`` (pkg/util/args.go):
-    one leading ``--`` is dropped, ``name=value`` splits at the first ``=``, a bare
-    name means ``true``, a trailing ``+``/``-`` on the name appends/prepends, and the
-    names are emitted sorted, repeats in order. kubelet's pflag reads ``_`` as ``-``
-    (component-base cli/flag ``WordSepNormalizeFunc``) and keeps the last value.
+    How RKE2 and kubelet read the list: ``rke2image.goflags``.
     """
-    args = config.get("kubelet-arg") if isinstance(config, dict) else None
-    if isinstance(args, (str, int)):
-        args = [args]
-    by_spelling: dict[str, list[str]] = {}
-    for arg in args if isinstance(args, list) else []:
-        text = str(arg)
-        spelling, sep, value = text.removeprefix("--").partition("=")
-        spelling = spelling.rstrip("-+")
-        if spelling.replace("_", "-") == name:
-            by_spelling.setdefault(spelling, []).append(value if sep else "true")
-    if not by_spelling:
-        return None
-    return by_spelling[max(by_spelling)][-1]
+    args = arg_list(config.get("kubelet-arg") if isinstance(config, dict) else None)
+    found = winning_arg(args, name)
+    return None if found is None else found[1]
 
 
 def node_from_document(doc: dict[str, Any], source: str = "<memory>") -> NodeSpec:

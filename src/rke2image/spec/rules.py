@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rke2image import rke2
+from rke2image.goflags import NotABool, parse_go_bool
 from rke2image.kernel import (
     BRIDGE_MODULE,
     REQUIRED_BY_KEY,
@@ -21,7 +22,7 @@ from rke2image.kernel import (
     normalize_key,
     normalize_value,
 )
-from rke2image.spec.model import BOOL_OPTIONS, NotABool, kubelet_arg, parse_go_bool, protection_on
+from rke2image.spec.model import BOOL_OPTIONS, kubelet_arg, protection_on
 from rke2image.spec.problems import Severity, join_pointer
 
 

@@ -308,3 +308,31 @@ def test_role_from_an_enabled_unit_and_a_broken_config(
     assert report["node"]["role"] == "agent"
     assert ("error", "rke2-config-invalid", "/etc/rancher/rke2/config.yaml", 3) in rules(report)
     assert code == 1
+
+
+# Protection as Go reads it (rke2image.goflags, shared with the spec rules): any
+# spelling kubelet or RKE2 reads as true turns it on; one they reject fails closed.
+@pytest.mark.parametrize(
+    ("setting", "on"),
+    [
+        ("kubelet-arg: [protect-kernel-defaults=1]", True),
+        ("kubelet-arg: [--protect_kernel_defaults]", True),
+        ("kubelet-arg: [protect-kernel-defaults=T]", True),
+        ("kubelet-arg: [protect-kernel-defaults=0]", False),
+        ("kubelet-arg: [protect-kernel-defaults=yes]", True),
+        ("protect-kernel-defaults: 'True'", True),
+        ("protect-kernel-defaults: 'false'", False),
+    ],
+)
+def test_protection_reads_booleans_as_go_does(
+    tmp_path: Path,
+    make_node: Callable[..., NodeSpec],
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    on: bool,
+) -> None:
+    root = build_root(tmp_path, "debian-12")
+    install_node(root, make_node(profile="none", sysctl={}))
+    put(root, "etc/rancher/rke2/config.yaml.d/50-protect.yaml", setting + "\n")
+    _, report = audit_json(capsys, "--root", str(root))
+    assert report["protection"]["on"] is on

@@ -157,7 +157,15 @@ def to_yaml(value: Any) -> str:
         else:
             parts.append(header)
             parts.extend(_dump_part([entry]) for entry in item)
-    return "".join(parts)
+    # A part ending in a keep-chomped block scalar (``|2+``) closes its own document
+    # with ``...``; inside the whole document only the last part may keep it.
+    inner = [
+        p.removesuffix(_DOCUMENT_END) if p.endswith("\n" + _DOCUMENT_END) else p for p in parts[:-1]
+    ]
+    return "".join([*inner, parts[-1]])
+
+
+_DOCUMENT_END = "...\n"
 
 
 def _list_header(key: str, item: Any) -> str | None:

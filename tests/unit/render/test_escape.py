@@ -133,3 +133,20 @@ def test_module_name(name: str) -> None:
 def test_module_name_refuses(name: str) -> None:
     with pytest.raises(RenderError):
         escape.module_name(name)
+
+
+# Found by the property above: a value ending in a line break is a keep-chomped block
+# scalar, which closes its own document with `...`; mid-document that cut config.yaml.
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"": "\n", "0": None},
+        {"a": "x\n\n", "b": "y"},
+        {"a": ["x\n", "y"]},
+        {"a": ["x\n"], "b": 1},
+    ],
+)
+def test_keep_chomped_values_do_not_end_the_document_early(value: dict[str, Any]) -> None:
+    text = escape.to_yaml(value)
+    assert text == escape._dump(value)
+    assert yaml.safe_load(text) == value

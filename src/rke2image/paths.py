@@ -6,6 +6,14 @@ SYSCTL_FILE = "/etc/sysctl.d/99-zz-rke2image.conf"
 MODULES_FILE = "/etc/modules-load.d/rke2image.conf"
 PREFLIGHT = "/usr/local/libexec/rke2image/preflight"
 RKE2_CONFIG = "/etc/rancher/rke2/config.yaml"
+# RKE2 merges these after config.yaml, in name order (k3s pkg/configfilearg).
+RKE2_CONFIG_DIR = RKE2_CONFIG + ".d"
+# The EnvironmentFile= lines of RKE2's units (%N is the unit name): RKE2_CIS_PROFILE.
+RKE2_ENV_FILES = (
+    "/etc/default/{unit}",
+    "/etc/sysconfig/{unit}",
+    "/usr/local/lib/systemd/system/{unit}.env",
+)
 KUBELET_LOG = "/var/lib/rancher/rke2/agent/logs/kubelet.log"
 
 

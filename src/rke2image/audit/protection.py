@@ -1,6 +1,6 @@
 """Is kubelet's protect-kernel-defaults on for this root, and which file turned it on?
 
-RKE2 reads /etc/rancher/rke2/config.yaml, then config.yaml.d/*.yaml in name order (a later
+RKE2 reads config.yaml, then config.yaml.d/*.yaml in name order (a later
 file replaces a key, ``key+:`` appends to a list: k3s pkg/configfilearg), and the unit's
 EnvironmentFile= (``/etc/default/%N``, ``/etc/sysconfig/%N``,
 ``/usr/local/lib/systemd/system/%N.env`` in rke2-server.service) may set
@@ -16,18 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rke2image import rke2
+from rke2image import paths, rke2
 from rke2image.audit.model import Finding, Protection, ProtectionSource
 from rke2image.goflags import GO_FALSE, GO_TRUE, on_or_invalid, winning_arg
 from rke2image.rootfs import RootFS
 
-CONFIG = "/etc/rancher/rke2/config.yaml"
-CONFIG_DIR = "/etc/rancher/rke2/config.yaml.d"
-ENV_FILES = (
-    "/etc/default/{unit}",
-    "/etc/sysconfig/{unit}",
-    "/usr/local/lib/systemd/system/{unit}.env",
-)
+CONFIG = paths.RKE2_CONFIG
+CONFIG_DIR = paths.RKE2_CONFIG_DIR
+ENV_FILES = paths.RKE2_ENV_FILES
 PROFILE_ENV = "RKE2_CIS_PROFILE"
 _KEYS = ("profile", "protect-kernel-defaults", "kubelet-arg")
 

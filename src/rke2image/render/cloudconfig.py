@@ -11,6 +11,7 @@ RKE2 is installed only when absent, so an image that already ships it is kept.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 from typing import Any
 
@@ -105,6 +106,9 @@ def _write_file(file: RenderedFile) -> dict[str, Any]:
 GZIP_LEVEL = 9
 
 
+# Cached: every node of a Cluster packs the same preflight, and gzip at level 9 was
+# two thirds of `render`'s time for 1,000 nodes (0.9 s -> 2.8 s, bench_render.py).
+@functools.lru_cache(maxsize=256)
 def gzip_b64(content: bytes) -> str:
     """gzip (no name, mtime 0, a fixed level: the same bytes on every render), base64."""
     return base64.b64encode(gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)).decode()

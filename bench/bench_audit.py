@@ -10,6 +10,9 @@ no assertion on time, only figures.
 
 Cases (each a cold process through the installed console script, N runs, medians):
 - live, in-process: ``run_audit`` alone (no interpreter start, no imports), CPU time;
+- floors: ``python -c pass``, and a process that imports what the audit cannot do
+  without (argparse, json, pathlib, PyYAML) and parses one line of YAML: the part of
+  the figures below that is the interpreter's, not the audit's;
 - live, this machine: ``rke2image audit --format json`` (root /, /proc/sys, journald);
 - live, RKE2-shaped: a root with RKE2's config and rke2image's files, the real /proc/sys;
 - big root: 200 sysctl.d files, a generated kubelet.log of --log-mib MiB (default 1024)
@@ -44,6 +47,15 @@ REFUSAL = (
     b'E1126 04:00:01.000000    2211 kubelet.go:1649] "Failed to start ContainerManager" '
     b'err="[invalid kernel flag: vm/overcommit_memory, expected value: 1, actual value: '
     b'0, invalid kernel flag: kernel/panic, expected value: 10, actual value: 0]"\n'
+)
+
+
+# What any Python audit of an RKE2 node pays before its own first line: the interpreter
+# and the modules it cannot do without (PyYAML for config.yaml). Printed so the audit's
+# figures can be read as "floor + ours" on any machine.
+FLOOR = (
+    "import argparse, json, pathlib, yaml; "
+    "argparse.ArgumentParser().add_argument('--root'); yaml.safe_load('profile: cis')"
 )
 
 
@@ -111,7 +123,7 @@ def median_case(name: str, argv: list[str], runs: int) -> dict[str, Any]:
     rss = max(r[2] for r in results)
     cpu = statistics.median(r[3] for r in results)
     print(
-        f"{name:<34} median wall {seconds * 1000:8.1f} ms  cpu {cpu * 1000:8.1f} ms  "
+        f"{name:<40} median wall {seconds * 1000:8.1f} ms  cpu {cpu * 1000:8.1f} ms  "
         f"exit {codes}  peak RSS {rss / 1024:.1f} MiB"
     )
     return {
@@ -135,7 +147,7 @@ def in_process(runs: int) -> dict[str, Any]:
         run_audit(options)
         times.append(time.process_time() - start)
     cpu = statistics.median(times)
-    print(f"{'live, in-process run_audit':<34} median cpu {cpu * 1000:8.1f} ms")
+    print(f"{'live, in-process run_audit':<40} median cpu {cpu * 1000:8.1f} ms")
     return {"name": "in-process", "median_cpu_seconds": cpu}
 
 
@@ -153,7 +165,14 @@ def main() -> int:
         f"load {os.getloadavg()[0]:.1f}"
     )
     base = [*command(), "audit", "--format", "json"]
-    cases = [in_process(args.runs), median_case("live (this machine, root /)", base, args.runs)]
+    cases = [
+        in_process(args.runs),
+        median_case("floor: python -c pass", [sys.executable, "-c", "pass"], args.runs),
+        median_case(
+            "floor: + argparse, json, pathlib, yaml", [sys.executable, "-c", FLOOR], args.runs
+        ),
+        median_case("live (this machine, root /)", base, args.runs),
+    ]
     with tempfile.TemporaryDirectory(prefix="rke2image-bench-audit-") as tmp:
         root = rke2_root(Path(tmp), 0)
         cases.append(

@@ -7,7 +7,7 @@ reads them from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 KUBELET_SOURCE = (
     "kubelet setupKernelTunables, pkg/kubelet/cm/container_manager_linux.go "
@@ -19,8 +19,7 @@ RKE2_CIS_SOURCE = (
 )
 
 
-@dataclass(frozen=True)
-class KernelParameter:
+class KernelParameter(NamedTuple):
     """One sysctl that kubelet with protect-kernel-defaults refuses to start without."""
 
     key: str

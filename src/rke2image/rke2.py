@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 PROFILES_SOURCE = (
     "rancher/rke2 release tags: pkg/cli/cmds/profile_linux.go (validateProfile, setCISFlags; "
@@ -31,16 +31,21 @@ Version = tuple[int, int, int]
 Verdict = Literal["ok", "deprecated", "fatal", "unknown"]
 
 
-@dataclass(frozen=True)
 class Releases:
     """A set of RKE2 releases: per minor line of v1 its first patch, and every later minor.
 
     ``lines`` maps a minor (25 for v1.25) to the first patch in the set;
-    ``every_minor_from`` puts whole minor lines in, from that minor on.
+    ``every_minor_from`` puts whole minor lines in, from that minor on. A plain class,
+    not a tuple: ``in`` asks whether a version is in the set.
     """
 
-    lines: Mapping[int, int] = field(default_factory=dict)
-    every_minor_from: int | None = None
+    __slots__ = ("every_minor_from", "lines")
+
+    def __init__(
+        self, lines: Mapping[int, int] = MappingProxyType({}), every_minor_from: int | None = None
+    ) -> None:
+        self.lines = lines
+        self.every_minor_from = every_minor_from
 
     def __contains__(self, version: object) -> bool:
         if not isinstance(version, tuple) or len(version) != 3:
@@ -73,8 +78,7 @@ CIS_1_23_FATAL_FROM = Releases(every_minor_from=30)
 LEGACY_1_5_GONE_FROM = Releases(every_minor_from=25)
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """A value of RKE2's ``profile`` option and the releases that treat it each way.
 
     ``accepted``: the releases whose switch knows the name (None: every release up

@@ -13,9 +13,8 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from rke2image.errors import InputError
 
@@ -23,8 +22,7 @@ DEV_NULL = "/dev/null"
 _MAX_LINKS = 40  # the kernel's limit (ELOOP)
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """Where a node path leads: its final node path and the host path to open."""
 
     node_path: str
@@ -40,6 +38,9 @@ class RootFS:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
+        # A run reads the same paths many times (is_file, then open): resolve each once.
+        self._resolved: dict[str, Resolved] = {}
 
     def host(self, node_path: str) -> Path:
         """The host path of a node path, without following links."""
@@ -50,6 +51,12 @@ class RootFS:
 
         Raises InputError on a loop (more than 40 links), like the kernel's ELOOP.
         """
+        cached = self._resolved.get(node_path)
+        if cached is None:
+            cached = self._resolved[node_path] = self._walk(node_path)
+        return cached
+
+    def _walk(self, node_path: str) -> Resolved:
         done: list[str] = []
         todo = [part for part in node_path.split("/") if part][::-1]
         links = 0
@@ -61,9 +68,8 @@ class RootFS:
                 if done:
                     done.pop()
                 continue
-            candidate = self.root.joinpath(*done, part)
             try:
-                target = os.readlink(candidate)
+                target = os.readlink(os.path.join(self._root, *done, part))
             except OSError:  # not a link, or absent: keep the name as it is
                 done.append(part)
                 continue

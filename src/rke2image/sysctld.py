@@ -20,9 +20,8 @@ Every path resolves inside the root (``rke2image.rootfs``). Files are streamed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rke2image.kernel import normalize_key
 from rke2image.rootfs import RootFS
@@ -41,8 +40,7 @@ SYSCTL_CONF = "/etc/sysctl.conf"  # procps applies it last
 _GLOB_CHARS = frozenset("*?[")
 
 
-@dataclass(frozen=True)
-class ConfFile:
+class ConfFile(NamedTuple):
     """One file a tool reads, in the order it reads them."""
 
     path: str  # node path as listed: folder + name
@@ -52,8 +50,7 @@ class ConfFile:
     shadows: tuple[str, ...] = ()  # same-named files in later folders that it masks
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
     """One ``key = value`` line."""
 
     key: str  # dotted, as sysctl.d(5) normalizes it; may be a glob
@@ -74,15 +71,13 @@ class Assignment:
         return len(pattern) == len(name) and all(map(fnmatchcase, name, pattern))
 
 
-@dataclass(frozen=True)
-class SyntaxProblem:
+class SyntaxProblem(NamedTuple):
     file: str
     line: int
     message: str
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one tool leaves in a key: the winning line and the lines it overrides."""
 
     value: str | None
@@ -90,8 +85,7 @@ class Outcome:
     overridden: tuple[Assignment, ...]
 
 
-@dataclass(frozen=True)
-class BootPlan:
+class BootPlan(NamedTuple):
     """Everything one tool reads from a root, in order."""
 
     tool: Tool

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from rke2image.errors import InputError
 from rke2image.kernel import normalize_key
@@ -27,8 +26,7 @@ from rke2image.kernel import normalize_key
 BLOCK = 1 << 20
 
 
-@dataclass(frozen=True)
-class LogHit:
+class LogHit(NamedTuple):
     """The latest log line of one kind about one thing."""
 
     rule: str

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from rke2image.kernel import KERNEL_DEFAULTS
 
@@ -15,15 +14,13 @@ SCHEMA = "rke2image.audit/v1"
 VERDICTS = ("wrong", "missing", "latent", "unpersisted", "ok")
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(NamedTuple):
     file: str
     line: int
     value: str
 
 
-@dataclass(frozen=True)
-class NextBoot:
+class NextBoot(NamedTuple):
     """What one tool (systemd-sysctl or procps) writes at boot, and which line says so."""
 
     value: str | None
@@ -42,8 +39,7 @@ class NextBoot:
         }
 
 
-@dataclass(frozen=True)
-class ParameterResult:
+class ParameterResult(NamedTuple):
     key: str
     expected: str
     required: bool  # kubelet's six; False for a spec's own key
@@ -72,8 +68,7 @@ class ParameterResult:
         }
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     severity: Severity
     rule: str
     message: str
@@ -94,15 +89,13 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
-class ProtectionSource:
+class ProtectionSource(NamedTuple):
     file: str
     line: int | None
     setting: str  # e.g. "profile: cis", "RKE2_CIS_PROFILE=cis"
 
 
-@dataclass(frozen=True)
-class Protection:
+class Protection(NamedTuple):
     on: bool
     sources: tuple[ProtectionSource, ...] = ()
     profile: str | None = None  # the profile RKE2 runs with, after merging
@@ -118,8 +111,7 @@ class Protection:
         }
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     generated: str  # RFC 3339, UTC
     generated_epoch: float
     node_name: str
@@ -129,7 +121,7 @@ class Report:
     protection: Protection
     parameters: tuple[ParameterResult, ...]
     findings: tuple[Finding, ...]
-    files: dict[str, list[str]] = field(default_factory=dict)  # tool -> files in order
+    files: dict[str, list[str]]  # tool -> files in order
 
     @property
     def errors(self) -> int:

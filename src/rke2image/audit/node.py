@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rke2image import paths, rke2
 from rke2image.audit.model import Finding, Protection
@@ -16,8 +16,7 @@ ETCD_FIX = "useradd -r -c 'etcd user' -s /sbin/nologin -M etcd -U"
 _WANTS = "/etc/systemd/system/multi-user.target.wants/{unit}"
 
 
-@dataclass(frozen=True)
-class Dropin:
+class Dropin(NamedTuple):
     path: str
     mode: str | None  # the preflight's --mode, None when the drop-in does not run it
 

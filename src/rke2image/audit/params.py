@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rke2image import paths
 from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult, Severity
@@ -10,15 +10,13 @@ from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
 from rke2image.sysctld import BootPlan, Outcome
 
 
-@dataclass(frozen=True)
-class Wanted:
+class Wanted(NamedTuple):
     key: str
     expected: str
     required: bool
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     live: bool  # live values were read
     protected: bool
     remediated: bool  # rke2image's preflight re-applies the values before RKE2 starts

@@ -14,7 +14,7 @@ home shared with ``spec.model.protection_on``); here each setting keeps its file
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rke2image import paths, rke2
 from rke2image.audit.model import Finding, Protection, ProtectionSource
@@ -28,8 +28,7 @@ PROFILE_ENV = "RKE2_CIS_PROFILE"
 _KEYS = ("profile", "protect-kernel-defaults", "kubelet-arg")
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     value: object
     file: str
     line: int

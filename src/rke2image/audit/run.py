@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
+from typing import IO, NamedTuple
 
 from rke2image import paths
 from rke2image.audit import node as node_checks
@@ -24,8 +27,7 @@ JOURNAL_UNITS = ("rke2-server", "rke2-agent", "systemd-sysctl")
 _RANK = {"error": 0, "warning": 1, "info": 2}
 
 
-@dataclass(frozen=True)
-class AuditOptions:
+class AuditOptions(NamedTuple):
     root: Path = Path("/")
     proc_sys: Path | None = None  # None: /proc/sys when the root is /, else no live values
     kubelet_logs: tuple[Path, ...] = ()  # () : kubelet.log and its rotations in the root
@@ -35,15 +37,24 @@ class AuditOptions:
     node_name: str | None = None
     journal: bool | None = None  # None: read journald only when the root is /
     now: float | None = None
-    extra: dict[str, str] = field(default_factory=dict)  # more keys to check (from a spec)
+    extra: Mapping[str, str] = MappingProxyType({})  # more keys to check (from a spec)
 
 
 def run_audit(options: AuditOptions) -> Report:
     root = options.root.absolute()
     if not root.is_dir():
         raise InputError(f"{options.root}: the root is not a folder (--root)")
-    fs = RootFS(root)
     host_root = root.resolve() == Path("/")
+    read_journal = options.journal or (
+        options.journal is None and host_root and not options.rke2_logs
+    )
+    # journalctl starts first and runs on another core while the files are read.
+    with _journal() if read_journal else contextlib.nullcontext() as journal:
+        return _audit(options, root, host_root, journal)
+
+
+def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes] | None) -> Report:
+    fs = RootFS(root)
     proc_sys = options.proc_sys or (Path("/proc/sys") if host_root else None)
     if proc_sys is not None and not proc_sys.is_dir():
         raise InputError(f"{proc_sys}: not a folder (--proc-sys)")
@@ -93,7 +104,7 @@ def run_audit(options: AuditOptions) -> Report:
                 fix="swapoff -a, and remove the swap entry from /etc/fstab",
             )
         )
-    hits = _scan_logs(options, fs, host_root)
+    hits = _scan_logs(options, fs, journal)
     still = {
         "rke2-missing-etcd-account:user": not node_checks.has_account(fs, "/etc/passwd", "etcd"),
         "rke2-missing-etcd-account:group": not node_checks.has_account(fs, "/etc/group", "etcd"),
@@ -138,7 +149,9 @@ def _from_spec(options: AuditOptions) -> tuple[dict[str, str], str | None]:
     return dict(node.effective_sysctl()), node.role
 
 
-def _scan_logs(options: AuditOptions, fs: RootFS, host_root: bool) -> dict[tuple[str, str], LogHit]:
+def _scan_logs(
+    options: AuditOptions, fs: RootFS, journal: IO[bytes] | None
+) -> dict[tuple[str, str], LogHit]:
     if options.kubelet_logs:
         kubelet = [(p, str(p)) for p in options.kubelet_logs]
     else:
@@ -146,25 +159,31 @@ def _scan_logs(options: AuditOptions, fs: RootFS, host_root: bool) -> dict[tuple
         host = fs.resolve(folder).host_path
         kubelet = [(p, f"{folder}/{p.name}") for p in rotations(host, name)]
     hits = scan_files([*kubelet, *((p, str(p)) for p in options.rke2_logs)])
-    if options.journal or (options.journal is None and host_root and not options.rke2_logs):
-        _scan_journal(hits)
+    if journal is not None:
+        scan(journal, "journal", hits)
     return hits
 
 
-def _scan_journal(hits: dict[tuple[str, str], LogHit]) -> None:
-    """RKE2's and systemd-sysctl's messages of this boot from journald, streamed."""
-    import shutil  # lazy: shutil and subprocess cost ~20 ms of a 100 ms budget
-    import subprocess
+@contextlib.contextmanager
+def _journal() -> Iterator[IO[bytes] | None]:
+    """RKE2's and systemd-sysctl's messages of this boot from journald, as a stream;
+    None where there is no journalctl. The process is ended on the way out."""
+    import subprocess  # lazy: only a live node reads journald
 
-    journalctl = shutil.which("journalctl")
-    if journalctl is None:
-        return
-    argv = [journalctl, "--no-pager", "-q", "-b", "-o", "cat"]
+    argv = ["journalctl", "--no-pager", "-q", "-b", "-o", "cat"]
     for unit in JOURNAL_UNITS:
         argv += ["-u", unit]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
-        assert proc.stdout is not None
-        scan(proc.stdout, "journal", hits)
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:  # not installed (a container, a minimal image)
+        yield None
+        return
+    with proc:
+        try:
+            yield proc.stdout
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def _hostname(fs: RootFS) -> str:

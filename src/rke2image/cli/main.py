@@ -12,7 +12,6 @@ import importlib
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -115,9 +114,11 @@ def _say(text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
             signal.signal(signum, _terminate)
+        except ValueError:  # not the main thread (main() called from a library's thread)
+            break
     argv = list(sys.argv[1:] if argv is None else argv)
     stdout = sys.stdout
     sys.stdout = _GuardedStdout(stdout)

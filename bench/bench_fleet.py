@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the fleet tests' generator of audit documents
+from machine import machine  # noqa: E402
+
 from acceptance.fleet.audit_docs import NOW, audit_document, write_fleet  # noqa: E402
 
 SERVERS, AGENTS = 3, 1000
@@ -80,15 +81,6 @@ def measure(runs: int) -> dict[str, Any]:
         "last_line": first_output.splitlines()[-1],
         "machine": machine(),
     }
-
-
-def machine() -> dict[str, Any]:
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        model = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
-            platform.processor(),
-        )
-    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version()}
 
 
 def report(result: dict[str, Any]) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -25,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from machine import machine
 
 from rke2image import resources
 from rke2image.kernel import REQUIRED_PARAMETERS
@@ -137,15 +138,6 @@ def measure(runs: int) -> dict[str, Any]:
         ),
         "machine": machine(),
     }
-
-
-def machine() -> dict[str, Any]:
-    lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
-    model = next(
-        (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-        platform.processor(),
-    )
-    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version()}
 
 
 def main() -> int:

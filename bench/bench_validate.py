@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ from typing import Any
 
 import yaml
 from clusters import cluster_document
+from machine import machine
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_SPEC = REPO / "examples" / "node.yaml"
@@ -104,15 +104,6 @@ def measure(runs: int) -> dict[str, Any]:
         "cluster_s": round(median["cluster", "rke2image"], 4),
         "machine": machine(),
     }
-
-
-def machine() -> dict[str, Any]:
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        model = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
-            platform.processor(),
-        )
-    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version()}
 
 
 def report(result: dict[str, Any]) -> None:

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 BENCH = Path(__file__).resolve().parent
 SRC = BENCH.parent / "src"
 
@@ -44,13 +46,8 @@ def environment(runs: int | None) -> dict[str, str]:
 
 
 def machine() -> str:
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        model = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
-            platform.processor(),
-        )
     return (
-        f"{os.cpu_count()} CPUs, {model}, Python {platform.python_version()} "
+        f"{os.cpu_count()} CPUs, {cpu_model()}, Python {platform.python_version()} "
         f"({sys.executable}), {platform.system()} {platform.release()}"
     )
 

@@ -12,7 +12,7 @@ import pytest
 
 from acceptance.audit.roots import build_root, install_node, proc_sys, put
 from acceptance.audit.support import REQUIRED, audit, audit_json, rules
-from rke2image.audit import logs
+from rke2image.audit import AuditOptions, logs, run_audit
 from rke2image.spec.model import NodeSpec
 
 KUBELET_LOG = "var/lib/rancher/rke2/agent/logs/kubelet.log"
@@ -155,3 +155,43 @@ def test_a_missing_log_given_by_the_user_is_an_io_error(
     code, out, err = audit(capsys, "--root", str(root), "--kubelet-log", str(tmp_path / "none"))
     assert (code, out) == (2, "")
     assert err.startswith(f"rke2image: error: {tmp_path / 'none'}: cannot read the log")
+
+
+def _journalctl_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str) -> Path:
+    """A stand-in journalctl first on PATH: the test machine's journal cannot be given
+    RKE2's lines (and may not exist), so this one prints them and records its argv."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    put(tmp_path, "journal.txt", output)
+    tool = folder / "journalctl"
+    tool.write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/argv"\n'
+        f'cat "{tmp_path / "journal.txt"}"\n'
+    )
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return folder / "argv"
+
+
+def test_journald_of_this_boot_is_read_for_rke2_and_systemd_sysctl(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = _journalctl_on_path(tmp_path, monkeypatch, RKE2_LINES)
+    live = proc_sys(tmp_path, {**REQUIRED, "kernel.panic": "0"})
+    report = run_audit(AuditOptions(root=root, proc_sys=live, journal=True))
+    assert argv.read_text().split() == [
+        "--no-pager", "-q", "-b", "-o", "cat",
+        "-u", "rke2-server", "-u", "rke2-agent", "-u", "systemd-sysctl",
+    ]  # fmt: skip
+    from_journal = {(f.rule, f.key, f.severity) for f in report.findings if f.file == "journal"}
+    assert ("rke2-invalid-kernel-parameter", "kernel.panic", "error") in from_journal
+    assert ("rke2-invalid-kernel-parameter", "vm.overcommit_memory", "info") in from_journal
+
+
+def test_no_journalctl_means_no_journal_and_no_error(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    live = proc_sys(tmp_path, REQUIRED)
+    report = run_audit(AuditOptions(root=root, proc_sys=live, journal=True))
+    assert [f for f in report.findings if f.file == "journal"] == []

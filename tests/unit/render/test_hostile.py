@@ -9,7 +9,7 @@ import os
 import shutil
 import signal
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -354,6 +354,15 @@ def test_leftovers_of_a_killed_render_are_removed(tmp_path: Path, make_node: Mak
     alive.mkdir()
     write_outputs(rendered(make_node), tmp_path / "out")
     assert not dead.exists() and alive.exists()
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt, as Python sets it up for a person at a terminal,
+    even when this run inherited SIGINT ignored (a background job of a shell script)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def interrupt_at(monkeypatch: pytest.MonkeyPatch, target: str, at: int) -> list[int]:

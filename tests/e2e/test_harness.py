@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,18 @@ def _paused_guest(qemu: str, console: Path) -> list[str]:
         "-nic",
         "none",
     ]
+
+
+def _until_cmdline_names(pid: int, marker: str, timeout: float = 10) -> None:
+    """Wait until the kernel shows the new program's command line. Popen returns when
+    the child's exec has replaced its memory, but the kernel fills in the arguments a
+    little later; on a busy machine a sweep in that gap reads an empty command line
+    (seen with two TCG guests running). Packer's QEMU, which the sweep exists for,
+    has long been running by then."""
+    deadline = time.monotonic() + timeout
+    while marker not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+        assert time.monotonic() < deadline, f"QEMU {pid} never showed its command line"
+        time.sleep(0.01)
 
 
 def _state(pid: int) -> str:
@@ -131,12 +144,11 @@ def test_sweep_kills_a_qemu_in_another_session(qemu: str, tmp_path: Path) -> Non
         stderr=subprocess.DEVNULL,
     )
     try:
+        _until_cmdline_names(other.pid, str(tmp_path))
         procs.watch(tmp_path)
         procs.stop_all()
         try:
-            # Generous: on a machine busy with two TCG guests, a SIGKILLed QEMU has once
-            # taken over 10 s to be gone; a sweep that missed it fails here all the same.
-            code = other.wait(timeout=60)
+            code = other.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pytest.fail(f"QEMU {other.pid} outlived the sweep: {_state(other.pid)}")
         assert code == -9

@@ -94,12 +94,13 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
         findings += raised
     findings += node_checks.etcd_findings(fs, role, protection)
     findings += node_checks.rke2image_findings(fs, role)
-    if proc_sys is not None and protection.fail_swap_on and active_swaps(proc_sys):
+    swaps = active_swaps(proc_sys) if proc_sys is not None and protection.fail_swap_on else []
+    if swaps:
         findings.append(
             Finding(
                 "error",
                 "swap-on",
-                f"swap is on ({', '.join(active_swaps(proc_sys))}) and a kubelet-arg "
+                f"swap is on ({', '.join(swaps)}) and a kubelet-arg "
                 "sets fail-swap-on=true: kubelet refuses to start",
                 fix="swapoff -a, and remove the swap entry from /etc/fstab",
             )

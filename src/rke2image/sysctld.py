@@ -1,33 +1,47 @@
 """What the next boot writes into /proc/sys: sysctl.d files read as systemd and procps do.
 
-The one reader of sysctl.d files in rke2image. Two tools apply them, in two orders:
+The one reader of sysctl.d files in rke2image, for two tools in three semantics:
 
-- **systemd-sysctl** (at every boot; sysctl.d(5), systemd src/sysctl/sysctl.c and
-  src/basic/conf-files.c): every ``*.conf`` (not hidden) in /etc/sysctl.d,
-  /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d — and /lib/sysctl.d,
-  which Debian's split-usr builds read and which is /usr/lib on merged-usr systems —
-  sorted by file name; a same-named file in an earlier folder masks the others, a
-  link to /dev/null is an empty file, a dangling link is skipped. An explicit key
-  beats any glob (``net.ipv4.conf.*.rp_filter``) whatever their order; ``-key = v``
-  ignores a failure to write, and ``-key`` alone keeps globs off that key.
-- **procps ``sysctl --system``** (procps-ng src/sysctl.c, PreloadSystem): the same
-  folders with /lib/sysctl.d, hidden names included, then /etc/sysctl.conf last. It
-  writes line by line, so the last line naming a key wins, glob or not.
+- **systemd-sysctl** (every boot; src/sysctl/sysctl.c): every ``*.conf`` not starting
+  with a dot in /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d
+  (and /lib/sysctl.d on split-usr builds before v255), one order by file name; an entry of
+  any type masks the same name in later folders. Lines go into an ordered map by
+  normalised key: a later different value (a bare ``-key`` included) replaces the entry
+  and moves it last. Then each entry is written in map order; a glob writes every match
+  the map does not name.
+- **procps 4.x** ``sysctl --system``: the same folders, hidden names too, then
+  /etc/sysctl.conf; every line is kept in a list, then written in order, and a glob skips
+  any path a line names literally (a bare ``-key`` included), whatever the order.
+- **procps 3.3**: the same files, each line written as it is read, no glob expansion.
 
-Every path resolves inside the root (``rke2image.rootfs``). Files are streamed.
+A FIFO or device among the files blocks the tool: systemd and procps 4 then write
+nothing; procps 3.3 what came before. Every path resolves inside the root, every file
+is read bounded (``rke2image.sysctlread``); line parsing is in ``rke2image.sysctlparse``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from fnmatch import fnmatchcase
+import os
+import stat
 from typing import Literal, NamedTuple
 
+from rke2image.errors import InputError
 from rke2image.kernel import normalize_key
 from rke2image.rootfs import RootFS
+from rke2image.sysctlkeys import glob_matches, is_glob, key_parts, walk
+from rke2image.sysctlparse import (
+    Assignment,
+    SyntaxProblem,
+    procps3_parse,
+    procps4_parse,
+    systemd_parse,
+)
+from rke2image.sysctlread import read_bounded
+from rke2image.sysctltools import ToolVersion, procps_version, systemd_version
 
 Tool = Literal["systemd", "procps"]
 TOOLS: tuple[Tool, ...] = ("systemd", "procps")
+__all__ = ["Assignment", "BootPlan", "ConfFile", "Outcome", "SyntaxProblem", "read_plan"]
 
 SYSCTL_DIRS = (
     "/etc/sysctl.d",
@@ -37,48 +51,22 @@ SYSCTL_DIRS = (
     "/lib/sysctl.d",
 )
 SYSCTL_CONF = "/etc/sysctl.conf"  # procps applies it last
-_GLOB_CHARS = frozenset("*?[")
+_DEPRECATED = ("base_reachable_time", "retrans_time")  # procps 3.3 skips these names
 
 
 class ConfFile(NamedTuple):
-    """One file a tool reads, in the order it reads them."""
+    """One entry a tool lists, in the order it reads them."""
 
     path: str  # node path as listed: folder + name
     target: str  # node path after links
     masked: bool  # a link to /dev/null: read as empty
-    missing: bool  # a dangling link: skipped, but its name still masks
-    shadows: tuple[str, ...] = ()  # same-named files in later folders that it masks
-
-
-class Assignment(NamedTuple):
-    """One ``key = value`` line."""
-
-    key: str  # dotted, as sysctl.d(5) normalizes it; may be a glob
-    value: str | None  # None: systemd's bare ``-key``, which keeps globs off the key
-    file: str
-    line: int
-    ignore_failure: bool = False
-
-    @property
-    def is_glob(self) -> bool:
-        return not _GLOB_CHARS.isdisjoint(self.key)
-
-    def matches(self, key: str) -> bool:
-        """Whether this line writes ``key``; a glob matches one path segment per ``*``."""
-        if not self.is_glob:
-            return self.key == key
-        pattern, name = _slash_parts(self.key), _slash_parts(key)
-        return len(pattern) == len(name) and all(map(fnmatchcase, name, pattern))
-
-
-class SyntaxProblem(NamedTuple):
-    file: str
-    line: int
-    message: str
+    missing: bool  # nothing readable (dangling link, loop, folder): skipped, still masks
+    shadows: tuple[str, ...] = ()  # same-named entries in later folders that it masks
+    kind: str = "file"  # file, null, missing, loop, dir, blocks, unreadable
 
 
 class Outcome(NamedTuple):
-    """What one tool leaves in a key: the winning line and the lines it overrides."""
+    """What one tool leaves in a key: the winning line and the other lines naming it."""
 
     value: str | None
     winner: Assignment | None
@@ -92,105 +80,189 @@ class BootPlan(NamedTuple):
     files: tuple[ConfFile, ...]
     assignments: tuple[Assignment, ...]
     problems: tuple[SyntaxProblem, ...]
+    version: ToolVersion = ToolVersion("", None, None)
+    blocked_at: int | None = None  # assignments before this index were read; then it hung
 
     def outcome(self, key: str) -> Outcome:
         """The value this tool writes into ``key`` (dotted form), and who set it."""
-        key = normalize_key(key)
-        lines = [a for a in self.assignments if a.value is not None and a.matches(key)]
+        return self.outcome_at(key_parts(normalize_key(key)))
+
+    def outcome_at(self, parts: tuple[str, ...]) -> Outcome:
+        """The same for the key file at /proc/sys/``parts``."""
+        naming = [a for a in self.assignments if self._names(a, parts)]
         if self.tool == "systemd":
-            exact = [a for a in lines if not a.is_glob]
-            excluded = any(a.value is None and a.key == key for a in self.assignments)
-            if exact:
-                winner: Assignment | None = exact[-1]
-            elif excluded:
-                winner = None
-            else:
-                winner = lines[-1] if lines else None
+            writes = self._systemd_writes(parts)
+        elif (self.version.major or 4) >= 4:
+            writes = self._procps4_writes(parts)
         else:
-            winner = lines[-1] if lines else None
-        overridden = tuple(a for a in lines if a is not winner)
+            writes = self._procps3_writes(parts)
+        winner = writes[-1] if writes else None
+        overridden = tuple(a for a in naming if a is not winner and a.value is not None)
         return Outcome(winner.value if winner else None, winner, overridden)
 
+    def _names(self, a: Assignment, parts: tuple[str, ...]) -> bool:
+        if is_glob(a.key):
+            return glob_matches(a.key, parts)
+        return self._target(a.key) == parts
 
-def list_files(fs: RootFS, tool: Tool) -> list[ConfFile]:
-    """The files ``tool`` reads, in its order, with masked and shadowed ones marked."""
-    chosen: dict[str, ConfFile] = {}
+    def _target(self, key: str) -> tuple[str, ...] | None:
+        """The key file a literal key writes; systemd 252+ refuses a ``..`` part."""
+        if self.tool == "systemd" and (self.version.major or 252) >= 252 and ".." in key.split("/"):
+            return None
+        return walk(key)
+
+    def _systemd_writes(self, parts: tuple[str, ...]) -> list[Assignment]:
+        if self.blocked_at is not None:
+            return []
+        options: dict[str, Assignment] = {}
+        for a in self.assignments:
+            existing = options.get(a.key)
+            if existing is not None:
+                if existing.value == a.value:
+                    continue
+                del options[a.key]
+            options[a.key] = a
+        plain = "/".join(parts)
+        writes = []
+        for a in options.values():
+            if a.value is None:
+                continue
+            if is_glob(a.key):
+                if plain not in options and glob_matches(a.key, parts):
+                    writes.append(a)
+            elif self._target(a.key) == parts:
+                writes.append(a)
+        return writes
+
+    def _procps4_writes(self, parts: tuple[str, ...]) -> list[Assignment]:
+        if self.blocked_at is not None:
+            return []
+        plain = "/".join(parts)
+        named = any(a.key == plain for a in self.assignments)
+        return [
+            a
+            for a in self.assignments
+            if a.value is not None
+            and (
+                (is_glob(a.key) and not named and glob_matches(a.key, parts))
+                or (not is_glob(a.key) and walk(a.key) == parts)
+            )
+        ]
+
+    def _procps3_writes(self, parts: tuple[str, ...]) -> list[Assignment]:
+        read = self.assignments[: self.blocked_at]
+        return [a for a in read if walk(a.key) == parts and not _deprecated(a.key)]
+
+
+def _deprecated(path: str) -> bool:
+    """procps 3.3 WriteSetting(): the name's last dotted part is a deprecated one."""
+    dotted = path.translate(str.maketrans("./", "/."))
+    return dotted.rsplit(".", 1)[-1] in _DEPRECATED and "." in dotted
+
+
+def list_files(fs: RootFS, tool: Tool, version: ToolVersion | None = None) -> list[ConfFile]:
+    """The entries ``tool`` reads, in its order, with masked and shadowed ones marked."""
+    chosen: dict[str, str] = {}
     shadowed: dict[str, list[str]] = {}
+    seen_dirs: set[str] = set()
+    split_usr = tool == "procps" or ((version.major if version else None) or 252) < 255
     for folder in SYSCTL_DIRS:
-        if fs.resolve(folder).node_path in {fs.resolve(d).node_path for d in _before(folder)}:
+        if folder == "/lib/sysctl.d" and not split_usr:
+            continue
+        try:
+            real = fs.resolve(folder).node_path
+            names = fs.listdir(folder)
+        except InputError:
+            continue
+        if real in seen_dirs:
             continue  # /lib -> usr/lib on merged-usr: one folder, read once
-        for name in fs.listdir(folder):
-            if not name.endswith(".conf") or (tool == "systemd" and name.startswith(".")):
+        seen_dirs.add(real)
+        for name in names:
+            if not _wanted(name, tool):
                 continue
             path = f"{folder}/{name}"
-            if fs.is_dir(path):
-                continue
             if name in chosen:
                 shadowed.setdefault(name, []).append(path)
-                continue
-            resolved = fs.resolve(path)
-            missing = not resolved.is_dev_null and not fs.is_file(path)
-            chosen[name] = ConfFile(path, resolved.node_path, resolved.is_dev_null, missing)
+            else:
+                chosen[name] = path
     files = [
-        ConfFile(f.path, f.target, f.masked, f.missing, tuple(shadowed.get(name, ())))
-        for name, f in sorted(chosen.items())
+        _entry(fs, path)._replace(shadows=tuple(shadowed.get(name, ())))
+        for name, path in sorted(
+            chosen.items(), key=lambda item: item[0].encode("utf-8", "surrogateescape")
+        )
     ]
-    if tool == "procps" and fs.is_file(SYSCTL_CONF):
-        resolved = fs.resolve(SYSCTL_CONF)
-        files.append(ConfFile(SYSCTL_CONF, resolved.node_path, resolved.is_dev_null, False))
+    if tool == "procps":
+        conf = _entry(fs, SYSCTL_CONF)
+        if conf.kind == "file":  # stat() and S_ISREG, after links
+            files.append(conf)
     return files
 
 
-def parse_lines(
-    lines: Iterable[str], file: str, tool: Tool
-) -> Iterator[Assignment | SyntaxProblem]:
-    """The assignments of one file, and a problem for each line a tool would reject."""
-    for number, raw in enumerate(lines, start=1):
-        text = raw.strip()
-        if not text or text[0] in "#;" or (tool == "procps" and len(text) < 2):
-            continue
-        ignore = text.startswith("-")
-        if ignore:
-            text = text[1:]
-        name, equals, value = text.partition("=")
-        name = name.strip()
-        if not equals:
-            if ignore and tool == "systemd" and name:
-                yield Assignment(_key(name), None, file, number, True)
-            else:
-                yield SyntaxProblem(file, number, f"line is not an assignment: {raw.strip()!r}")
-            continue
-        if not name or (tool == "procps" and not value.strip()):
-            yield SyntaxProblem(file, number, f"invalid syntax: {raw.strip()!r}")
-            continue
-        yield Assignment(_key(name), value.strip(), file, number, ignore)
+def _wanted(name: str, tool: Tool) -> bool:
+    if tool == "systemd":
+        return name.endswith(".conf") and not name.startswith(".")
+    return len(name) >= 5 and name.endswith(".conf")
 
 
-def read_plan(fs: RootFS, tool: Tool) -> BootPlan:
-    """Read every file ``tool`` would apply at boot (or at ``sysctl --system``)."""
-    files = list_files(fs, tool)
+def _entry(fs: RootFS, path: str) -> ConfFile:
+    """The entry at ``path`` and what a tool finds when it opens it."""
+    try:
+        resolved = fs.resolve(path)
+    except InputError:  # a link loop: open() fails with ELOOP, the name still masks
+        return ConfFile(path, path, False, True, kind="loop")
+    if resolved.is_dev_null:
+        return ConfFile(path, resolved.node_path, True, False, kind="null")
+    try:
+        mode = os.stat(resolved.host_path).st_mode
+    except OSError:
+        return ConfFile(path, resolved.node_path, False, True, kind="missing")
+    if stat.S_ISDIR(mode):
+        return ConfFile(path, resolved.node_path, False, True, kind="dir")
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return ConfFile(path, resolved.node_path, False, False, kind="blocks")
+    if not stat.S_ISREG(mode):
+        return ConfFile(path, resolved.node_path, False, True, kind="unreadable")
+    return ConfFile(path, resolved.node_path, False, False)
+
+
+def read_plan(fs: RootFS, tool: Tool, version: ToolVersion | None = None) -> BootPlan:
+    """Read every file ``tool`` would apply at boot (or at ``sysctl --system``); the
+    tool's version comes from the root unless given."""
+    if version is None:
+        version = systemd_version(fs) if tool == "systemd" else procps_version(fs)
+    files = list_files(fs, tool, version)
     assignments: list[Assignment] = []
     problems: list[SyntaxProblem] = []
+    blocked_at = None
     for conf in files:
-        if conf.missing or conf.masked:
+        if conf.kind == "blocks":
+            problems.append(
+                SyntaxProblem(
+                    conf.path,
+                    None,
+                    f"{conf.target} is a FIFO or device: {_name(tool)} blocks "
+                    "reading it and never finishes",
+                )
+            )
+            blocked_at = len(assignments)
+            break
+        if conf.kind != "file":
             continue
-        with fs.open_text(conf.path) as handle:
-            for item in parse_lines(handle, conf.path, tool):
-                if isinstance(item, Assignment):
-                    assignments.append(item)
-                else:
-                    problems.append(item)
-    return BootPlan(tool, tuple(files), tuple(assignments), tuple(problems))
+        content = read_bounded(str(fs.resolve(conf.path).host_path))
+        if content.kind == "truncated":
+            problems.append(
+                SyntaxProblem(conf.path, None, f"{content.detail}: the audit read only the start")
+            )
+        if tool == "systemd":
+            parsed = systemd_parse(content.data, conf.path)
+        elif (version.major or 4) >= 4:
+            parsed = procps4_parse(content.data, conf.path)
+        else:
+            parsed = procps3_parse(content.data, conf.path)
+        for item in parsed:
+            (assignments if isinstance(item, Assignment) else problems).append(item)  # type: ignore[arg-type]
+    return BootPlan(tool, tuple(files), tuple(assignments), tuple(problems), version, blocked_at)
 
 
-def _key(name: str) -> str:
-    return normalize_key(name.strip().lstrip("/"))
-
-
-def _slash_parts(dotted: str) -> list[str]:
-    """``net.ipv4.conf.eth0/100.rp_filter`` → the /proc/sys path segments."""
-    return dotted.translate(str.maketrans("./", "/.")).split("/")
-
-
-def _before(folder: str) -> tuple[str, ...]:
-    return SYSCTL_DIRS[: SYSCTL_DIRS.index(folder)]
+def _name(tool: Tool) -> str:
+    return "systemd-sysctl" if tool == "systemd" else "sysctl --system"

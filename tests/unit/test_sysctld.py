@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
-from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
-from rke2image.sysctld import list_files, parse_lines, read_plan
+from rke2image.sysctld import list_files, read_plan
+from rke2image.sysctlparse import Assignment, procps3_parse, procps4_parse, systemd_parse
+from rke2image.sysctltools import ToolVersion
 
 
 def put(root: Path, rel: str, text: str) -> None:
@@ -87,8 +86,14 @@ def test_an_explicit_key_beats_a_glob_whatever_the_order_under_systemd(tmp_path:
     put(tmp_path, "etc/sysctl.d/10-a.conf", "kernel.panic = 10\n")
     put(tmp_path, "etc/sysctl.d/20-b.conf", "kernel.pani* = 0\n")
     assert plan_value(tmp_path, "systemd", "kernel.panic") == ("10", "/etc/sysctl.d/10-a.conf", 1)
-    # procps writes line by line: the later glob wins there.
-    assert plan_value(tmp_path, "procps", "kernel.panic") == ("0", "/etc/sysctl.d/20-b.conf", 1)
+    # procps 4 reads every file first and never lets a glob override a named key;
+    # procps 3.3 expands no glob at all.
+    fs = RootFS(tmp_path)
+    for version in ("4.0.2", "3.3.17"):
+        plan = read_plan(fs, "procps", ToolVersion("procps", version, None))
+        assert plan.outcome("kernel.panic").value == "10"
+    plan = read_plan(fs, "procps", ToolVersion("procps", "3.3.17", None))
+    assert plan.outcome("kernel.panic_on_oops").value is None
 
 
 def test_a_glob_sets_a_key_nothing_else_names(tmp_path: Path) -> None:
@@ -143,7 +148,8 @@ def test_absolute_links_resolve_inside_the_root_never_on_the_host(tmp_path: Path
     fs = RootFS(root)
     assert fs.resolve("/etc/sysctl.d/99-sysctl.conf").host_path == root / "etc/sysctl.conf"
     assert fs.resolve("/etc/sysctl.d/98-dots.conf").host_path == root / "etc/sysctl.conf"
-    assert plan_value(root, "systemd", "kernel.panic") == ("42", "/etc/sysctl.d/99-sysctl.conf", 1)
+    # the same value twice: systemd keeps the first line's entry (parse_file, streq_ptr)
+    assert plan_value(root, "systemd", "kernel.panic") == ("42", "/etc/sysctl.d/98-dots.conf", 1)
 
 
 def test_a_linked_folder_resolves_inside_the_root(tmp_path: Path) -> None:
@@ -166,12 +172,18 @@ def test_dangling_link_is_skipped_but_still_masks_by_name(tmp_path: Path) -> Non
     assert plan_value(tmp_path, "systemd", "kernel.panic")[0] is None
 
 
-def test_link_loop_is_an_input_error(tmp_path: Path) -> None:
+def test_a_link_loop_is_skipped_and_the_rest_applies(tmp_path: Path) -> None:
+    """systemd-sysctl: "Failed to open file ..., ignoring: Too many levels of symbolic
+    links"; the looping name still masks the same name in later folders."""
     (tmp_path / "etc/sysctl.d").mkdir(parents=True)
     os.symlink("b.conf", tmp_path / "etc/sysctl.d/a.conf")
     os.symlink("a.conf", tmp_path / "etc/sysctl.d/b.conf")
-    with pytest.raises(InputError, match="too many levels of symbolic links"):
-        read_plan(RootFS(tmp_path), "systemd")
+    put(tmp_path, "usr/lib/sysctl.d/a.conf", "kernel.panic = 0\n")
+    put(tmp_path, "etc/sysctl.d/c.conf", "kernel.panic = 10\n")
+    for tool in ("systemd", "procps"):
+        plan = read_plan(RootFS(tmp_path), tool)
+        assert [f.kind for f in plan.files][:2] == ["loop", "loop"]
+        assert plan.outcome("kernel.panic").value == "10"
 
 
 def test_hidden_and_other_files_are_not_read_by_systemd(tmp_path: Path) -> None:
@@ -179,27 +191,35 @@ def test_hidden_and_other_files_are_not_read_by_systemd(tmp_path: Path) -> None:
     put(tmp_path, "etc/sysctl.d/README.sysctl", "kernel.panic = 2\n")
     put(tmp_path, "etc/sysctl.d/x.conf.dpkg-old", "kernel.panic = 3\n")
     (tmp_path / "etc/sysctl.d/dir.conf").mkdir()
-    assert list_files(RootFS(tmp_path), "systemd") == []
+    # a folder named *.conf is listed (it masks the same name in later folders), not read
+    assert [(f.path, f.kind) for f in list_files(RootFS(tmp_path), "systemd")] == [
+        ("/etc/sysctl.d/dir.conf", "dir")
+    ]
     # procps (PreloadSystem) checks only the .conf suffix
     assert [f.path for f in list_files(RootFS(tmp_path), "procps")] == [
-        "/etc/sysctl.d/.hidden.conf"
+        "/etc/sysctl.d/.hidden.conf",
+        "/etc/sysctl.d/dir.conf",
     ]
 
 
 def test_comments_blank_lines_and_bad_lines() -> None:
-    lines = ["# c\n", "; c\n", "\n", "kernel.panic\n", "= 3\n", "kernel.panic = \n", "a=b\n"]
-    systemd = list(parse_lines(lines, "/f.conf", "systemd"))
+    data = b"# c\n; c\n\n\tkernel.panic\n= 3\nkernel.panic = \na=b\n"
+    systemd = list(systemd_parse(data, "/f.conf"))
     assert [(type(i).__name__, i.line) for i in systemd] == [
         ("SyntaxProblem", 4),
-        ("SyntaxProblem", 5),
+        ("Assignment", 5),  # an empty key: written nowhere
         ("Assignment", 6),
         ("Assignment", 7),
     ]
-    procps = list(parse_lines(lines, "/f.conf", "procps"))
-    # procps refuses an empty value
-    assert [(type(i).__name__, i.line) for i in procps] == [
+    # procps 4 writes an empty value too; procps 3.3 refuses it
+    assert [i.value for i in procps4_parse(data, "/f.conf") if isinstance(i, Assignment)] == [
+        "3",
+        "",
+        "b",
+    ]
+    assert [(type(i).__name__, i.line) for i in procps3_parse(data, "/f.conf")] == [
         ("SyntaxProblem", 4),
-        ("SyntaxProblem", 5),
+        ("Assignment", 5),  # strtok() skips the "=": a bare name " 3", written nowhere
         ("SyntaxProblem", 6),
         ("Assignment", 7),
     ]

@@ -1,0 +1,87 @@
+"""Sysctl key spellings as each tool turns them into a /proc/sys path.
+
+- systemd-sysctl: ``sysctl_normalize`` (src/basic/sysctl-util.c): when the first
+  separator is a dot, dots and slashes swap; then ``path_simplify`` drops repeated
+  slashes, ``.`` parts and a trailing slash (``..`` stays), and a leading slash goes.
+  Since v252 a key holding a ``..`` part is refused (EINVAL); v247 lets the kernel walk it.
+- procps ``slashdot`` (src/sysctl.c): the same swap when the first separator is a dot,
+  without any simplifying; the kernel's path walk then folds ``//`` and ``.``, and
+  ``realpath`` must stay under /proc/sys.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+GLOB_CHARS = frozenset("*?[")
+_SWAP = str.maketrans("./", "/.")
+
+
+def swap_from_first_dot(key: str) -> str:
+    """Both tools: when the first separator is '.', every '.' and '/' swap."""
+    for index, char in enumerate(key):
+        if char == "/":
+            return key
+        if char == ".":
+            return key[:index] + key[index:].translate(_SWAP)
+    return key
+
+
+def systemd_normalize(key: str) -> str:
+    """``sysctl_normalize``: the hashmap key and the path below /proc/sys systemd writes."""
+    path = swap_from_first_dot(key)
+    if not path:
+        return path
+    absolute = path.startswith("/")
+    parts = [p for p in path.split("/") if p and p != "."]
+    simple = "/".join(parts)
+    if absolute:
+        return simple or "/"  # "/" alone keeps its slash; a leading slash otherwise goes
+    return simple or "."
+
+
+def procps_path(key: str) -> str:
+    """``slashdot``: the path below /proc/sys procps opens (``/proc/sys/`` + this)."""
+    return swap_from_first_dot(key)
+
+
+def walk(path: str) -> tuple[str, ...] | None:
+    """The /proc/sys parts the kernel reaches for ``/proc/sys/`` + ``path``, or None when
+    the walk leaves /proc/sys (``realpath`` is then not under it)."""
+    if path.endswith("/"):
+        return None  # stat() of "file/" fails with ENOTDIR: a key file is never reached
+    stack = ["proc", "sys"]
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if stack:
+                stack.pop()
+            continue
+        stack.append(part)
+    if len(stack) < 3 or stack[:2] != ["proc", "sys"]:
+        return None
+    return tuple(stack[2:])
+
+
+def is_glob(key: str) -> bool:
+    return not GLOB_CHARS.isdisjoint(key)
+
+
+def glob_matches(pattern: str, parts: tuple[str, ...]) -> bool:
+    """glob(3) of /proc/sys/``pattern`` finds the key at ``parts``: one part per pattern
+    part, ``*`` never crossing a slash nor matching a leading dot."""
+    pieces = pattern.split("/")
+    if len(pieces) != len(parts) or "" in pieces:
+        return False
+    for piece, name in zip(pieces, parts):  # noqa: B905 - lengths checked above; 3.9 has no strict=
+        if name.startswith(".") and not piece.startswith("."):
+            return False
+        if not fnmatchcase(name, piece):
+            return False
+    return True
+
+
+def key_parts(dotted: str) -> tuple[str, ...]:
+    """The /proc/sys parts of a key in the audit's dotted form (``net.ipv4.conf.eth0/100.x``)."""
+    return tuple(dotted.translate(_SWAP).split("/"))

@@ -223,3 +223,68 @@ def test_comments_blank_lines_and_bad_lines() -> None:
         ("SyntaxProblem", 6),
         ("Assignment", 7),
     ]
+
+
+def test_values_compare_as_the_kernel_parses_them() -> None:
+    from rke2image.audit.params import kernel_int, same_value, verdict
+
+    assert [kernel_int(v) for v in ("10", "012", "0xa", " 10\t", "10 20", "-1")] == [
+        10,
+        10,
+        10,
+        10,
+        10,
+        -1,
+    ]
+    # the kernel refuses these writes (EINVAL): no sign '+', no Unicode space, no '='
+    assert [kernel_int(v) for v in ("+1", "10\u00a0", "=", "08", "0x", "")] == [None] * 6
+    assert same_value("012", "10") and not same_value("11", "10")
+    # a right value in base 8 is ok; a refused boot value leaves the kernel default (0)
+    assert verdict("10", "10", "012", "0", is_live=True) == "ok"
+    assert verdict("10", "10", "10\u00a0", "0", is_live=True) == "unpersisted"
+    assert verdict("1", None, "0x1", "0", is_live=False) == "ok"
+
+
+def test_which_tools_a_root_holds(tmp_path: Path) -> None:
+    from rke2image.sysctltools import procps_version, systemd_version
+
+    (tmp_path / "usr/sbin").mkdir(parents=True)
+    (tmp_path / "usr/sbin/sysctl").write_bytes(b"\x7fELF...sysctl from procps-ng 3.3.17\x00")
+    (tmp_path / "lib/systemd").mkdir(parents=True)
+    (tmp_path / "lib/systemd/systemd-sysctl").write_bytes(b"\x00libsystemd-shared-247.so\x00")
+    fs = RootFS(tmp_path)
+    assert procps_version(fs).version == "3.3.17" and procps_version(fs).major == 3
+    assert systemd_version(fs).as_dict() == {
+        "version": "247",
+        "source": "/lib/systemd/systemd-sysctl",
+    }
+    empty = RootFS(tmp_path / "nothing")
+    assert procps_version(empty).version is None
+
+
+def test_a_fifo_and_a_huge_file_are_findings_not_hangs(tmp_path: Path) -> None:
+    put(tmp_path, "etc/sysctl.d/10-a.conf", "kernel.panic = 10\n")
+    os.mkfifo(tmp_path / "etc/sysctl.d/50-fifo.conf")
+    with open(tmp_path / "etc/sysctl.d/60-big.conf", "wb") as big:
+        big.truncate(1 << 30)  # 1 GiB sparse: read at most 8 MiB
+    plan = read_plan(RootFS(tmp_path), "systemd")
+    assert plan.blocked_at is not None and plan.outcome("kernel.panic").value is None
+    assert any("FIFO" in p.message for p in plan.problems)
+    os.unlink(tmp_path / "etc/sysctl.d/50-fifo.conf")
+    plan = read_plan(RootFS(tmp_path), "systemd")
+    assert plan.outcome("kernel.panic").value == "10"
+    assert any("read only the start" in p.message for p in plan.problems)
+
+
+def test_systemd_line_ends_and_whitespace(tmp_path: Path) -> None:
+    put(tmp_path, "etc/sysctl.d/10-a.conf", "")
+    (tmp_path / "etc/sysctl.d/10-a.conf").write_bytes(
+        b"kernel.panic = 10\x00vm.overcommit_memory = 1\rkernel.sysrq = 1\xc2\xa0\n"
+        b"-kernel.panic_on_oops = 1\n-kernel.panic_on_oops\n/vm.panic_on_oom = 1\n"
+    )
+    plan = read_plan(RootFS(tmp_path), "systemd")
+    assert plan.outcome("kernel.panic").value == "10"
+    assert plan.outcome("vm.overcommit_memory").value == "1"
+    assert plan.outcome("kernel.sysrq").value == "1\u00a0"  # not stripped: the kernel refuses it
+    assert plan.outcome("kernel.panic_on_oops").value is None  # a later bare -key cancels
+    assert plan.outcome("vm.panic_on_oom").value is None  # a leading slash names nothing

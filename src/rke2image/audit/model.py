@@ -52,9 +52,12 @@ class ParameterResult(NamedTuple):
     def next_boot_ok(self, tool: str) -> bool:
         """Whether that tool leaves the required value at boot (the kernel default counts
         when nothing sets the key)."""
+        from rke2image.audit.params import applied, same_value  # params imports this module
+
         boot = self.systemd if tool == "systemd" else self.procps
-        value = boot.value if boot.value is not None else KERNEL_DEFAULTS.get(self.key)
-        return value == self.expected
+        value = applied(boot.value, self.expected)
+        value = value if value is not None else KERNEL_DEFAULTS.get(self.key)
+        return same_value(value, self.expected)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +125,8 @@ class Report(NamedTuple):
     parameters: tuple[ParameterResult, ...]
     findings: tuple[Finding, ...]
     files: dict[str, list[str]]  # tool -> files in order
+    # tool -> {"version", "source"}: which systemd-sysctl and procps the root holds
+    boot_tools: dict[str, dict[str, str | None]] | None = None
 
     @property
     def errors(self) -> int:
@@ -146,6 +151,7 @@ class Report(NamedTuple):
             "parameters": [p.as_dict() for p in self.parameters],
             "findings": [f.as_dict() for f in self.findings],
             "files": self.files,
+            "boot_tools": self.boot_tools or {},
             "summary": {
                 "errors": self.errors,
                 "warnings": self.warnings,

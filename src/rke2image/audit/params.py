@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from rke2image import paths
@@ -32,21 +33,60 @@ def next_boot(outcome: Outcome) -> NextBoot:
     )
 
 
+def kernel_int(text: str) -> int | None:
+    """The integer the kernel stores for ``text`` (proc_get_long: leading isspace, an
+    optional '-', base 0 so ``012`` and ``0xa`` are 10, then whitespace or the end), or
+    None when the kernel refuses the write (EINVAL: ``+1``, ``10\u00a0``, ``=``)."""
+    match = _KERNEL_INT.match(text.lstrip(" \t\n\v\f\r"))
+    if match is None or (match.group(3) and match.group(3)[0] not in " \t\n"):
+        return None
+    digits = match.group(2)
+    if digits[:2] in ("0x", "0X"):
+        number = int(digits[2:], 16)
+    elif digits.startswith("0"):
+        number = int(digits, 8)
+    else:
+        number = int(digits)
+    return -number if match.group(1) else number
+
+
+_KERNEL_INT = re.compile(r"(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(.*)", re.S)
+
+
+def same_value(a: str | None, b: str | None) -> bool:
+    """Equal as kubelet sees them: it reads the integer the kernel kept."""
+    if a is None or b is None:
+        return a is b
+    ka, kb = kernel_int(a), kernel_int(b)
+    return ka == kb if ka is not None and kb is not None else a == b
+
+
+def applied(value: str | None, expected: str) -> str | None:
+    """What a boot write leaves: None when the kernel refuses it (the default stays)."""
+    if value is not None and kernel_int(expected) is not None and kernel_int(value) is None:
+        return None
+    return value
+
+
 def verdict(
     expected: str, live: str | None, boot: str | None, default: str | None, is_live: bool
 ) -> str:
-    """ok, wrong, latent, unpersisted or missing (docs/audit-json.md, "Verdicts")."""
+    """ok, wrong, latent, unpersisted or missing (docs/audit-json.md, "Verdicts").
+
+    Values compare as the kernel parses them; a boot value the kernel refuses leaves
+    the kernel's default."""
+    boot = applied(boot, expected)
     if not is_live:
         if boot is None:
-            return "ok" if default == expected else "unpersisted"
-        return "ok" if boot == expected else "wrong"
+            return "ok" if same_value(default, expected) else "unpersisted"
+        return "ok" if same_value(boot, expected) else "wrong"
     if live is None:
         return "missing"
-    if live != expected:
+    if not same_value(live, expected):
         return "wrong"
     if boot is None:
-        return "ok" if default == expected else "unpersisted"
-    return "ok" if boot == expected else "latent"
+        return "ok" if same_value(default, expected) else "unpersisted"
+    return "ok" if same_value(boot, expected) else "latent"
 
 
 def judge(
@@ -59,7 +99,11 @@ def judge(
     fix = _fix(want, result, by_systemd)
     findings = _findings(want, live, result, by_systemd, ctx, fix)
     w = by_procps.winner
-    if result == "ok" and w is not None and w.value != want.expected:
+    if (
+        result == "ok"
+        and w is not None
+        and not same_value(applied(w.value, want.expected), want.expected)
+    ):
         # systemd-sysctl keeps it right, but `sysctl --system` run by hand would break it
         findings.append(
             Finding(
@@ -90,7 +134,7 @@ def _fix(want: Wanted, result: str, boot: Outcome) -> str | None:
     systemd-sysctl: it resets what the CNI set, rancher/rke2#2021)."""
     setting = f"{want.key} = {want.expected}"
     winner = boot.winner
-    if winner is not None and boot.value != want.expected:
+    if winner is not None and not same_value(boot.value, want.expected):
         persist = f"edit {winner.file}:{winner.line} to {setting} (or remove the line)"
     elif winner is None and result in {"wrong", "unpersisted", "missing"}:
         persist = f"add {setting} to {paths.SYSCTL_FILE}"
@@ -114,7 +158,7 @@ def _findings(
         if not ctx.protected and want.required
         else ""
     )
-    wrong_source = source is not None and boot.value != want.expected
+    wrong_source = source is not None and not same_value(boot.value, want.expected)
     file = source.file if source is not None and wrong_source else None
     line = source.line if source is not None and wrong_source else None
     if result == "wrong" and ctx.live:

@@ -128,6 +128,7 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
             "systemd": [f.path for f in systemd.files],
             "procps": [f.path for f in procps.files],
         },
+        boot_tools={"systemd": systemd.version.as_dict(), "procps": procps.version.as_dict()},
     )
 
 

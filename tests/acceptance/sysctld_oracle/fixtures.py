@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from acceptance.audit.roots import DEBIAN_SYSCTL_CONF, SYSTEMD_50_DEFAULT
 from acceptance.sysctld_oracle.harness import Dir, Fifo, Fixture, Link, Sparse
 
 # /proc/sys paths every fixture's fake tree holds (more per fixture in Fixture.keys).
@@ -58,62 +59,7 @@ COMMON_KEYS = (
     "net/ipv6/neigh/default/retrans_time_ms",
 )
 
-# systemd's own 50-default.conf (v252), as Ubuntu, Debian and RHEL ship it.
-SYSTEMD_50_DEFAULT = """\
-#  This file is part of systemd.
-# See sysctl.d(5) and core(5) for documentation.
-
-# System Request functionality of the kernel (SYNC)
-kernel.sysrq = 16
-
-# Append the PID to the core filename
-kernel.core_uses_pid = 1
-
-# Source route verification
-net.ipv4.conf.default.rp_filter = 2
-net.ipv4.conf.*.rp_filter = 2
--net.ipv4.conf.all.rp_filter
-
-# Do not accept source routing
-net.ipv4.conf.default.accept_source_route = 0
-net.ipv4.conf.*.accept_source_route = 0
--net.ipv4.conf.all.accept_source_route
-
-# Promote secondary addresses when the primary address is removed
-net.ipv4.conf.default.promote_secondaries = 1
-net.ipv4.conf.*.promote_secondaries = 1
--net.ipv4.conf.all.promote_secondaries
-
-# ping(8) without CAP_NET_ADMIN and CAP_NET_RAW
--net.ipv4.ping_group_range = 0 2147483647
-
-# Fair Queue CoDel packet scheduler to fight bufferbloat
--net.core.default_qdisc = fq_codel
-
-# Enable hard and soft link protection
-fs.protected_hardlinks = 1
-fs.protected_symlinks = 1
-
-# Enable regular file and FIFO protection
-fs.protected_regular = 1
-fs.protected_fifos = 1
-"""
 PID_MAX = "# Bump the numeric PID range\nkernel.pid_max = 4194304\n"
-PROCPS_SYSCTL_CONF = """\
-#
-# /etc/sysctl.conf - Configuration file for setting system variables
-# See /etc/sysctl.d/ for additional system variables.
-# See sysctl.conf (5) for information.
-#
-
-#kernel.domainname = example.com
-
-# Uncomment the following to stop low-level messages on console
-#kernel.printk = 3 4 1 3
-
-# Uncomment the next line to enable packet forwarding for IPv4
-#net.ipv4.ip_forward=1
-"""
 RKE2_CIS = "vm.panic_on_oom=0\nvm.overcommit_memory=1\nkernel.panic=10\nkernel.panic_on_oops=1\n"
 RKE2IMAGE = (
     "# Written by rke2image\nkernel.keys.root_maxbytes = 25000000\n"
@@ -136,7 +82,7 @@ UBUNTU_2204 = {
     "/etc/sysctl.d/10-zeropage.conf": "vm.mmap_min_addr = 65536\n",
     "/etc/sysctl.d/99-sysctl.conf": Link("../sysctl.conf"),
     "/etc/sysctl.d/README.sysctl": "kernel.panic = 99\n",
-    "/etc/sysctl.conf": PROCPS_SYSCTL_CONF,
+    "/etc/sysctl.conf": DEBIAN_SYSCTL_CONF,
     "/usr/lib/sysctl.d/50-default.conf": SYSTEMD_50_DEFAULT,
     "/usr/lib/sysctl.d/50-pid-max.conf": PID_MAX,
     "/usr/lib/sysctl.d/99-protect-links.conf": (

@@ -235,13 +235,22 @@ def read_plan(fs: RootFS, tool: Tool, version: ToolVersion | None = None) -> Boo
     problems: list[SyntaxProblem] = []
     blocked_at = None
     for conf in files:
+        if conf.kind == "loop":
+            problems.append(
+                SyntaxProblem(
+                    conf.path,
+                    None,
+                    f"{conf.path} is a link loop: {_name(tool)} skips it (its name still "
+                    "masks the same name in later folders)",
+                )
+            )
         if conf.kind == "blocks":
             problems.append(
                 SyntaxProblem(
                     conf.path,
                     None,
                     f"{conf.target} is a FIFO or device: {_name(tool)} blocks "
-                    "reading it and never finishes",
+                    "reading it and never finishes, so it applies nothing at all",
                 )
             )
             blocked_at = len(assignments)

@@ -17,11 +17,12 @@ from rke2image.audit.live import active_swaps, read_live
 from rke2image.audit.logs import LogHit, rotations, scan, scan_files
 from rke2image.audit.model import Finding, ParameterResult, Report
 from rke2image.audit.params import Context, Wanted, judge
+from rke2image.audit.plans import plan_findings
 from rke2image.audit.protection import read_protection
 from rke2image.errors import InputError, UserError
 from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.rootfs import RootFS
-from rke2image.sysctld import SYSCTL_CONF, read_plan
+from rke2image.sysctld import read_plan
 
 JOURNAL_UNITS = ("rke2-server", "rke2-agent", "systemd-sysctl")
 _RANK = {"error": 0, "warning": 1, "info": 2}
@@ -62,23 +63,7 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
     role = options.role or spec_role or node_checks.detect_role(fs)
     protection, findings = read_protection(fs, role)
     systemd, procps = read_plan(fs, "systemd"), read_plan(fs, "procps")
-    seen = set()
-    # procps alone rejects systemd's bare ``-key`` lines of stock files: report its
-    # problems only in the file systemd does not read by that name.
-    for problem in (*systemd.problems, *(p for p in procps.problems if p.file == SYSCTL_CONF)):
-        if (problem.file, problem.line) not in seen:
-            seen.add((problem.file, problem.line))
-            findings.append(
-                Finding(
-                    "warning",
-                    "sysctl-syntax",
-                    problem.message,
-                    None,
-                    problem.file,
-                    problem.line,
-                    f"fix or remove {problem.file}:{problem.line}",
-                )
-            )
+    findings += plan_findings(systemd, procps)
     ctx = Context(proc_sys is not None, protection.on, node_checks.remediating(fs, role))
     wanted = [Wanted(p.key, p.value, True) for p in REQUIRED_PARAMETERS]
     wanted += [

@@ -3,7 +3,6 @@ account, which restart. Reads only; the plan is what ``--apply`` carries out."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -46,8 +45,7 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
     """The plan for one node, from its audit report."""
     root = options.audit.root.absolute()
     fs = RootFS(root)
-    now = options.audit.now if options.audit.now is not None else time.time()
-    date = time.strftime("%Y-%m-%d", time.gmtime(int(now)))
+    date = report.generated[:10]  # the audit's clock (SOURCE_DATE_EPOCH, --now in tests)
     plans = {"systemd": read_plan(fs, "systemd"), "procps": read_plan(fs, "procps")}
     live_keys = {p.key for p in report.parameters if p.verdict == "missing"}
     wanted = {p.key: p.expected for p in report.parameters if p.key not in live_keys}

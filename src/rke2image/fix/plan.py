@@ -44,6 +44,7 @@ def audit(options: FixOptions) -> Report:
 def make_plan(options: FixOptions, report: Report) -> Plan:
     """The plan for one node, from its audit report."""
     root = options.audit.root.absolute()
+    host = root.resolve() == Path("/")
     fs = RootFS(root)
     date = report.generated[:10]  # the audit's clock (SOURCE_DATE_EPOCH, --now in tests)
     plans = {"systemd": read_plan(fs, "systemd"), "procps": read_plan(fs, "procps")}
@@ -56,14 +57,19 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
     ]
     kept = persist.plan_persistence(fs, plans, wanted, needs, date)
     files = _file_changes(fs, kept, date)
+    # Live values are written only where they were read: this node's /proc/sys, or the
+    # tree --proc-sys names (tests); never the host's kernel for another root.
     writes = tuple(
         LiveWrite(p.key, p.live, p.expected)
         for p in report.parameters
-        if report.live and p.live is not None and p.live != p.expected
+        if report.live
+        and (host or options.audit.proc_sys is not None)
+        and p.live is not None
+        and p.live != p.expected
     )
-    steps = accounts.account_steps(report, root)
+    steps = accounts.account_steps(report, Path("/") if host else root)
     restart = None
-    if options.restart and root == Path("/"):
+    if options.restart and host:
         restart = service.plan_restart(report.role, options.timeout)
     left = _left(report, kept.stuck, files)
     return Plan(

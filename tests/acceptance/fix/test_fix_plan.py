@@ -168,3 +168,27 @@ def test_bad_flags_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and "--undo goes alone" in err
     code, _, err = fix(capsys, "--root", str(tmp_path / "nowhere"))
     assert code == 2 and "the root is not a folder" in err
+
+
+def test_a_winning_line_outside_the_sysctl_folders_is_left_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sysctl.d link into /opt: fix writes only the sysctl folders, so it names the line
+    and leaves it, and the plan says the key cannot be persisted."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, "opt/tuning/zz.conf", "kernel.panic = 0\n")
+    (root / "etc/sysctl.d/99-zzzz-opt.conf").symlink_to("/opt/tuning/zz.conf")
+    _, data = fix_json(capsys, "--root", str(root))
+    assert [f["path"] for f in data["plan"]["files"]] == ["/etc/sysctl.d/99-zz-rke2image.conf"]
+    [stuck] = [f for f in data["plan"]["left"] if f["rule"] == "fix-cannot-persist"]
+    assert stuck["key"] == "kernel.panic"
+    assert "/etc/sysctl.d/99-zzzz-opt.conf:1 sets 0, outside what fix edits" in stuck["message"]
+
+
+def test_the_host_kernel_is_never_written_for_another_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = incident_root(tmp_path)
+    _, data = fix_json(capsys, "--root", str(root))
+    assert data["plan"]["live"] == []
+    assert all("--root" in a["argv"] for a in data["plan"]["accounts"])

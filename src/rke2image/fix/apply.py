@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rke2image.audit import Report
 from rke2image.audit.live import proc_path
+from rke2image.audit.model import Finding
 from rke2image.errors import InputError
 from rke2image.fix import accounts, journal, safewrite, service
 from rke2image.fix.model import Outcome, Plan
@@ -29,6 +31,9 @@ def apply_plan(
     hook: Hook | None = None,
 ) -> Outcome:
     root = Path(plan.root)
+    if plan.empty:  # nothing to do: no journal either, only the audit's word
+        after = audit(options)
+        return Outcome("apply", plan, None, after, _standing(after))
     fs = RootFS(root)
     proc_sys = options.audit.proc_sys or Path("/proc/sys")
     _check(plan, fs, root, proc_sys)
@@ -88,8 +93,11 @@ def apply_plan(
             )
         done({"healthy": not down})
     after = audit(options)
-    left = tuple(f for f in after.findings if f.severity != "info")
-    return Outcome("apply", plan, fix_id, after, left, wait_error)
+    return Outcome("apply", plan, fix_id, after, _standing(after), wait_error)
+
+
+def _standing(report: Report) -> tuple[Finding, ...]:
+    return tuple(f for f in report.findings if f.severity != "info")
 
 
 def _check(plan: Plan, fs: RootFS, root: Path, proc_sys: Path) -> None:

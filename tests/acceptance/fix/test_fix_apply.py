@@ -74,7 +74,8 @@ def test_a_second_apply_finds_nothing_to_do(
     code, data = fix_json(capsys, "--root", str(root), "--proc-sys", str(proc), "--apply")
     assert code == 0
     assert data["plan"]["files"] == [] and data["plan"]["live"] == []
-    assert changed(after, snapshot(root)) == set()
+    assert data["id"] is None
+    assert snapshot(root) == after  # not even a journal
 
 
 def test_undo_restores_every_file_byte_for_byte(

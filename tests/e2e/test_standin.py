@@ -149,3 +149,39 @@ def test_without_protection_wrong_values_do_not_stop_it(tmp_path: Path) -> None:
     result = run(node(tmp_path, "{}\n", KERNEL_DEFAULTS, etcd=False))
     assert result.returncode == 0, result.stderr
     assert "protect=False compliant=False" in (tmp_path / "console").read_text()
+
+
+def test_once_started_it_answers_where_kubelet_and_etcd_do(tmp_path: Path) -> None:
+    """What `rke2image fix --restart` waits for: 10248/healthz and, on servers, 2381/health."""
+    import socket
+    import time
+    import urllib.request
+
+    env = node(tmp_path, "profile: cis\n", {}, etcd=True)
+    del env["RKE2_STANDIN_ONESHOT"]
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    env.update(RKE2_STANDIN_KUBELET_PORT=str(ports[0]), RKE2_STANDIN_ETCD_PORT=str(ports[1]))
+    proc = subprocess.Popen([sys.executable, str(STANDIN), "server"], env=env,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        answers = {}
+        for _ in range(300):  # until it serves (a slow machine), then read both
+            try:
+                for port, path in ((ports[0], "/healthz"), (ports[1], "/health")):
+                    url = f"http://127.0.0.1:{port}{path}"
+                    with urllib.request.urlopen(url, timeout=2) as answer:
+                        answers[path] = (answer.status, answer.read())
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert answers == {
+            "/healthz": (200, b"ok"),
+            "/health": (200, b'{"health":"true","reason":""}'),
+        }
+    finally:
+        proc.kill()
+        proc.wait()

@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "audit": "say which kernel value is wrong, who set it, and whether the next boot breaks it",
     "schema": "print the JSON Schema of the spec",
     "fleet": "compare many nodes' audit JSON: the odd nodes, servers first",
+    "fix": "plan (or, with --apply, carry out) the recovery of a node",
 }
 
 

@@ -11,17 +11,21 @@ fatal. Then kubelet: with protect-kernel-defaults (cis turns it on) all six
 parameters must match, and swap stops it only when a kubelet-arg sets
 fail-swap-on=true (RKE2 runs kubelet with fail-swap-on=false: k3s
 defaultKubeletConfig). Each refusal exits 1 with upstream's words. Otherwise it
-tells systemd it is ready (Type=notify) and logs the values it saw, also to the
-serial console so the host-side test can read them. The expected values come
+tells systemd it is ready (Type=notify), logs the values it saw, also to the
+serial console so the host-side test can read them, and answers 200 where kubelet
+and etcd do once they run: 127.0.0.1:10248/healthz, and on servers
+127.0.0.1:2381/health (what `rke2image fix --restart` waits for). The expected values come
 from expected.json, which build-base.sh writes from rke2image.kernel (the one
 source of the kernel facts).
 """
 
 import glob
+import http.server
 import json
 import os
 import socket
 import sys
+import threading
 import time
 from typing import Any, TypedDict
 
@@ -38,6 +42,10 @@ ONESHOT = os.environ.get("RKE2_STANDIN_ONESHOT") == "1"  # exit after ready (tes
 KUBELET_LOG = os.environ.get(
     "RKE2_STANDIN_KUBELET_LOG", "/var/lib/rancher/rke2/agent/logs/kubelet.log"
 )
+# kubelet's healthz and etcd's metrics/health ports (RKE2 sets etcd's listen-metrics-urls
+# to http://127.0.0.1:2381); tests move them to free ports.
+KUBELET_PORT = int(os.environ.get("RKE2_STANDIN_KUBELET_PORT", "10248"))
+ETCD_PORT = int(os.environ.get("RKE2_STANDIN_ETCD_PORT", "2381"))
 
 
 class ExpectedParam(TypedDict):
@@ -191,6 +199,28 @@ def notify_ready() -> None:
         sock.sendall(b"READY=1\nSTATUS=stand-in rke2 running\n")
 
 
+class Health(http.server.BaseHTTPRequestHandler):
+    """200 with kubelet's ``ok`` or etcd's ``{"health":"true"}`` on their paths."""
+
+    def do_GET(self) -> None:
+        bodies = {"/healthz": b"ok", "/health": b'{"health":"true","reason":""}'}
+        body = bodies.get(self.path)
+        self.send_response(200 if body is not None else 404)
+        self.end_headers()
+        self.wfile.write(body or b"not found")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve_health(role: str) -> None:
+    """kubelet's healthz (servers and agents) and, on servers, etcd's health."""
+    ports = [KUBELET_PORT, ETCD_PORT] if role == "server" else [KUBELET_PORT]
+    for port in ports:
+        server = http.server.HTTPServer(("127.0.0.1", port), Health)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     role = argv[1] if len(argv) > 1 else ""
     if role not in ("server", "agent"):
@@ -234,6 +264,8 @@ def main(argv: list[str]) -> int:
             json.dumps(seen, sort_keys=True, separators=(",", ":")),
         )
     )
+    if not ONESHOT:
+        serve_health(role)
     notify_ready()
     while not ONESHOT:
         time.sleep(3600)

@@ -1,0 +1,128 @@
+"""From the audit's findings to the plan: which file to write, which live value, which
+account, which restart. Reads only; the plan is what ``--apply`` carries out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+from rke2image.audit import AuditOptions, Report, run_audit
+from rke2image.audit.model import Finding
+from rke2image.fix import accounts, persist, service
+from rke2image.fix.model import FileChange, LiveWrite, Plan
+from rke2image.rootfs import RootFS
+from rke2image.sysctld import read_plan
+
+# Rules a plan resolves: the kernel values, the etcd account, rke2image's missing file
+# and the log lines that merely repeat a value or account finding.
+RESOLVED = frozenset(
+    {
+        "live-value-wrong",
+        "next-boot-wrong",
+        "latent-value",
+        "unpersisted-value",
+        "procps-value-wrong",
+        accounts.USER_RULE,
+        accounts.GROUP_RULE,
+        "kubelet-invalid-kernel-flag",
+        "rke2-invalid-kernel-parameter",
+        "rke2-missing-etcd-account",
+    }
+)
+
+
+class FixOptions(NamedTuple):
+    audit: AuditOptions
+    restart: bool = False
+    timeout: float = 300.0
+
+
+def audit(options: FixOptions) -> Report:
+    return run_audit(options.audit)
+
+
+def make_plan(options: FixOptions, report: Report) -> Plan:
+    """The plan for one node, from its audit report."""
+    root = options.audit.root.absolute()
+    host = root.resolve() == Path("/")
+    fs = RootFS(root)
+    date = report.generated[:10]  # the audit's clock (SOURCE_DATE_EPOCH, --now in tests)
+    plans = {"systemd": read_plan(fs, "systemd"), "procps": read_plan(fs, "procps")}
+    live_keys = {p.key for p in report.parameters if p.verdict == "missing"}
+    wanted = {p.key: p.expected for p in report.parameters if p.key not in live_keys}
+    needs = [
+        p.key
+        for p in report.parameters
+        if p.key in wanted and not (p.next_boot_ok("systemd") and p.next_boot_ok("procps"))
+    ]
+    kept = persist.plan_persistence(fs, plans, wanted, needs, date)
+    files = _file_changes(fs, kept, date)
+    # Live values are written only where they were read: this node's /proc/sys, or the
+    # tree --proc-sys names (tests); never the host's kernel for another root.
+    writes = tuple(
+        LiveWrite(p.key, p.live, p.expected)
+        for p in report.parameters
+        if report.live
+        and (host or options.audit.proc_sys is not None)
+        and p.live is not None
+        and p.live != p.expected
+    )
+    steps = accounts.account_steps(report, Path("/") if host else root)
+    restart = None
+    if options.restart and host:
+        restart = service.plan_restart(report.role, options.timeout)
+    left = _left(report, kept.stuck, files)
+    return Plan(
+        str(root),
+        report.node_name,
+        report.role,
+        report.live,
+        date,
+        files,
+        writes,
+        steps,
+        restart,
+        left,
+    )
+
+
+def _file_changes(fs: RootFS, kept: persist.Persistence, date: str) -> tuple[FileChange, ...]:
+    changes = []
+    if kept.ours_new is not None:
+        changes.append(
+            FileChange(kept.ours_target, kept.ours_old, kept.ours_new, kept.ours_reasons)
+        )
+    by_file: dict[str, list[persist.Edit]] = {}
+    for edit in kept.edits:
+        by_file.setdefault(edit.target, []).append(edit)
+    for target in sorted(by_file):
+        edits = by_file[target]
+        old = fs.resolve(target).host_path.read_bytes()
+        bad = [e for e in edits if not persist.commentable(old, e.line)]
+        if bad:
+            continue  # the line moved since the audit read it: leave it, the re-audit says so
+        new = persist.comment_out(old, [e.line for e in edits], date)
+        changes.append(FileChange(target, old, new, tuple(e.reason for e in edits)))
+    return tuple(changes)
+
+
+def _left(
+    report: Report, stuck: tuple[tuple[str, str], ...], files: tuple[FileChange, ...]
+) -> tuple[Finding, ...]:
+    """Findings the plan does not change (each keeps the audit's own fix)."""
+    stuck_keys = {key for key, _ in stuck}
+    creates_ours = any(f.path == persist.OURS and f.old is None for f in files)
+    left = []
+    for finding in report.findings:
+        if finding.severity == "info":
+            continue
+        if finding.rule in RESOLVED and finding.key not in stuck_keys:
+            continue
+        if finding.rule == "sysctl-file-missing" and creates_ours:
+            continue
+        left.append(finding)
+    for key, why in stuck:
+        left.append(
+            Finding("error", "fix-cannot-persist", f"{key}: {why}", key, fix="edit it by hand")
+        )
+    return tuple(left)

@@ -23,9 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "render",
         description="Render every node of the given NodeSpec/Cluster files into OUT/<name>/: "
         "each target's files (user-data, ignition.json, combustion/script, eib/), rootfs/ "
-        "(the files as they land on the node) and manifest.json. OUT is replaced atomically, and only if it is empty or an earlier "
-        "rke2image output. Exit 0 on success, 1 on an invalid spec (or stale output with "
-        "--check), 2 on usage or I/O errors.",
+        "(the files as they land on the node) and manifest.json. OUT is replaced atomically, "
+        "and only if it is empty or an earlier rke2image output. Exit 0 on success, 1 on an "
+        "invalid spec (or stale output with --check), 2 on usage or I/O errors.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="spec files or folders")
     parser.add_argument(

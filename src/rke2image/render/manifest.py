@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rke2image.errors import RenderError
-from rke2image.render.files import USER_DATA, RenderedFile, RenderedNode, TargetFile
+from rke2image.render.files import RenderedFile, RenderedNode, TargetFile
 
 MARKER = ".rke2image-output"
 MANIFEST = "manifest.json"

@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from rke2image import accounts, paths, resources
 from rke2image.errors import RenderError
 from rke2image.render import cloudconfig, templates
-from rke2image.render.targets import TARGETS
 from rke2image.render.files import RenderedFile, RenderedNode
 from rke2image.render.rke2config import build_config
+from rke2image.render.targets import TARGETS
 from rke2image.spec.model import NodeSpec
 from rke2image.targets import CLOUD_INIT
 

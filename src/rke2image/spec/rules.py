@@ -22,8 +22,8 @@ from rke2image.kernel import (
     normalize_key,
     normalize_value,
 )
-from rke2image.spec.model import BOOL_OPTIONS, kubelet_arg, protection_on
 from rke2image.spec import target_rules
+from rke2image.spec.model import BOOL_OPTIONS, kubelet_arg, protection_on
 from rke2image.spec.problems import Severity, join_pointer
 
 

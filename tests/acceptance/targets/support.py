@@ -99,7 +99,9 @@ def assert_files_in_place(root: Path, node_folder: Path, where: dict[str, str]) 
         landed = root / path.lstrip("/")
         assert landed.is_file(), f"{path} is missing"
         assert f"{landed.stat().st_mode & 0o7777:04o}" == entry["mode"], path
-        assert landed.read_bytes() == (node_folder / "rootfs" / entry["path"].lstrip("/")).read_bytes()
+        assert (
+            landed.read_bytes() == (node_folder / "rootfs" / entry["path"].lstrip("/")).read_bytes()
+        )
 
 
 def audit_compliant(

@@ -53,7 +53,8 @@ def apply_ignition(config: Path, root: Path, work: Path) -> subprocess.Completed
     (root / "etc/selinux/config").write_text(f"SELINUX=disabled\nSELINUXTYPE={POLICY}\n")
     work.mkdir(parents=True, exist_ok=True)
     common = ["-platform", "file", "-root", str(root), "-log-to-stdout",
-              "-config-cache", str(work / "ignition.json"), "-state-file", str(work / "state")]  # fmt: skip
+              "-config-cache", str(work / "ignition.json"),
+              "-state-file", str(work / "state")]  # fmt: skip
     env = {**os.environ, "IGNITION_CONFIG_FILE": str(config)}
     for stage in ("fetch-offline", "files"):
         done = subprocess.run(
@@ -65,7 +66,8 @@ def apply_ignition(config: Path, root: Path, work: Path) -> subprocess.Completed
 
 
 @pytest.mark.parametrize(
-    ("os_name", "role"), [("fcos-41", "server"), ("fcos-41", "agent"), ("flatcar-4081.2.0", "agent")]
+    ("os_name", "role"),
+    [("fcos-41", "server"), ("fcos-41", "agent"), ("flatcar-4081.2.0", "agent")],
 )
 def test_ignition_validate_accepts_every_rendered_config(
     tmp_path: Path, os_name: str, role: str

@@ -17,9 +17,10 @@ from rke2image import paths
 from rke2image.cli.main import main
 from rke2image.errors import RenderError
 from rke2image.render import render_node
-from rke2image.render.files import RenderedNode, TargetFile
+from rke2image.render.files import RenderedFile, RenderedNode, TargetFile
 from rke2image.render.manifest import manifest
 from rke2image.render.targets import eib
+from rke2image.render.targets.shell import put_block
 from rke2image.spec import load_nodes
 from rke2image.spec.model import TokenRef
 from rke2image.targets import TARGETS
@@ -183,3 +184,29 @@ def test_the_scripts_are_shellcheck_clean(tmp_path: Path) -> None:
         [shellcheck, *map(str, scripts)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"plain text\n", b"a\nRKE2IMAGE_EOF\nb\n", b"no final newline", b"\x00\xff\xfe binary\n", b""],
+    ids=["text", "delimiter-line", "no-newline", "binary", "empty"],
+)
+def test_a_put_block_hands_put_the_exact_bytes(tmp_path: Path, content: bytes) -> None:
+    """Here-documents keep text as is; anything they cannot carry goes as base64."""
+    bash = require_tool("bash")
+    block = put_block(RenderedFile("/etc/x", 0o644, content))
+    stub = f'put() {{ cat >"{tmp_path}/got"; }}\n'
+    done = subprocess.run([bash, "-euc", stub + block], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "got").read_bytes() == content
+
+
+def test_a_second_render_replaces_the_target_files_of_the_first(tmp_path: Path) -> None:
+    """Target files are listed in the manifest, so they are rke2image's to replace."""
+    out = tmp_path / "out"
+    spec = str(EXAMPLES / "slemicro.yaml")
+    assert main(["render", spec, "-o", str(out)]) == 0
+    assert (out / "edge-1/eib").is_dir()
+    assert main(["render", spec, "-o", str(out), "--target", "combustion"]) == 0
+    assert not (out / "edge-1/eib").exists() and (out / "edge-1/combustion/script").is_file()
+    assert main(["render", spec, "-o", str(out), "--target", "combustion", "--check"]) == 0

@@ -74,12 +74,14 @@ def copied_debian_root(tmp: Path) -> Path:
 
 
 def run_in_chroot(root: Path, config_dir: str, script: str) -> subprocess.CompletedProcess[str]:
-    """Run ``config_dir/script`` in ``root`` as Combustion does: chroot, cd, ./script."""
+    """Run ``config_dir/script`` in ``root`` as Combustion does: /proc mounted in the root,
+    then chroot, cd, ./script; all in a private mount namespace that ends with it."""
     unshare = require_tool("unshare")
-    command = f"cd '{config_dir}' && ./{script}"
+    inside = f"cd '{config_dir}' && ./{script}"
+    outside = f'mount -t proc proc "$1/proc" && exec chroot "$1" sh -e -c "{inside}"'
     return subprocess.run(
-        [unshare, "--mount", "--propagation", "private", "chroot", str(root), "sh", "-e", "-c",
-         command],
+        [unshare, "--mount", "--propagation", "private", "sh", "-e", "-c", outside, "sh",
+         str(root)],
         capture_output=True, text=True, check=False, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
     )  # fmt: skip
 

@@ -58,6 +58,23 @@ def test_the_combustion_script_writes_the_node_and_the_audit_is_compliant(
     audit_compliant(capsys, root, tmp_path, role)
 
 
+def test_the_combustion_script_writes_usr_local_into_its_own_mount(tmp_path: Path) -> None:
+    """SLE Micro keeps /usr/local in a subvolume of its own that the transactional-update
+    shell leaves unmounted: the script mounts it from /etc/fstab first. A bind mount
+    stands in for the subvolume here."""
+    needs_root()
+    node = render(write_spec(tmp_path, "cp-1", "server", "slmicro-6.1"), tmp_path / "out")
+    root = copied_debian_root(tmp_path)
+    (root / "srv/usrlocal").mkdir(parents=True)
+    (root / "etc/fstab").write_text("/srv/usrlocal /usr/local none bind 0 0\n")
+    lay_config(root, node / "combustion")
+    done = run_in_chroot(root, CONFIG, "script")
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    in_subvolume = root / "srv/usrlocal" / paths.PREFLIGHT[len("/usr/local/") :]
+    assert in_subvolume.is_file() and in_subvolume.stat().st_mode & 0o777 == 0o755
+    assert not (root / paths.PREFLIGHT.lstrip("/")).exists()  # not under the bare mount point
+
+
 def test_the_eib_tree_laid_on_a_root_and_its_script_give_a_compliant_node(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -65,16 +82,22 @@ def test_the_eib_tree_laid_on_a_root_and_its_script_give_a_compliant_node(
     node = render(EXAMPLES / "slemicro.yaml", tmp_path / "out", "eib")
     root = copied_debian_root(tmp_path)
     config = lay_config(root, node / "eib")
-    (config / "19-copy-os-files.sh").write_text(
-        "#!/bin/bash\nset -euo pipefail\ncp -R ./os-files/* /\n"
-    )
-    (config / "19-copy-os-files.sh").chmod(0o755)
+    # EIB's 19-copy-os-files.sh, and the part of its 20-k8s-install.sh that writes
+    # config.yaml from kubernetes/config/server.yaml (EIB owns that file: rke2image's
+    # settings are in config.yaml.d and must survive it).
+    steps = {
+        "19-copy-os-files.sh": "cp -R ./os-files/* /",
+        "20-k8s-install.sh": "mkdir -p /etc/rancher/rke2\n"
+        "echo 'cni: cilium' >/etc/rancher/rke2/config.yaml",
+    }
+    for script, body in steps.items():
+        (config / script).write_text(f"#!/bin/bash\nset -euo pipefail\n{body}\n")
+        (config / script).chmod(0o755)
     shutil.copy2(config / "custom/scripts/50-rke2image.sh", config / "50-rke2image.sh")
-    for script in ("19-copy-os-files.sh", "50-rke2image.sh"):
+    for script in (*steps, "50-rke2image.sh"):
         done = run_in_chroot(root, CONFIG, script)
         assert (done.returncode, done.stderr) == (0, ""), done.stdout
     assert_files_in_place(root, node, {paths.RKE2_CONFIG: eib.RKE2_CONFIG})
-    assert not (root / paths.RKE2_CONFIG.lstrip("/")).exists()  # EIB writes that one
     assert "\netcd:" in (root / "etc/passwd").read_text()
     report = audit_compliant(capsys, root, tmp_path, "server")
     assert report["protection"]["on"] is True

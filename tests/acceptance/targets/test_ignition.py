@@ -15,6 +15,7 @@ applied to a copy of a Debian root, agents to an empty root.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -85,10 +86,16 @@ def test_ignition_writes_a_fedora_coreos_server_and_the_audit_is_compliant(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     needs_root()
+    """Fedora CoreOS links /usr/local into /var: Ignition writes the preflight through
+    the link (resolved inside the root), where the OS can write it."""
     node = render(write_spec(tmp_path, "cp-1", "server", "fcos-41"), tmp_path / "out")
     root = copied_debian_root(tmp_path)
+    shutil.rmtree(root / "usr/local")
+    (root / "var/usrlocal").mkdir()
+    (root / "usr/local").symlink_to("../var/usrlocal")  # as rpm-ostree links it
     done = apply_ignition(node / "ignition.json", root, tmp_path / "work")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (root / "var/usrlocal/libexec/rke2image/preflight").is_file()
     assert_files_in_place(root, node, {})
     assert "etcd:" in (root / "etc/passwd").read_text()
     audit_compliant(capsys, root, tmp_path, "server")

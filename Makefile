@@ -16,10 +16,12 @@ venv:
 	@$(BIN)/python -m pip install --quiet '.[test]'
 
 demo: venv
-	$(BIN)/rke2image validate examples/node.yaml examples/cluster.yaml
+	$(BIN)/rke2image validate examples/node.yaml examples/cluster.yaml examples/flatcar.yaml examples/slemicro.yaml
 	$(BIN)/rke2image render examples/cluster.yaml -o $(OUT)/cluster
 	$(BIN)/rke2image render examples/node.yaml -o $(OUT)/node
+	$(BIN)/rke2image render examples/flatcar.yaml examples/slemicro.yaml -o $(OUT)/targets
 	@echo "user-data, rootfs/ and manifest.json per node are in $(OUT)/cluster/<node>/ and $(OUT)/node/cp-1/"
+	@echo "ignition.json, combustion/script and eib/ are in $(OUT)/targets/flatcar-1/ and $(OUT)/targets/edge-1/"
 
 test-deps:
 	@scripts/install-test-deps

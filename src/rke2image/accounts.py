@@ -3,7 +3,8 @@
 RKE2 looks the user and group up in /etc/passwd and /etc/group itself and never
 creates them (DESIGN.md, profile_linux.go ``validateProfile``). A node booting a
 stock image gets the account from cloud-init's ``groups``/``users`` modules, a
-built image from packer/scripts/install-rootfs.sh: both read this record, so
+built image from packer/scripts/install-rootfs.sh, Ignition from its passwd section,
+Combustion and EIB from a script (``render.targets``): all read this record, so
 the name, comment and shell cannot differ between the two.
 """
 
@@ -33,6 +34,18 @@ class SystemAccount:
             "no_create_home": True,
         }
         return {"groups": [self.name], "users": ["default", user]}
+
+    def ignition(self) -> dict[str, Any]:
+        """Ignition's passwd section (spec 3.x): groups are created before users."""
+        user = {
+            "name": self.name,
+            "gecos": self.comment,
+            "primaryGroup": self.name,
+            "system": True,
+            "shell": self.shell,
+            "noCreateHome": True,
+        }
+        return {"groups": [{"name": self.name, "system": True}], "users": [user]}
 
     def build_variables(self, create: bool) -> dict[str, str]:
         """The Packer variables install-rootfs.sh creates it from (no name: create none)."""

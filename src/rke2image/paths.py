@@ -5,6 +5,8 @@ from __future__ import annotations
 SYSCTL_FILE = "/etc/sysctl.d/99-zz-rke2image.conf"
 MODULES_FILE = "/etc/modules-load.d/rke2image.conf"
 PREFLIGHT = "/usr/local/libexec/rke2image/preflight"
+# Where /usr/local is read-only (Flatcar: rke2image.targets), /opt is writable.
+PREFLIGHT_OPT = "/opt/rke2image/bin/preflight"
 RKE2_CONFIG = "/etc/rancher/rke2/config.yaml"
 # RKE2 merges these after config.yaml, in name order (k3s pkg/configfilearg).
 RKE2_CONFIG_DIR = RKE2_CONFIG + ".d"
@@ -15,6 +17,11 @@ RKE2_ENV_FILES = (
     "/usr/local/lib/systemd/system/{unit}.env",
 )
 KUBELET_LOG = "/var/lib/rancher/rke2/agent/logs/kubelet.log"
+
+
+def preflight_path(usr_local_readonly: bool) -> str:
+    """Where the preflight lands: /usr/local, or /opt on an OS where that is read-only."""
+    return PREFLIGHT_OPT if usr_local_readonly else PREFLIGHT
 
 
 def service_name(role: str) -> str:

@@ -21,6 +21,7 @@ from rke2image.render import render_node, write_rootfs
 from rke2image.render.files import RenderedNode
 from rke2image.spec import load_nodes
 from rke2image.spec.model import NodeSpec, TokenRef
+from rke2image.targets import CLOUD_INIT
 
 ROOT = REPO
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -70,7 +71,7 @@ CLOUD_INIT_UNITS = (
 def example_nodes(baked: bool) -> list[tuple[str, RenderedNode]]:
     out = []
     specs = [spec for example in EXAMPLES for spec in load_nodes([example])]
-    for spec in specs:
+    for spec in (s for s in specs if CLOUD_INIT in s.render_targets):  # user-data ones
         environ = {spec.token.env: "example-token"} if spec.token and spec.token.env else {}
         out.append(
             (

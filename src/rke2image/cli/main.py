@@ -23,7 +23,7 @@ from rke2image.errors import EXIT_USAGE, UserError
 # keeps a cold `rke2image validate` from paying for Jinja and Packer imports.
 SUBCOMMANDS = {
     "validate": "check node specs and report every problem",
-    "render": "write the node artifacts (user-data, rootfs/, manifest.json)",
+    "render": "write each node's files for cloud-init, Ignition, Combustion or EIB",
     "build": "build VM images of the nodes with Packer",
     "audit": "say which kernel value is wrong, who set it, and whether the next boot breaks it",
     "schema": "print the JSON Schema of the spec",

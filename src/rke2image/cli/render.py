@@ -1,15 +1,18 @@
-"""``rke2image render``: write each node's user-data, rootfs/ and manifest.json, or --check them."""
+"""``rke2image render``: write each node's target files (user-data, ignition.json,
+combustion/script, eib/), rootfs/ and manifest.json, or --check them."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from rke2image.cli.report import format_problems
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, SpecError
 from rke2image.render import check_outputs, render_node, write_outputs
 from rke2image.spec import NodeSpec, Problem, load_nodes
+from rke2image.targets import CLOUD_INIT, TARGETS
 
 # EC2 refuses user-data over 16 KiB (before base64); other clouds allow more.
 EC2_USER_DATA_LIMIT = 16 * 1024
@@ -19,10 +22,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "render",
         description="Render every node of the given NodeSpec/Cluster files into OUT/<name>/: "
-        "user-data (#cloud-config), rootfs/ (the files as they land on the node) and "
-        "manifest.json. OUT is replaced atomically, and only if it is empty or an earlier "
-        "rke2image output. Exit 0 on success, 1 on an invalid spec (or stale output with "
-        "--check), 2 on usage or I/O errors.",
+        "each target's files (user-data, ignition.json, combustion/script, eib/), rootfs/ "
+        "(the files as they land on the node) and manifest.json. OUT is replaced atomically, "
+        "and only if it is empty or an earlier rke2image output. Exit 0 on success, 1 on an "
+        "invalid spec (or stale output with --check), 2 on usage or I/O errors.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="spec files or folders")
     parser.add_argument(
@@ -44,6 +47,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="write nothing; exit 1 naming every stale, missing or extra file",
     )
     parser.add_argument(
+        "--target",
+        action="append",
+        choices=TARGETS,
+        default=[],
+        dest="targets",
+        help="the first-boot system to render for (repeatable): cloud-init (user-data), "
+        "ignition (ignition.json), combustion (combustion/script), eib (eib/); default: the "
+        "spec's targets, else its os's own (cloud-init; ignition on flatcar/fcos; combustion "
+        "on slemicro/microos)",
+    )
+    parser.add_argument(
         "--baked",
         action="store_true",
         help="render only the per-node user-data for an image made by `build`",
@@ -58,11 +72,11 @@ def output_folder(text: str) -> Path:
     return Path(text)
 
 
-def load_reporting(paths: list[Path]) -> list[NodeSpec]:
+def load_reporting(paths: list[Path], targets: Sequence[str] = ()) -> list[NodeSpec]:
     """Load the nodes, printing every problem (warnings too) as validate does."""
     warnings: list[Problem] = []
     try:
-        specs = load_nodes(paths, warnings)
+        specs = load_nodes(paths, warnings, targets)
     except SpecError as error:
         sys.stderr.write(format_problems(error.problems, "text"))
         raise
@@ -71,8 +85,9 @@ def load_reporting(paths: list[Path]) -> list[NodeSpec]:
 
 
 def run(args: argparse.Namespace) -> int:
-    specs = load_reporting(args.paths)
-    nodes = [render_node(spec, baked=args.baked) for spec in specs]
+    targets = tuple(dict.fromkeys(args.targets))
+    specs = load_reporting(args.paths, targets)
+    nodes = [render_node(spec, baked=args.baked, targets=targets) for spec in specs]
     if args.check:
         problems = check_outputs(nodes, args.output)
         for problem in problems:
@@ -88,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     write_outputs(nodes, args.output, inputs=args.paths, force=args.force)
     print(f"{args.output}: rendered {len(nodes)} node(s)", file=sys.stderr)
-    large = sum(len(node.user_data) > EC2_USER_DATA_LIMIT for node in nodes)
+    large = sum(
+        len(node.user_data) > EC2_USER_DATA_LIMIT for node in nodes if CLOUD_INIT in node.targets
+    )
     if large:
         print(
             f"rke2image: note: the user-data of {large} node(s) is over 16 KiB, the most EC2 "

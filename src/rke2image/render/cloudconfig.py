@@ -34,7 +34,7 @@ def full_cloud_config(node: NodeSpec, files: tuple[RenderedFile, ...]) -> dict[s
         "write_files": [_write_file(f) for f in files],
         "runcmd": [
             install_command(node),
-            [paths.PREFLIGHT, "--mode", "remediate", *preflight_file_args()],
+            [node.preflight_path, "--mode", "remediate", *preflight_file_args()],
             ["systemctl", "daemon-reload"],
             _enable(node),
         ],

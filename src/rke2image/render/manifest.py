@@ -4,8 +4,11 @@
 what is checked is exactly what would be written. Layout (DESIGN.md):
 
     OUT/.rke2image-output          marker: this folder is rke2image's to replace
-    OUT/<name>/user-data
-    OUT/<name>/rootfs/<node path>
+    OUT/<name>/user-data           cloud-init (the default target)
+    OUT/<name>/ignition.json       ignition
+    OUT/<name>/combustion/script   combustion
+    OUT/<name>/eib/...             eib: os-files/ and custom/scripts/
+    OUT/<name>/rootfs/<node path>  every node file, plain, whatever the targets
     OUT/<name>/manifest.json       each file's path, mode and sha256
 
 The manifest never holds anything derived from a secret: a secret file's sha256
@@ -20,11 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rke2image.errors import RenderError
-from rke2image.render.files import RenderedFile, RenderedNode
+from rke2image.render.files import RenderedFile, RenderedNode, TargetFile
 
 MARKER = ".rke2image-output"
 MANIFEST = "manifest.json"
-USER_DATA = "user-data"
 MARKER_TEXT = b"This folder is written by `rke2image render`; it is replaced on every render.\n"
 GENERATOR = "rke2image"
 
@@ -45,7 +47,8 @@ def output_tree(nodes: Sequence[RenderedNode]) -> dict[str, OutputFile]:
         if node.name in seen:
             raise RenderError(f"two nodes are named {node.name!r}; node names must be unique")
         seen.add(node.name)
-        tree[f"{node.name}/{USER_DATA}"] = OutputFile(node.user_data, node.user_data_mode)
+        for output in node.outputs:
+            tree[f"{node.name}/{output.path}"] = OutputFile(output.content, output.mode)
         for file in node.files:
             tree[f"{node.name}/rootfs{file.path}"] = OutputFile(file.content, file.mode)
         tree[f"{node.name}/{MANIFEST}"] = OutputFile(manifest_bytes(node), 0o644)
@@ -60,11 +63,8 @@ def manifest(node: RenderedNode) -> dict[str, Any]:
         "role": node.role,
         "baked": node.baked,
         "files": [_entry(file) for file in node.files],
-        "userData": {
-            "mode": f"{node.user_data_mode:04o}",
-            "secret": node.user_data_secret,
-            "sha256": None if node.user_data_secret else _sha256(node.user_data),
-        },
+        "targets": list(node.targets),
+        "outputs": [_entry(output) for output in node.outputs],
     }
 
 
@@ -72,14 +72,14 @@ def manifest_bytes(node: RenderedNode) -> bytes:
     return (json.dumps(manifest(node), indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def _entry(file: RenderedFile) -> dict[str, Any]:
+def _entry(file: RenderedFile | TargetFile) -> dict[str, Any]:
+    """A file's path (on the node, or in OUT/<name>/ for a target's file), mode and
+    digest; a file holding a secret gets ``"sha256": null``."""
+    entry = {"target": file.target} if isinstance(file, TargetFile) else {}
     return {
+        **entry,
         "path": file.path,
         "mode": f"{file.mode:04o}",
         "secret": file.secret,
         "sha256": None if file.secret else file.sha256,
     }
-
-
-def _sha256(content: bytes) -> str:
-    return RenderedFile("", 0, content).sha256

@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rke2image import accounts, paths, resources
 from rke2image.errors import RenderError
 from rke2image.render import cloudconfig, templates
 from rke2image.render.files import RenderedFile, RenderedNode
 from rke2image.render.rke2config import build_config
+from rke2image.render.targets import TARGETS
 from rke2image.spec.model import NodeSpec
+from rke2image.targets import CLOUD_INIT
 
 PREFLIGHT_SOURCE = "preflight.sh"
 
 
 def render_node(
-    node: NodeSpec, *, baked: bool = False, environ: Mapping[str, str] | None = None
+    node: NodeSpec,
+    *,
+    baked: bool = False,
+    environ: Mapping[str, str] | None = None,
+    targets: Sequence[str] = (),
 ) -> RenderedNode:
-    """Render every file of ``node`` and the user-data that writes them.
+    """Render every file of ``node``, then each target's form of those same files.
 
+    ``targets`` (``render --target``) default to the spec's, else its os's own.
     ``baked`` renders only what differs per node (config.yaml and the hostname)
-    for an image made by ``build``. ``environ`` (default: ``os.environ``) is
-    where ``token: {env: NAME}`` is read.
+    for an image made by ``build``: cloud-init user-data only. ``environ``
+    (default: ``os.environ``) is where ``token: {env: NAME}`` is read.
     """
+    wanted = tuple(targets) or node.render_targets
+    if baked and wanted != (CLOUD_INIT,):
+        raise RenderError(
+            f"{node.name}: --baked renders cloud-init user-data for an image made by "
+            f"`rke2image build`, not {', '.join(t for t in wanted if t != CLOUD_INIT)}"
+        )
     config = build_config(node, os.environ if environ is None else environ)
     config_file = RenderedFile(
         paths.RKE2_CONFIG,
@@ -33,19 +46,10 @@ def render_node(
     )
     if baked:
         files: tuple[RenderedFile, ...] = (config_file,)
-        cloud_config = cloudconfig.baked_cloud_config(node, files)
     else:
         files = tuple(sorted((*node_files(node), config_file), key=lambda f: f.path))
-        cloud_config = cloudconfig.full_cloud_config(node, files)
-    user_data = templates.render("user-data.j2", baked=baked, cloud_config=cloud_config)
-    return RenderedNode(
-        name=node.name,
-        files=files,
-        user_data=user_data,
-        user_data_secret=config.secret,
-        role=node.role,
-        baked=baked,
-    )
+    outputs = tuple(out for target in wanted for out in TARGETS[target](node, files, baked))
+    return RenderedNode(name=node.name, files=files, outputs=outputs, role=node.role, baked=baked)
 
 
 def node_files(node: NodeSpec) -> tuple[RenderedFile, ...]:
@@ -61,7 +65,7 @@ def node_files(node: NodeSpec) -> tuple[RenderedFile, ...]:
             0o644,
             templates.render("modules-load.conf.j2", modules=node.modules),
         ),
-        RenderedFile(paths.PREFLIGHT, 0o755, preflight_script()),
+        RenderedFile(node.preflight_path, 0o755, preflight_script()),
         RenderedFile(
             paths.dropin_path(node.role),
             0o644,
@@ -84,7 +88,7 @@ def preflight_script() -> bytes:
 
 def preflight_command(node: NodeSpec) -> list[str]:
     """The drop-in's ExecStartPre: the spec's mode, the etcd user check, the swap check."""
-    words = [paths.PREFLIGHT, "--mode", node.preflight_mode, *cloudconfig.preflight_file_args()]
+    words = [node.preflight_path, "--mode", node.preflight_mode, *cloudconfig.preflight_file_args()]
     if node.needs_etcd_user:
         words += ["--require-user", accounts.ETCD.name, "--require-group", accounts.ETCD.name]
     if node.fail_swap_on:

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rke2image.errors import InputError
-from rke2image.render.files import RenderedFile, RenderedNode
-from rke2image.render.manifest import MANIFEST, MARKER, USER_DATA, OutputFile, output_tree
+from rke2image.render.files import USER_DATA, RenderedFile, RenderedNode
+from rke2image.render.manifest import MANIFEST, MARKER, OutputFile, output_tree
 
 _DIR_MODE = 0o755
 
@@ -185,9 +185,12 @@ def _written_earlier(out: Path) -> set[str]:
         try:
             listed = json.loads(manifest.read_bytes())
             files = [f"{name}/rootfs{entry['path']}" for entry in listed["files"]]
+            files += [f"{name}/{entry['path']}" for entry in listed.get("outputs", ())]
+            # Renders before targets listed only their user-data, under "userData".
+            files += [f"{name}/{USER_DATA}"] if "userData" in listed else []
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not a manifest we wrote: its folder's files count as foreign
-        ours.update(files, {f"{name}/{MANIFEST}", f"{name}/{USER_DATA}"})
+        ours.update(files, {f"{name}/{MANIFEST}"})
     return ours
 
 

@@ -327,6 +327,15 @@ RULES: tuple[RuleInfo, ...] = (
         "would set it back before the next one. Drop the key or set it to 1.",
     ),
     RuleInfo(
+        "target-os",
+        "error",
+        "a render target the node's `os` cannot boot with (`targets: [ignition]` or "
+        "`render --target ignition` on `ubuntu-22.04`; Flatcar and Fedora CoreOS take only "
+        "`ignition`, SLE Micro `combustion` and `eib`, MicroOS `combustion`)",
+        "The rendered files would never reach the node: its image runs another first-boot "
+        "system. Choose a target the os runs, or correct os.",
+    ),
+    RuleInfo(
         "duplicate-node-name",
         "error",
         "two nodes with one name",

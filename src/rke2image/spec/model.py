@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rke2image import rke2
+from rke2image import paths, rke2, targets
 from rke2image.goflags import (
     NotABool,
     arg_list,
@@ -51,6 +51,17 @@ class NodeSpec:
     image_name: str | None = None
     builders: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "<memory>"
+    targets: tuple[str, ...] = ()  # as the spec lists them; empty: the os's default
+
+    @property
+    def render_targets(self) -> tuple[str, ...]:
+        """The spec's targets, or the one its os defaults to."""
+        return self.targets or (targets.default_target(self.os),)
+
+    @property
+    def preflight_path(self) -> str:
+        """Where this node's preflight lands: its os decides (a read-only /usr/local or not)."""
+        return paths.preflight_path(targets.family(self.os).usr_local_readonly)
 
     @property
     def protect_kernel_defaults(self) -> bool:
@@ -150,4 +161,5 @@ def node_from_document(doc: dict[str, Any], source: str = "<memory>") -> NodeSpe
         image_name=image.get("name"),
         builders={k: dict(v or {}) for k, v in (image.get("builders") or {}).items()},
         source=source,
+        targets=tuple(spec.get("targets") or ()),
     )

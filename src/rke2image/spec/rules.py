@@ -22,6 +22,7 @@ from rke2image.kernel import (
     normalize_key,
     normalize_value,
 )
+from rke2image.spec import target_rules
 from rke2image.spec.model import BOOL_OPTIONS, kubelet_arg, protection_on
 from rke2image.spec.problems import Severity, join_pointer
 
@@ -422,6 +423,11 @@ def rke2_managed_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
+def target_os(doc: dict[str, Any]) -> Iterator[Finding]:
+    for pointer, text in target_rules.target_os(doc):
+        yield Finding(pointer, target_rules.SEVERITY, target_rules.RULE, text)
+
+
 NODE_RULES: tuple[Rule, ...] = (
     required_sysctl,
     unsafe_sysctl,
@@ -435,6 +441,7 @@ NODE_RULES: tuple[Rule, ...] = (
     profile,
     cis_protection_off,
     rke2_managed_sysctl,
+    target_os,
 )
 
 

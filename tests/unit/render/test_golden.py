@@ -2,7 +2,9 @@
 
 One node (examples/node.yaml) is kept as a full tree to review, except the
 preflight, whose bytes are pinned by the sha256 in that node's manifest.json;
-the Cluster example is pinned by one sha256 list of every file it renders.
+the Cluster example is pinned by one sha256 list of every file it renders, and so
+is each example of another target (flatcar: ignition; slemicro: combustion and
+eib), whose own form's bytes the target tests check.
 Regenerate with ``pytest --update-golden tests/unit/render/test_golden.py`` (or
 UPDATE_GOLDEN=1) and review the diff: a change of templates/preflight.sh or of a
 template shows up here on purpose. Git keeps only the executable bit of a mode,
@@ -87,5 +89,18 @@ def test_cluster_example_matches_its_golden_hashes(variant: str, update_golden: 
     assert listing == golden.read_text()
 
 
+TARGET_EXAMPLES = ("flatcar", "slemicro")
+
+
+@pytest.mark.parametrize("name", TARGET_EXAMPLES)
+def test_target_example_matches_its_golden_hashes(name: str, update_golden: bool) -> None:
+    listing = hash_list(render_example(name, False))
+    golden = GOLDEN / "render" / f"{name}.sha256"
+    if update_golden:
+        golden.write_text(listing)
+    assert listing == golden.read_text()
+
+
 def test_every_example_has_a_golden() -> None:
-    assert sorted(p.stem for p in EXAMPLES.glob("*.yaml")) == ["cluster", "node"]
+    names = sorted(p.stem for p in EXAMPLES.glob("*.yaml"))
+    assert names == sorted(["cluster", "node", *TARGET_EXAMPLES])

@@ -19,7 +19,7 @@ from rke2image import paths
 from rke2image.cli.main import main
 from rke2image.errors import InputError, RenderError
 from rke2image.render import check_outputs, render_node, write_outputs, write_rootfs
-from rke2image.render.files import RenderedFile, RenderedNode
+from rke2image.render.files import RenderedFile, RenderedNode, TargetFile
 from rke2image.render.manifest import MARKER
 from rke2image.spec.model import NodeSpec
 
@@ -163,8 +163,7 @@ def test_a_write_error_leaves_out_as_it_was(tmp_path: Path, make_node: MakeNode)
     clash = RenderedNode(
         "bad",
         (RenderedFile("/etc/x", 0o644, b"1"), RenderedFile("/etc/x/y", 0o644, b"2")),
-        b"#cloud-config\n",
-        False,
+        (TargetFile("cloud-init", "user-data", 0o644, b"#cloud-config\n"),),
     )
     with pytest.raises(InputError, match="cannot write"):
         write_outputs([*nodes(make_node), clash], out)

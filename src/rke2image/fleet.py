@@ -16,7 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +257,7 @@ def _timestamp(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
+    return moment.astimezone(timezone.utc) if moment.tzinfo else None
 
 
 # --- comparing -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rke2image.cli.fleet_report import REPORTERS
@@ -38,7 +38,7 @@ def moment(text: str) -> datetime:
         value = None
     if value is None or value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time with a zone")
-    return value.astimezone(UTC)
+    return value.astimezone(timezone.utc)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -85,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
         for line in errors:
             print(f"rke2image: error: {line}", file=sys.stderr)
         return EXIT_USAGE
-    report = fleet_report(nodes, args.now or datetime.now(UTC), args.max_age)
+    report = fleet_report(nodes, args.now or datetime.now(timezone.utc), args.max_age)
     sys.stdout.write(REPORTERS[args.format](report))
     return EXIT_OK if report.clean else EXIT_FINDINGS

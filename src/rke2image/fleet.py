@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from rke2image.errors import InputError
 from rke2image.kernel import REQUIRED_PARAMETERS
@@ -41,7 +41,7 @@ VIEW_TITLES = {
 PROTECTION_KEY = "protect-kernel-defaults"
 _KEY_ORDER = {p.key: i for i, p in enumerate(REQUIRED_PARAMETERS)}
 
-Value = str | None
+Value = Optional[str]  # a runtime alias: Python 3.9 has no `str | None` outside annotations
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,7 @@ def _node_from(document: Any, file: str) -> NodeAudit:
     if schema != AUDIT_SCHEMA:
         raise shape.error("/schema", f"is {schema!r}, expected {AUDIT_SCHEMA!r}")
     generated_text = shape.get(document, "", "generated", str)
-    generated = _timestamp(generated_text)
+    generated = parse_time(generated_text)
     if generated is None:
         raise shape.error("/generated", f"{generated_text!r} is not an RFC 3339 time")
     node = shape.get(document, "", "node", dict)
@@ -252,7 +252,9 @@ def _node_from(document: Any, file: str) -> NodeAudit:
     )
 
 
-def _timestamp(text: str) -> datetime | None:
+def parse_time(text: str) -> datetime | None:
+    """An RFC 3339 time with a zone, in UTC; None otherwise. A final Z is spelt out
+    because Python 3.9 and 3.10's fromisoformat read only "+00:00"."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

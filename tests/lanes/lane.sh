@@ -1,6 +1,6 @@
 #!/bin/sh
 # An interpreter lane: the unit and acceptance suites under another Debian generation's
-# python3, inside ROOT (tests/debroots, flavour "lane"), with the project and its
+# python3, inside ROOT (tests/debroots, flavour "lane-SUITE"), with the project and its
 # dependencies installed from PyPI into a venv there.
 #
 # Usage: tests/lanes/lane.sh ROOT [CONSTRAINTS] [-- PYTEST_ARGS...]

@@ -2,7 +2,7 @@
 and Debian 13's python3.13, as they do under the host's python3.
 
 Each lane is one test here that runs pytest inside a cached Debian root (tests/debroots,
-flavour ``lane``) with lane.sh, and reports that run's summary line. Both lanes start
+flavour ``lane-SUITE``) with lane.sh, and reports that run's summary line. Both lanes start
 together, so on two cores they take about one lane's time. Debian 11's lane installs
 the oldest runtime dependencies pyproject.toml allows (its ``>=`` floors, pinned
 exactly), which proves those floors; Debian 13's the newest.
@@ -73,7 +73,7 @@ def lanes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Runnin
     )
     started: dict[str, Running] = {}
     for lane in LANES:
-        root = debian_root(lane.suite, "lane")
+        root = debian_root(lane.suite, f"lane-{lane.suite}")
         log = work / f"{lane.suite}.log"
         argv = ["sh", str(LANE), str(root), str(constraints) if lane.oldest else "-"]
         with log.open("wb") as out:

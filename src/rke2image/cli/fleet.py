@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rke2image.cli.fleet_report import REPORTERS
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from rke2image.fleet import audit_files, fleet_report, load_nodes
+from rke2image.fleet import audit_files, fleet_report, load_nodes, parse_time
 
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -32,13 +32,10 @@ def duration(text: str) -> int:
 
 
 def moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
+    value = parse_time(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time with a zone")
-    return value.astimezone(timezone.utc)
+    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -124,7 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout = _GuardedStdout(stdout)
     try:
         parser = build_parser(argv)
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:
+            # --help and --version print, then exit: their output reaches standard output
+            # here or becomes one OutputError (Python 3.9's argparse lets the write error
+            # surface only at the interpreter's last flush, as exit 120).
+            sys.stdout.flush()
+            raise
         code: int = args.run(args)
         sys.stdout.flush()
     except UserError as error:

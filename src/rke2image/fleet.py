@@ -16,9 +16,9 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from rke2image.errors import InputError
 from rke2image.kernel import REQUIRED_PARAMETERS
@@ -41,7 +41,7 @@ VIEW_TITLES = {
 PROTECTION_KEY = "protect-kernel-defaults"
 _KEY_ORDER = {p.key: i for i, p in enumerate(REQUIRED_PARAMETERS)}
 
-Value = str | None
+Value = Optional[str]  # a runtime alias: Python 3.9 has no `str | None` outside annotations
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def _node_from(document: Any, file: str) -> NodeAudit:
     if schema != AUDIT_SCHEMA:
         raise shape.error("/schema", f"is {schema!r}, expected {AUDIT_SCHEMA!r}")
     generated_text = shape.get(document, "", "generated", str)
-    generated = _timestamp(generated_text)
+    generated = parse_time(generated_text)
     if generated is None:
         raise shape.error("/generated", f"{generated_text!r} is not an RFC 3339 time")
     node = shape.get(document, "", "node", dict)
@@ -252,12 +252,14 @@ def _node_from(document: Any, file: str) -> NodeAudit:
     )
 
 
-def _timestamp(text: str) -> datetime | None:
+def parse_time(text: str) -> datetime | None:
+    """An RFC 3339 time with a zone, in UTC; None otherwise. A final Z is spelt out
+    because Python 3.9 and 3.10's fromisoformat read only "+00:00"."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
+    return moment.astimezone(timezone.utc) if moment.tzinfo else None
 
 
 # --- comparing -----------------------------------------------------------------------------

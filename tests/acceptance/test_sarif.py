@@ -58,7 +58,7 @@ def test_sarif_of_every_example_validates_and_holds_each_finding(
     (run,) = document["runs"]
     rules = run["tool"]["driver"]["rules"]
     assert len(run["results"]) == len(problems)
-    for result, problem in zip(run["results"], problems, strict=True):
+    for result, problem in zip(run["results"], problems):
         assert result["ruleId"] == problem.rule == rules[result["ruleIndex"]]["id"]
         assert result["level"] == problem.severity
         assert result["message"]["text"] == " ".join(problem.message.split())

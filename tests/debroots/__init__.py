@@ -16,7 +16,8 @@ def debian_root(suite: str, flavour: str = "tools") -> Path:
     """The root folder of SUITE with FLAVOUR's packages; built once, then cached.
 
     Fails under CI=true when it cannot be built (root and Debian's mirror are needed),
-    skips otherwise.
+    skips otherwise. A test that uses it carries the ``host`` marker: the interpreter
+    lanes (tests/lanes), which run inside such a root, leave it out.
     """
     if os.geteuid() != 0:
         _unavailable("building a Debian root needs root (mmdebstrap)")

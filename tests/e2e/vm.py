@@ -293,5 +293,5 @@ def _parse(text: str, seconds: float, timed_out: bool, ready_after: float | None
         found.ready = {"role": role, "profile": profile, "protect": protect, "compliant": compliant}
         found.values = json.loads(values)
     if match := RESULT.search(text):
-        found.result = dict(zip(("unit", "state", "restarts"), match.groups(), strict=True))
+        found.result = dict(zip(("unit", "state", "restarts"), match.groups()))
     return found

@@ -17,7 +17,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any, Self
+from typing import Any
 
 KILL_GRACE_SECONDS = 30.0
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
@@ -33,7 +33,7 @@ class Stopper:
         self._saved: dict[int, Any] = {}
         self._timers: list[threading.Timer] = []
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Stopper:
         # Python only lets the main thread install signal handlers.
         if threading.current_thread() is threading.main_thread():
             for signum in FORWARDED:

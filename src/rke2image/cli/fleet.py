@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rke2image.cli.fleet_report import REPORTERS
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from rke2image.fleet import audit_files, fleet_report, load_nodes
+from rke2image.fleet import audit_files, fleet_report, load_nodes, parse_time
 
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -32,13 +32,10 @@ def duration(text: str) -> int:
 
 
 def moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
+    value = parse_time(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time with a zone")
-    return value.astimezone(UTC)
+    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -85,6 +82,6 @@ def run(args: argparse.Namespace) -> int:
         for line in errors:
             print(f"rke2image: error: {line}", file=sys.stderr)
         return EXIT_USAGE
-    report = fleet_report(nodes, args.now or datetime.now(UTC), args.max_age)
+    report = fleet_report(nodes, args.now or datetime.now(timezone.utc), args.max_age)
     sys.stdout.write(REPORTERS[args.format](report))
     return EXIT_OK if report.clean else EXIT_FINDINGS

@@ -125,12 +125,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout = _GuardedStdout(stdout)
     try:
         parser = build_parser(argv)
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:
+            # --help and --version print, then exit: their output reaches standard output
+            # here or becomes one OutputError (Python 3.9's argparse lets the write error
+            # surface only at the interpreter's last flush, as exit 120).
+            sys.stdout.flush()
+            raise
         code: int = args.run(args)
         sys.stdout.flush()
     except UserError as error:
         _say(f"rke2image: error: {error}")
         return error.exit_code
+    except ModuleNotFoundError as error:
+        if (error.name or "rke2image").partition(".")[0] == "rke2image":
+            return last_resort(error)
+        _say(missing_dependency(argv, error.name or ""))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _say("rke2image: interrupted")
         return 130
@@ -139,6 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         sys.stdout = stdout
     return code
+
+
+def missing_dependency(argv: Sequence[str], module: str) -> str:
+    """One line for a command whose library is not installed here: the zipapp carries
+    only what audit, fleet and fix need, so validate, render and build stop with this."""
+    command = next((a for a in argv if not a.startswith("-")), "this command")
+    package = module.partition(".")[0]
+    return (
+        f"rke2image: error: {command} needs the Python package {package!r}, which is not "
+        "installed here: install rke2image with pip (pip install rke2image, Python 3.9+); "
+        "the zipapp runs audit, fleet and fix alone"
+    )
 
 
 def last_resort(error: Exception) -> int:

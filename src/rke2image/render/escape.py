@@ -118,7 +118,7 @@ def _freeze(value: Any) -> Hashable:
     """A hashable twin of YAML-able data; types are kept apart (1, True and "1" differ)."""
     if isinstance(value, Mapping):
         return ("map", tuple(sorted((_freeze(k), _freeze(v)) for k, v in value.items())))
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return ("seq", tuple(_freeze(v) for v in value))
     return (type(value).__name__, value)
 

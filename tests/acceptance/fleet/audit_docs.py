@@ -8,13 +8,13 @@ docs/audit-json.md; test_fleet_contract.py checks it against a real audit's outp
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from rke2image.kernel import REQUIRED_PARAMETERS
 
-NOW = datetime(2026, 11, 26, 4, 0, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 26, 4, 0, 0, tzinfo=timezone.utc)
 
 
 def _verdict(expected: str, live: str | None, boot: str | None, is_live: bool) -> str:

@@ -28,6 +28,8 @@ from helpers import REPO
 BUILD = REPO / "deploy" / "image" / "build.sh"
 BUILD_TIMEOUT = 1200  # seconds: mmdebstrap from the mirror on 2 cores, the first time
 ENTRYPOINT = 'ENTRYPOINT ["/usr/local/bin/rke2image"]'
+# rootful podman and mmdebstrap: the host's, not an interpreter lane's (tests/lanes)
+pytestmark = pytest.mark.host
 
 
 def _work() -> Path:

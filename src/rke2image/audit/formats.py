@@ -28,6 +28,9 @@ def text(report: Report) -> str:
             for s in report.protection.sources
         )
         out.append(f"protect-kernel-defaults: on ({who})")
+    elif not report.protection.known:
+        files = ", ".join(f for f, _ in report.protection.unreadable)
+        out.append(f"protect-kernel-defaults: unknown (cannot read {files})")
     else:
         out.append("protect-kernel-defaults: off (kubelet rewrites wrong values itself)")
     rows = [("parameter", "expected", "live", "systemd-sysctl", "sysctl --system", "verdict")]

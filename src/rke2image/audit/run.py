@@ -16,8 +16,9 @@ from rke2image.audit.joinlogs import log_findings
 from rke2image.audit.live import active_swaps, read_live
 from rke2image.audit.logs import LogHit, rotations, scan, scan_files
 from rke2image.audit.model import Finding, ParameterResult, Report
+from rke2image.audit.nodefile import read_node_text
 from rke2image.audit.params import Context, Wanted, judge
-from rke2image.audit.protection import read_protection
+from rke2image.audit.protection import protection_unknown, read_protection
 from rke2image.errors import InputError, UserError
 from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.rootfs import RootFS
@@ -60,7 +61,12 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
         raise InputError(f"{proc_sys}: not a folder (--proc-sys)")
     extra, spec_role = _from_spec(options)
     role = options.role or spec_role or node_checks.detect_role(fs)
-    protection, findings = read_protection(fs, role)
+    # rke2image's own checks (drop-in, preflight, its sysctl file) apply to a root it
+    # built, or when a spec says it should have: a node built by other means is judged
+    # on its values, protection, accounts, swap and logs alone.
+    managed = options.spec is not None or node_checks.is_managed(fs)
+    reading = read_protection(fs, role)
+    protection, findings = reading.protection, reading.findings
     systemd, procps = read_plan(fs, "systemd"), read_plan(fs, "procps")
     seen = set()
     # procps alone rejects systemd's bare ``-key`` lines of stock files: report its
@@ -79,7 +85,12 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
                     f"fix or remove {problem.file}:{problem.line}",
                 )
             )
-    ctx = Context(proc_sys is not None, protection.on, node_checks.remediating(fs, role))
+    # Protection that cannot be read counts as on (fail closed): a wrong value is an error.
+    ctx = Context(
+        proc_sys is not None,
+        protection.on or not protection.known,
+        node_checks.remediating(fs, role),
+    )
     wanted = [Wanted(p.key, p.value, True) for p in REQUIRED_PARAMETERS]
     wanted += [
         Wanted(k, v, False)
@@ -93,7 +104,11 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
         results.append(result)
         findings += raised
     findings += node_checks.etcd_findings(fs, role, protection)
-    findings += node_checks.rke2image_findings(fs, role)
+    if managed:
+        findings += node_checks.rke2image_findings(fs, role)
+    unknown = protection_unknown(protection, _depends_on_protection(fs, role, results))
+    if unknown is not None:
+        findings.append(unknown)
     swaps = active_swaps(proc_sys) if proc_sys is not None and protection.fail_swap_on else []
     if swaps:
         findings.append(
@@ -117,7 +132,7 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
     return Report(
         generated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now))),
         generated_epoch=now,
-        node_name=options.node_name or _hostname(fs),
+        node_name=options.node_name or _node_name(fs, host_root, reading.node_name),
         role=role,
         root=str(root),
         live=proc_sys is not None,
@@ -128,6 +143,7 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
             "systemd": [f.path for f in systemd.files],
             "procps": [f.path for f in procps.files],
         },
+        managed=managed,
     )
 
 
@@ -187,10 +203,29 @@ def _journal() -> Iterator[IO[bytes] | None]:
                 proc.kill()
 
 
-def _hostname(fs: RootFS) -> str:
-    text = fs.read_text("/etc/hostname")
-    name = text.strip().splitlines()[0].strip() if text and text.strip() else ""
-    return name or os.uname().nodename
+def _depends_on_protection(
+    fs: RootFS, role: str | None, results: list[ParameterResult]
+) -> str | None:
+    """What an unknown protection could change: a required value that is not ok, or a
+    server's missing etcd account (a CIS or etcd profile needs it); None when nothing."""
+    bad = [r.key for r in results if r.required and r.verdict != "ok"]
+    if bad:
+        return f"{', '.join(bad)} not ok"
+    if role == "server" and not (
+        node_checks.has_account(fs, "/etc/passwd", node_checks.ETCD)
+        and node_checks.has_account(fs, "/etc/group", node_checks.ETCD)
+    ):
+        return "the missing etcd user or group (a CIS or etcd profile needs them)"
+    return None
+
+
+def _node_name(fs: RootFS, host_root: bool, rke2_name: str | None) -> str:
+    """The root's /etc/hostname, else RKE2's node-name, else this machine's host name for
+    the root /, else ``unknown``: never the auditing machine's name for another root."""
+    text = read_node_text(fs, "/etc/hostname", limit=4096).text or ""
+    lines = text.strip().splitlines()
+    name = lines[0].strip() if lines else ""
+    return name or rke2_name or (os.uname().nodename if host_root else "unknown")
 
 
 def _now(options: AuditOptions) -> float:

@@ -178,3 +178,17 @@ def test_rke2image_built_nodes_keep_their_checks(
     assert ("warning", "sysctl-file-missing", "/etc/sysctl.d/99-zz-rke2image.conf", None) in rules(
         report
     )
+
+
+def test_node_name_flag_then_hostname_then_rke2_node_name_then_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An image root is never reported under the auditing machine's host name."""
+    root = foreign_root(tmp_path)
+    args = (*no_journal(root), "--role", "server")
+    assert audit_json(capsys, *args)[1]["node"]["name"] == "ubuntu-22.04-node"
+    (root / "etc/hostname").unlink()
+    assert audit_json(capsys, *args)[1]["node"]["name"] == "unknown"
+    put(root, "etc/rancher/rke2/config.yaml.d/10-name.yaml", "node-name: cp-7\n")
+    assert audit_json(capsys, *args)[1]["node"]["name"] == "cp-7"
+    assert audit_json(capsys, *args, "--node-name", "cp-9")[1]["node"]["name"] == "cp-9"

@@ -60,7 +60,8 @@ def text(report: Report) -> str:
 def _boot(boot: NextBoot) -> str:
     if boot.value is None:
         return "(not set)"
-    return f"{boot.value} {boot.file}:{boot.line}"
+    via = f" ({boot.source})" if boot.source in ("cmdline", "tuned") else ""
+    return f"{boot.value} {boot.file}:{boot.line}{via}"
 
 
 def _finding(f: Finding) -> str:

@@ -12,6 +12,7 @@ from typing import IO, NamedTuple
 
 from rke2image import paths
 from rke2image.audit import node as node_checks
+from rke2image.audit.boot import read_boot_writers
 from rke2image.audit.joinlogs import log_findings
 from rke2image.audit.live import active_swaps, read_live
 from rke2image.audit.logs import LogHit, rotations, scan, scan_files
@@ -97,10 +98,11 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
         for k, v in {**extra, **options.extra}.items()
         if k not in {w.key for w in wanted}
     ]
+    writers = read_boot_writers(fs, proc_sys.parent if proc_sys is not None else None)
     results: list[ParameterResult] = []
     for want in wanted:
         live = read_live(proc_sys, want.key) if proc_sys is not None else None
-        result, raised = judge(want, live, systemd, procps, ctx)
+        result, raised = judge(want, live, systemd, procps, ctx, writers)
         results.append(result)
         findings += raised
     findings += node_checks.etcd_findings(fs, role, protection)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from acceptance.audit.roots import GROUP, PASSWD, build_root, install_node, proc_sys, put
+from acceptance.audit.roots import build_root, foreign_root, install_node, proc_sys, put
 from acceptance.audit.support import REQUIRED, audit, audit_json, no_journal, rules
 from helpers import REPO
 from rke2image.spec.model import NodeSpec
@@ -21,20 +21,6 @@ REFUSAL = (
     'E1126 03:02:01.123456    2211 kubelet.go:1649] "Failed to start ContainerManager" '
     'err="[invalid kernel flag: kernel/panic, expected value: 10, actual value: 0]"\n'
 )
-
-
-def foreign_root(base: Path, distro: str = "ubuntu-22.04") -> Path:
-    """A protected CIS server built by other means: the team's own sysctl file, RKE2's
-    config, the etcd account; no rke2image file anywhere."""
-    root = build_root(base, distro)
-    put(root, "etc/sysctl.d/90-kubelet.conf", "".join(f"{k} = {v}\n" for k, v in REQUIRED.items()))
-    put(root, "etc/rancher/rke2/config.yaml", "profile: cis\ntoken-file: /etc/rancher/rke2/t\n")
-    put(root, "etc/passwd", PASSWD + "etcd:x:999:999::/nonexistent:/sbin/nologin\n")
-    put(root, "etc/group", GROUP + "etcd:x:999:\n")
-    wants = root / "etc/systemd/system/multi-user.target.wants"
-    wants.mkdir(parents=True)
-    (wants / "rke2-server.service").symlink_to("/usr/local/lib/systemd/system/rke2-server.service")
-    return root
 
 
 @pytest.mark.parametrize("distro", ["ubuntu-22.04", "rhel-9", "debian-12"])

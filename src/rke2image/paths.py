@@ -9,13 +9,12 @@ PREFLIGHT = "/usr/local/libexec/rke2image/preflight"
 # Every file rke2image puts on a node; a root holding none was built by other means.
 RKE2IMAGE_FILES = (SYSCTL_FILE, MODULES_FILE, PREFLIGHT)
 
-# RKE2 reads this, or the file named by RKE2_CONFIG_FILE (k3s pkg/configfilearg
-# defaultparser.go: EnvName ProgramUpper+"_CONFIG_FILE", DefaultConfig
-# /etc/rancher/<program>/config.yaml), then merges ``<that file>.d/`` (parser.go dotDFiles:
-# names ending in .yaml or .yml in any case, not folders, in name order).
+# RKE2 reads this, or the file named by RKE2_CONFIG_FILE (rke2.CONFIG_FILE_ENV; k3s
+# pkg/configfilearg defaultparser.go DefaultConfig /etc/rancher/<program>/config.yaml),
+# then merges ``<that file>.d/`` (parser.go dotDFiles: names ending in .yaml or .yml in
+# any case, not folders, in name order).
 RKE2_CONFIG = "/etc/rancher/rke2/config.yaml"
 RKE2_CONFIG_DIR = RKE2_CONFIG + ".d"
-RKE2_CONFIG_FILE_ENV = "RKE2_CONFIG_FILE"
 RKE2_CONFIG_SUFFIXES = (".yaml", ".yml")
 
 # systemd's unit search path for the system manager (systemd.unit(5), "Unit File Load

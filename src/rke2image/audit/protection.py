@@ -31,8 +31,7 @@ from rke2image.audit.unit import environment, read_unit
 from rke2image.goflags import GO_FALSE, GO_TRUE, on_or_invalid, winning_arg
 from rke2image.rootfs import RootFS
 
-PROFILE_ENV = "RKE2_CIS_PROFILE"
-NODE_NAME_ENV = "RKE2_NODE_NAME"  # k3s: the node-name flag's EnvVars (ProgramUpper_NODE_NAME)
+PROFILE_ENV = rke2.CIS_PROFILE_ENV
 
 
 class ProtectionReading(NamedTuple):
@@ -44,7 +43,7 @@ class ProtectionReading(NamedTuple):
 def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
     """The merged RKE2 settings that decide protection, each with the line that set it."""
     env = _unit_environment(fs, role)
-    config_file = env.get(paths.RKE2_CONFIG_FILE_ENV)
+    config_file = env.get(rke2.CONFIG_FILE_ENV)
     config = read_config(fs, str(config_file.value) if config_file else paths.RKE2_CONFIG)
     settings = config.settings
     env_profile = env.get(PROFILE_ENV)
@@ -80,7 +79,7 @@ def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
     # RKE2 runs kubelet with fail-swap-on=false (k3s defaultKubeletConfig); only a
     # kubelet-arg turns it back on.
     swap = _last_arg(config.kubelet_args, "fail-swap-on")
-    node_name = settings.get("node-name") or env.get(NODE_NAME_ENV)
+    node_name = settings.get("node-name") or env.get(rke2.NODE_NAME_ENV)
     return ProtectionReading(
         Protection(
             bool(sources),

@@ -122,7 +122,18 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
                 fix="swapoff -a, and remove the swap entry from /etc/fstab",
             )
         )
-    hits = _scan_logs(options, fs, journal)
+    hits, unread = _scan_logs(options, fs, journal)
+    findings += [
+        Finding(
+            "info",
+            "log-unreadable",
+            f"cannot read {path} (permission denied): kubelet's refusals in it are not "
+            "joined to the verdicts",
+            file=path,
+            fix="run the audit as root, or pass a readable copy with --kubelet-log",
+        )
+        for path in unread
+    ]
     still = {
         "rke2-missing-etcd-account:user": not node_checks.has_account(fs, "/etc/passwd", "etcd"),
         "rke2-missing-etcd-account:group": not node_checks.has_account(fs, "/etc/group", "etcd"),
@@ -170,17 +181,28 @@ def _from_spec(options: AuditOptions) -> tuple[dict[str, str], str | None]:
 
 def _scan_logs(
     options: AuditOptions, fs: RootFS, journal: IO[bytes] | None
-) -> dict[tuple[str, str], LogHit]:
+) -> tuple[dict[tuple[str, str], LogHit], list[str]]:
+    """The log hits, and the root's kubelet logs the audit may not read (kubelet.log is
+    0600, written by lumberjack: without root). A log given on the command line that
+    cannot be read stays an I/O error."""
+    unread: list[str] = []
     if options.kubelet_logs:
         kubelet = [(p, str(p)) for p in options.kubelet_logs]
     else:
         folder, name = paths.KUBELET_LOG.rsplit("/", 1)
         host = fs.resolve(folder).host_path
-        kubelet = [(p, f"{folder}/{p.name}") for p in rotations(host, name)]
+        if host.is_dir() and not os.access(host, os.R_OK | os.X_OK):
+            unread.append(folder)
+        kubelet = []
+        for p in rotations(host, name):
+            if os.access(p, os.R_OK):
+                kubelet.append((p, f"{folder}/{p.name}"))
+            else:
+                unread.append(f"{folder}/{p.name}")
     hits = scan_files([*kubelet, *((p, str(p)) for p in options.rke2_logs)])
     if journal is not None:
         scan(journal, "journal", hits)
-    return hits
+    return hits, unread
 
 
 @contextlib.contextmanager

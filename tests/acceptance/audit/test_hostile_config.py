@@ -145,9 +145,11 @@ def test_without_root_a_0600_config_leaves_protection_unknown_not_an_abort(
     write_rootfs(render_node(node).files, root)
     put(root, "etc/passwd", "root:x:0:0::/root:/bin/sh\netcd:x:999:999::/:/sbin/nologin\n")
     put(root, "etc/group", "root:x:0:\netcd:x:999:\n")
+    log = put(root, "var/lib/rancher/rke2/agent/logs/kubelet.log", "I1126 started\n")
     live = proc_sys(open_dir, REQUIRED)
     _readable_tree(open_dir)
     (root / CONFIG).chmod(0o600)
+    log.chmod(0o600)  # lumberjack's mode
     if not unprivileged_prefix() and os.access(root / CONFIG, os.R_OK):
         pytest.skip("cannot drop privileges here")
     result = _as_nobody(root, live)
@@ -157,7 +159,10 @@ def test_without_root_a_0600_config_leaves_protection_unknown_not_an_abort(
     assert report["protection"]["unreadable"] == [
         {"file": f"/{CONFIG}", "reason": "permission denied"}
     ]
-    assert rules(report) == [("info", "protection-unknown", f"/{CONFIG}", None)]
+    assert rules(report) == [
+        ("info", "protection-unknown", f"/{CONFIG}", None),
+        ("info", "log-unreadable", "/var/lib/rancher/rke2/agent/logs/kubelet.log", None),
+    ]
     # with a wrong value the unknown matters: judged as if protection were on, exit 1
     (live / "kernel/panic").write_text("0\n")
     result = _as_nobody(root, live)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from rke2image.audit.cmdline import Write, next_boot_cmdline
+from rke2image.audit.cmdline import PROC_CMDLINE, Write, next_boot_cmdline
 from rke2image.audit.tuned import read_tuned
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import SYSCTL_CONF, Assignment, Outcome
@@ -51,6 +51,11 @@ class BootWriters(NamedTuple):
     def fix_words(self, file: str, line: int, key: str, expected: str) -> str:
         """How to change the line that sets a wrong value, in its writer's terms."""
         source = self.source(file)
+        if file == PROC_CMDLINE:
+            return (
+                f"remove the {key} setting from the kernel command line the boot loader "
+                f"passes (this boot's {file} has it; the boot loader's config is not in the root)"
+            )
         if source == "cmdline":
             return (
                 f"remove the {key} setting from the kernel command line in {file}:{line} "

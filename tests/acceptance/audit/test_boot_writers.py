@@ -100,6 +100,7 @@ def test_this_boots_proc_cmdline_stands_in_for_a_missing_boot_loader(
     panic = boot(report, "kernel.panic")
     assert (panic["value"], panic["source"], panic["file"]) == ("0", "cmdline", "/proc/cmdline")
     assert param(report, "kernel.panic")["verdict"] == "latent"
+    assert "this boot's /proc/cmdline has it" in param(report, "kernel.panic")["fix"]
     assert code == 1
     # a boot loader file in the root is the next boot's command line instead
     put(root, "boot/grub/grub.cfg", "menuentry 'x' {\n\tlinux /vmlinuz root=/dev/vda1 ro\n}\n")

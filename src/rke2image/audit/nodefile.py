@@ -23,6 +23,7 @@ ABSENT = "absent"
 DENIED = "permission denied"  # the audit's limit (no root), not the node's
 LOOP = "a symbolic link loop"
 NOT_REGULAR = "not a regular file"
+BAD_PATH = "a path holding a NUL byte"
 TOO_LARGE = f"larger than {MAX_BYTES // (1024 * 1024)} MiB"
 
 
@@ -37,6 +38,8 @@ class NodeText(NamedTuple):
 
 def read_node_text(fs: RootFS, node_path: str, limit: int = MAX_BYTES) -> NodeText:
     """The file's text (UTF-8, bad bytes replaced), or None and the reason."""
+    if "\x00" in node_path:
+        return NodeText(None, BAD_PATH)
     try:
         resolved = fs.resolve(node_path)
     except InputError:

@@ -44,7 +44,10 @@ def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
     """The merged RKE2 settings that decide protection, each with the line that set it."""
     env = _unit_environment(fs, role)
     config_file = env.get(rke2.CONFIG_FILE_ENV)
-    config = read_config(fs, str(config_file.value) if config_file else paths.RKE2_CONFIG)
+    config_path = str(config_file.value) if config_file else paths.RKE2_CONFIG
+    config = read_config(fs, config_path)
+    if config_path.startswith(("http://", "https://")):  # k3s readConfigFileData fetches it
+        config.unreadable.append((config_path, "a URL: the audit does not fetch it"))
     settings = config.settings
     env_profile = env.get(PROFILE_ENV)
     profile = settings.get("profile") or env_profile

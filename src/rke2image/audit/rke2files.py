@@ -56,6 +56,8 @@ def read_config(fs: RootFS, config: str) -> ConfigReading:
 def _files(fs: RootFS, config: str, reading: ConfigReading) -> list[str]:
     files = [config]
     folder = config + ".d"
+    if "\x00" in folder:
+        return files  # read_node_text names the bad path
     try:
         host = fs.resolve(folder).host_path
         entries = sorted(os.scandir(host), key=lambda e: e.name)

@@ -88,7 +88,7 @@ def _merge(fs: RootFS, name: str, options: dict[str, Write], seen: set[str]) -> 
 
 
 def _profile_file(fs: RootFS, name: str) -> str | None:
-    if "/" in name or name in (".", ".."):
+    if "/" in name or "\x00" in name or name in (".", ".."):
         return None
     for folder in PROFILE_DIRS:
         path = f"{folder}/{name}/tuned.conf"

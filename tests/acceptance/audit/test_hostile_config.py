@@ -14,15 +14,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from acceptance.audit.roots import build_root, proc_sys, put
+from acceptance.audit.roots import build_root, foreign_root, proc_sys, put
 from acceptance.audit.support import REQUIRED, audit, audit_json, no_journal, rules
 from helpers import REPO, unprivileged_prefix
+from rke2image.audit import AuditOptions, run_audit
 from rke2image.render import render_node, write_rootfs
 from rke2image.spec import load_nodes
 
 CONFIG = "etc/rancher/rke2/config.yaml"
 CONFIG_D = "etc/rancher/rke2/config.yaml.d"
+TUNED = "etc/systemd/system/multi-user.target.wants/tuned.service"
 
 
 def alias_bomb() -> str:
@@ -170,3 +174,62 @@ def test_without_root_a_0600_config_leaves_protection_unknown_not_an_abort(
     assert result.returncode == 1
     assert ("error", "live-value-wrong", None, None) in rules(report)
     assert ("warning", "protection-unknown", f"/{CONFIG}", None) in rules(report)
+
+
+# Every file the protection and boot readers parse, as node paths.
+PARSED = [
+    CONFIG,
+    f"{CONFIG_D}/50-x.yml",
+    "etc/systemd/system/rke2-server.service.d/override.conf",
+    "usr/local/lib/systemd/system/rke2-server.service",
+    "etc/default/rke2-server",
+    "var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf",
+    "etc/default/grub",
+    "boot/grub/grub.cfg",
+    "boot/loader/entries/a-6.1.conf",
+    "etc/kernel/cmdline",
+    "etc/tuned/active_profile",
+    "etc/tuned/p/tuned.conf",
+    "etc/tuned/tuned-main.conf",
+]
+# Fragments of each format, so random input reaches past the first syntax check.
+FRAGMENTS = st.sampled_from(
+    [
+        b"profile: cis\n",
+        b"kubelet-arg: [&a x, *a, *a]\n",
+        b"[Service]\nEnvironment=RKE2_CIS_PROFILE=cis\n",
+        b"ExecStartPre=\n",
+        b"EnvironmentFile=-/etc/default/%N\n",
+        b'GRUB_CMDLINE_LINUX="sysctl.kernel.panic=0 $GRUB_CMDLINE_LINUX"\n',
+        b'\tlinux /vmlinuz panic=0 "sysctl.vm.x=1\n',
+        b"options oops=panic --\n",
+        b"p\n",
+        b"[main]\ninclude=p\n[sysctl]\nkernel.panic=0\n",
+        b"reapply_sysctl = 0\n",
+        b"protectKernelDefaults: true\n",
+        b"[[[[{{{{",
+        b"\x00\xff\xfe",
+        b"\\\n",
+    ]
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(PARSED),
+    st.lists(st.one_of(FRAGMENTS, st.binary(max_size=60)), max_size=6),
+)
+def test_random_config_unit_and_boot_files_never_abort_the_audit(
+    tmp_path_factory: pytest.TempPathFactory, path: str, parts: list[bytes]
+) -> None:
+    base = tmp_path_factory.mktemp("root")
+    root = foreign_root(base, "debian-12")
+    (root / TUNED).parent.mkdir(parents=True, exist_ok=True)
+    if not (root / TUNED).is_symlink():
+        (root / TUNED).symlink_to("/usr/lib/systemd/system/tuned.service")
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"".join(parts))
+    report = run_audit(AuditOptions(root=root, journal=False, role="server"))
+    assert report.node_name == "debian-12-node"
+    assert all("\n" not in f.rule for f in report.findings)

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from rke2image import paths, rke2
 from rke2image.audit.model import Finding, Protection
 from rke2image.audit.unit import Line, read_unit
+from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
 
 ETCD = "etcd"
@@ -26,7 +27,7 @@ class Dropin(NamedTuple):
 def detect_role(fs: RootFS) -> str | None:
     """server or agent from rke2image's drop-in or an enabled RKE2 unit; None if neither."""
     for role in ("server", "agent"):
-        if fs.is_file(paths.dropin_path(role)):
+        if _is_file(fs, paths.dropin_path(role)):
             return role
     for role in ("server", "agent"):
         if os.path.lexists(fs.host(_WANTS.format(unit=paths.service_name(role)))):
@@ -65,7 +66,7 @@ def read_dropin(fs: RootFS, role: str) -> Dropin | None:
     """rke2image's drop-in and the preflight mode the unit runs, read from the unit as
     systemd merges it: a later drop-in's empty ``ExecStartPre=`` drops the preflight."""
     path = paths.dropin_path(role)
-    if not fs.is_file(path):
+    if not _is_file(fs, path):
         return None
     unit = read_unit(fs, paths.service_name(role))
     mode = None
@@ -94,6 +95,14 @@ def preflight_mode(command: str) -> str | None:
         elif word.startswith("--mode="):
             mode = word.split("=", 1)[1]
     return mode
+
+
+def _is_file(fs: RootFS, path: str) -> bool:
+    """A regular file after links; False for a link loop (systemd cannot load it either)."""
+    try:
+        return fs.is_file(path)
+    except InputError:
+        return False
 
 
 def is_managed(fs: RootFS) -> bool:

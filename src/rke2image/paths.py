@@ -6,8 +6,10 @@ from __future__ import annotations
 SYSCTL_FILE = "/etc/sysctl.d/99-zz-rke2image.conf"
 MODULES_FILE = "/etc/modules-load.d/rke2image.conf"
 PREFLIGHT = "/usr/local/libexec/rke2image/preflight"
-# Every file rke2image puts on a node; a root holding none was built by other means.
-RKE2IMAGE_FILES = (SYSCTL_FILE, MODULES_FILE, PREFLIGHT)
+# The files only a rendered node holds (with its drop-in): a root holding none was built by
+# other means. Not SYSCTL_FILE: `rke2image fix` writes it on any node (DESIGN.md, "Fix"),
+# and a node fixed that way must not start failing for a drop-in it never had.
+RENDERED_ONLY_FILES = (MODULES_FILE, PREFLIGHT)
 
 # RKE2 reads this, or the file named by RKE2_CONFIG_FILE (rke2.CONFIG_FILE_ENV; k3s
 # pkg/configfilearg defaultparser.go DefaultConfig /etc/rancher/<program>/config.yaml),

@@ -106,8 +106,9 @@ def _is_file(fs: RootFS, path: str) -> bool:
 
 
 def is_managed(fs: RootFS) -> bool:
-    """Whether rke2image put any file in this root: its own checks apply only then."""
-    files = [*paths.RKE2IMAGE_FILES, *(paths.dropin_path(r) for r in ("server", "agent"))]
+    """Whether rke2image rendered this node (its drop-in, preflight or modules file is
+    here): its own checks apply only then."""
+    files = [*paths.RENDERED_ONLY_FILES, *(paths.dropin_path(r) for r in ("server", "agent"))]
     return any(os.path.lexists(fs.host(f)) for f in files)
 
 

@@ -54,6 +54,11 @@ def test_any_rke2image_file_or_a_spec_brings_its_own_checks_back(
 ) -> None:
     root = foreign_root(tmp_path)
     live = proc_sys(tmp_path, REQUIRED)
+    # rke2image's sysctl file alone is what `rke2image fix` writes on any node: still foreign
+    (root / "etc/sysctl.d/90-kubelet.conf").rename(root / "etc/sysctl.d/99-zz-rke2image.conf")
+    code, report = audit_json(capsys, *no_journal(root), "--proc-sys", str(live))
+    assert (code, report["managed"], report["findings"]) == (0, False, [])
+    (root / "etc/sysctl.d/99-zz-rke2image.conf").unlink()
     put(root, "etc/modules-load.d/rke2image.conf", "overlay\nbr_netfilter\n")
     code, report = audit_json(capsys, *no_journal(root), "--proc-sys", str(live))
     assert report["managed"] is True and code == 1

@@ -7,6 +7,10 @@ Every place RKE2 reads it, each named as the source:
   config file RKE2 reads), from ``Environment=`` in the unit and its drop-ins and from its
   ``EnvironmentFile=`` files (tarball, /opt/rke2 and RPM prefixes, /etc/default,
   /etc/sysconfig);
+- the unit's ``ExecStart=`` flags (an override that replaces the command line):
+  ``--profile``, ``--protect-kernel-defaults``, ``--kubelet-arg``, ``--config``. k3s
+  configfilearg puts the config file's values before the command line's flags, so a flag
+  replaces a config value and a ``--kubelet-arg`` appends;
 - the config file and its ``.d`` folder (``audit.rke2files``): ``profile``,
   ``protect-kernel-defaults`` and ``kubelet-arg``. Config-file values become command-line
   flags, which beat the environment variable;
@@ -27,7 +31,7 @@ from rke2image import paths, rke2
 from rke2image.audit.kubeletconf import read_kubelet_conf
 from rke2image.audit.model import Finding, Protection, ProtectionSource
 from rke2image.audit.rke2files import Setting, read_config
-from rke2image.audit.unit import environment, read_unit
+from rke2image.audit.unit import Unit, command_flags, environment, read_unit
 from rke2image.goflags import GO_FALSE, GO_TRUE, on_or_invalid, winning_arg
 from rke2image.rootfs import RootFS
 
@@ -42,31 +46,40 @@ class ProtectionReading(NamedTuple):
 
 def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
     """The merged RKE2 settings that decide protection, each with the line that set it."""
-    env = _unit_environment(fs, role)
-    config_file = env.get(rke2.CONFIG_FILE_ENV)
+    env, flags = _unit_environment(fs, role)
+    # RKE2_CONFIG_FILE beats --config (k3s parser.go findConfigFileFlag reads the env first)
+    config_file = env.get(rke2.CONFIG_FILE_ENV) or flags.pop("config", None)
     config_path = str(config_file.value) if config_file else paths.RKE2_CONFIG
     config = read_config(fs, config_path)
     if config_path.startswith(("http://", "https://")):  # k3s readConfigFileData fetches it
         config.unreadable.append((config_path, "a URL: the audit does not fetch it"))
-    settings = config.settings
+    # ExecStart= flags come after the config file's (configfilearg inserts those first):
+    # a flag replaces a config value, a kubelet-arg flag appends to the config's list.
+    settings = {**config.settings, **flags}
+    config.kubelet_args.extend(flag_args(fs, role))
     env_profile = env.get(PROFILE_ENV)
     profile = settings.get("profile") or env_profile
     explicit = settings.get("protect-kernel-defaults")
     kubelet = read_kubelet_conf(fs)
     sources: list[ProtectionSource] = []
     if profile is not None and rke2.is_cis(profile.value):
-        words = (
-            f"{PROFILE_ENV}={profile.value}"
-            if profile is env_profile
-            else f"profile: {profile.value}"
-        )
+        if profile is env_profile:
+            words = f"{PROFILE_ENV}={profile.value}"
+        elif profile is flags.get("profile"):
+            words = f"ExecStart= --profile={profile.value}"
+        else:
+            words = f"profile: {profile.value}"
         sources.append(ProtectionSource(profile.file, profile.line, words))
     if explicit is not None and on_or_invalid(explicit.value):
         sources.append(
             ProtectionSource(
                 explicit.file,
                 explicit.line,
-                f"protect-kernel-defaults: {_yaml_word(explicit.value)}",
+                (
+                    f"ExecStart= --protect-kernel-defaults={_yaml_word(explicit.value)}"
+                    if explicit is flags.get("protect-kernel-defaults")
+                    else f"protect-kernel-defaults: {_yaml_word(explicit.value)}"
+                ),
             )
         )
     arg = _last_arg(config.kubelet_args, "protect-kernel-defaults")
@@ -120,14 +133,47 @@ def protection_unknown(protection: Protection, matters: str | None) -> Finding |
     )
 
 
-def _unit_environment(fs: RootFS, role: str | None) -> dict[str, Setting]:
-    """RKE2's environment from its unit; with no role known, both units (agent last)."""
-    found: dict[str, Setting] = {}
-    for service in ["rke2-server", "rke2-agent"] if role is None else [f"rke2-{role}"]:
-        unit = read_unit(fs, f"{service}.service")
+def _units(fs: RootFS, role: str | None) -> list[Unit]:
+    """RKE2's units for this role; with no role known, both (the agent's last)."""
+    services = ["rke2-server", "rke2-agent"] if role is None else [f"rke2-{role}"]
+    return [read_unit(fs, f"{service}.service") for service in services]
+
+
+def _unit_environment(
+    fs: RootFS, role: str | None
+) -> tuple[dict[str, Setting], dict[str, Setting]]:
+    """RKE2's environment from its unit, and the options its ExecStart= sets by flag."""
+    env: dict[str, Setting] = {}
+    flags: dict[str, Setting] = {}
+    for unit in _units(fs, role):
         for name, line in environment(fs, unit).items():
-            found[name] = Setting(line.value, line.file, line.line)
-    return found
+            env[name] = Setting(line.value, line.file, line.line)
+        for name, value, line in command_flags(unit):
+            name = "config" if name == "c" else name
+            if name in _FLAG_OPTIONS:
+                flags[name] = Setting(_flag_value(name, value), line.file, line.line)
+    return env, flags
+
+
+def flag_args(fs: RootFS, role: str | None) -> list[Setting]:
+    """``--kubelet-arg`` items of the ExecStart= command, in order."""
+    return [
+        Setting(value, line.file, line.line)
+        for unit in _units(fs, role)
+        for name, value, line in command_flags(unit)
+        if name == "kubelet-arg"
+    ]
+
+
+# The options the audit reads that may also be given as flags on RKE2's command line.
+_FLAG_OPTIONS = frozenset({"profile", "protect-kernel-defaults", "node-name", "config"})
+
+
+def _flag_value(name: str, value: str) -> object:
+    """A flag's text as the config value it stands for (a boolean flag's words as Go's)."""
+    if name == "protect-kernel-defaults" and value in GO_TRUE | GO_FALSE:
+        return value in GO_TRUE
+    return value
 
 
 def _cis_with_protection_false(profile: Setting | None, explicit: Setting | None) -> list[Finding]:

@@ -1,11 +1,11 @@
-"""An RKE2 unit as systemd merges it: the unit file, then its drop-ins, for the three
-settings the audit needs (``Environment=``, ``EnvironmentFile=``, ``ExecStartPre=``).
+"""An RKE2 unit as systemd merges it: the unit file, then its drop-ins, for the settings
+the audit needs (``Environment=``, ``EnvironmentFile=``, ``ExecStart=``, ``ExecStartPre=``).
 
 systemd.unit(5): the first folder of the unit search path holding ``NAME`` is the unit
 (a link to /dev/null masks it); drop-ins are every ``NAME.d/*.conf`` of every folder, a
 name in an earlier folder masking the same name in a later one, read in name order after
-the unit. For these list settings an empty assignment (``ExecStartPre=``, what a
-``systemctl edit`` override writes to drop the unit's own) resets the list.
+the unit. For these list settings an empty assignment (``ExecStart=``, what a
+``systemctl edit`` override writes before its own command line) resets the list.
 systemd.exec(5): variables from ``EnvironmentFile=`` override ``Environment=``, and a
 later file overrides an earlier one; a ``-`` before the path lets the file be missing.
 """
@@ -20,7 +20,7 @@ from rke2image.audit.nodefile import read_node_text
 from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
 
-_LISTS = ("Environment", "EnvironmentFile", "ExecStartPre")
+_LISTS = ("Environment", "EnvironmentFile", "ExecStart", "ExecStartPre")
 
 
 class Line(NamedTuple):
@@ -35,7 +35,7 @@ class Unit(NamedTuple):
     name: str  # rke2-server.service
     file: str | None  # the unit file, None when the root holds none
     masked: bool
-    settings: dict[str, tuple[Line, ...]]  # Environment, EnvironmentFile, ExecStartPre
+    settings: dict[str, tuple[Line, ...]]  # each of _LISTS
     resets: dict[str, Line]  # the last empty assignment of each list, where one was
 
     def get(self, name: str) -> tuple[Line, ...]:
@@ -83,6 +83,39 @@ def environment(fs: RootFS, unit: Unit) -> dict[str, Line]:
         if path.startswith("/"):
             found.update(read_env_file(fs, path))
     return found
+
+
+def command_flags(unit: Unit) -> list[tuple[str, str, Line]]:
+    """(name, value, line) of each ``--flag`` of the unit's ExecStart= command (the last
+    one), as urfave/cli reads them: ``--name=value``, ``--name value``, a single dash too;
+    a bare name followed by another flag or nothing is a boolean (``true``)."""
+    lines = unit.get("ExecStart")
+    if not lines:
+        return []
+    line = lines[-1]
+    try:
+        words = shlex.split(line.value.lstrip("-@+!:|"))
+    except ValueError:
+        return []
+    found: list[tuple[str, str, Line]] = []
+    i = 1
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.startswith("-") or word in ("-", "--"):
+            continue
+        name, equals, value = word.lstrip("-").partition("=")
+        if not equals:
+            if i < len(words) and not words[i].startswith("-") and name not in _BOOL_FLAGS:
+                value, i = words[i], i + 1
+            else:
+                value = "true"
+        found.append((name, value, line))
+    return found
+
+
+# RKE2 flags that take no value (rke2 pkg/cli/cmds, k3s pkg/cli/cmds: BoolFlag).
+_BOOL_FLAGS = frozenset({"protect-kernel-defaults", "debug", "selinux", "rootless"})
 
 
 def read_env_file(fs: RootFS, path: str) -> dict[str, Line]:

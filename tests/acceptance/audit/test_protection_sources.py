@@ -158,3 +158,36 @@ def test_a_later_empty_exec_start_pre_drops_the_preflight(
     assert ("warning", "preflight-missing", f"/{reset}", 2) in rules(report)
     # nothing re-applies the value before RKE2 starts any more
     assert ("error", "latent-value", "/etc/sysctl.d/99-zzzz-undo.conf", 1) in rules(report)
+
+
+def test_flags_on_the_command_line_of_an_exec_start_override(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An override that replaces ExecStart= (rancher/rke2#3378 shows the pattern): its flags
+    come after the config file's, so they win; --config names the config file."""
+    root = build_root(tmp_path, "ubuntu-24.04")
+    put(
+        root,
+        "usr/local/lib/systemd/system/rke2-server.service",
+        UNIT.replace("PREFIX", "/usr/local"),
+    )
+    override = "etc/systemd/system/rke2-server.service.d/override.conf"
+    put(
+        root,
+        override,
+        "[Service]\nExecStart=\nExecStart=/usr/local/bin/rke2 server --profile cis \\\n"
+        "  --kubelet-arg=max-pods=250\n",
+    )
+    put(root, "etc/rancher/rke2/config.yaml", "profile: etcd\n")
+    assert sources(capsys, root) == [(f"/{override}", 3, "ExecStart= --profile=cis")]
+    put(
+        root,
+        override,
+        "[Service]\nExecStart=\nExecStart=/usr/local/bin/rke2 server -c /srv/rke2.yaml "
+        "--kubelet-arg protect-kernel-defaults=true\n",
+    )
+    put(root, "srv/rke2.yaml", "profile: etcd\n")
+    assert protection(capsys, root)["profile"] == "etcd"
+    assert sources(capsys, root) == [
+        (f"/{override}", 3, "kubelet-arg: protect-kernel-defaults=true")
+    ]

@@ -183,3 +183,21 @@ def test_node_name_flag_then_hostname_then_rke2_node_name_then_unknown(
     put(root, "etc/rancher/rke2/config.yaml.d/10-name.yaml", "node-name: cp-7\n")
     assert audit_json(capsys, *args)[1]["node"]["name"] == "cp-7"
     assert audit_json(capsys, *args, "--node-name", "cp-9")[1]["node"]["name"] == "cp-9"
+
+
+def test_a_node_hardened_by_rke2s_own_guide_is_compliant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RKE2's CIS hardening guide copies rke2-cis-sysctl.conf (rancher/rke2
+    bundle/share/rke2/rke2-cis-sysctl.conf, v1.33.13+rke2r1) to /etc/sysctl.d/60-rke2-cis.conf;
+    the kernel's defaults cover the two kernel.keys values it lacks."""
+    root = foreign_root(tmp_path, "rhel-9")
+    (root / "etc/sysctl.d/90-kubelet.conf").unlink()
+    cis = "vm.panic_on_oom=0\nvm.overcommit_memory=1\nkernel.panic=10\nkernel.panic_on_oops=1\n"
+    put(root, "usr/share/rke2/rke2-cis-sysctl.conf", cis)
+    put(root, "etc/sysctl.d/60-rke2-cis.conf", cis)
+    live = proc_sys(tmp_path, REQUIRED)
+    code, report = audit_json(capsys, *no_journal(root), "--proc-sys", str(live))
+    assert (code, report["findings"], report["managed"]) == (0, [], False)
+    panic = report["parameters"][2]["next_boot"]["systemd"]
+    assert (panic["file"], panic["line"]) == ("/etc/sysctl.d/60-rke2-cis.conf", 3)

@@ -145,6 +145,14 @@ def cis_profile_for(version: Version) -> str | None:
     return None
 
 
+# Environment variables RKE2 reads from its unit's environment (Environment=,
+# EnvironmentFile=): the profile flag's EnvVars (rke2 pkg/cli/cmds/root.go), the config
+# file's (k3s pkg/configfilearg/defaultparser.go, ProgramUpper + "_CONFIG_FILE") and the
+# node-name flag's (k3s pkg/cli/cmds/agent.go, ProgramUpper + "_NODE_NAME").
+CIS_PROFILE_ENV = "RKE2_CIS_PROFILE"
+CONFIG_FILE_ENV = "RKE2_CONFIG_FILE"
+NODE_NAME_ENV = "RKE2_NODE_NAME"
+
 # Nodes join through the supervisor port; 6443 is the Kubernetes API (RKE2 docs,
 # install/requirements "Inbound Network Rules").
 SUPERVISOR_PORT = 9345

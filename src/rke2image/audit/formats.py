@@ -28,6 +28,9 @@ def text(report: Report) -> str:
             for s in report.protection.sources
         )
         out.append(f"protect-kernel-defaults: on ({who})")
+    elif not report.protection.known:
+        files = ", ".join(f for f, _ in report.protection.unreadable)
+        out.append(f"protect-kernel-defaults: unknown (cannot read {files})")
     else:
         out.append("protect-kernel-defaults: off (kubelet rewrites wrong values itself)")
     rows = [("parameter", "expected", "live", "systemd-sysctl", "sysctl --system", "verdict")]
@@ -57,7 +60,8 @@ def text(report: Report) -> str:
 def _boot(boot: NextBoot) -> str:
     if boot.value is None:
         return "(not set)"
-    return f"{boot.value} {boot.file}:{boot.line}"
+    via = f" ({boot.source})" if boot.source in ("cmdline", "tuned") else ""
+    return f"{boot.value} {boot.file}:{boot.line}{via}"
 
 
 def _finding(f: Finding) -> str:

@@ -14,10 +14,16 @@ SCHEMA = "rke2image.audit/v1"
 VERDICTS = ("wrong", "missing", "latent", "unpersisted", "ok")
 
 
+# Who writes a value at boot, in the order they run: the kernel command line (before
+# init), sysctl.d files and /etc/sysctl.conf (systemd-sysctl or procps), then TuneD.
+SOURCES = ("cmdline", "sysctl.d", "sysctl.conf", "tuned")
+
+
 class Override(NamedTuple):
     file: str
     line: int
     value: str
+    source: str = "sysctl.d"  # one of SOURCES
 
 
 class NextBoot(NamedTuple):
@@ -27,14 +33,17 @@ class NextBoot(NamedTuple):
     file: str | None
     line: int | None
     overrides: tuple[Override, ...] = ()
+    source: str | None = None  # one of SOURCES; None when nothing sets the key
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "value": self.value,
+            "source": self.source,
             "file": self.file,
             "line": self.line,
             "overrides": [
-                {"file": o.file, "line": o.line, "value": o.value} for o in self.overrides
+                {"source": o.source, "file": o.file, "line": o.line, "value": o.value}
+                for o in self.overrides
             ],
         }
 
@@ -99,18 +108,26 @@ class ProtectionSource(NamedTuple):
 
 
 class Protection(NamedTuple):
-    on: bool
+    on: bool  # from what could be read; see ``known``
     sources: tuple[ProtectionSource, ...] = ()
     profile: str | None = None  # the profile RKE2 runs with, after merging
     fail_swap_on: bool = False
+    unreadable: tuple[tuple[str, str], ...] = ()  # (file, why) the audit could not read
+
+    @property
+    def known(self) -> bool:
+        """False when a file that may turn protection on could not be read (no root)."""
+        return self.on or not self.unreadable
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "on": self.on,
+            "known": self.known,
             "profile": self.profile,
             "sources": [
                 {"file": s.file, "line": s.line, "setting": s.setting} for s in self.sources
             ],
+            "unreadable": [{"file": f, "reason": r} for f, r in self.unreadable],
         }
 
 
@@ -127,6 +144,7 @@ class Report(NamedTuple):
     files: dict[str, list[str]]  # tool -> files in order
     # tool -> {"version", "source"}: which systemd-sysctl and procps the root holds
     boot_tools: dict[str, dict[str, str | None]] | None = None
+    managed: bool = False  # rke2image's own checks applied (its files in the root, or --spec)
 
     @property
     def errors(self) -> int:
@@ -146,6 +164,7 @@ class Report(NamedTuple):
             "generated": self.generated,
             "node": {"name": self.node_name, "role": self.role},
             "root": self.root,
+            "managed": self.managed,
             "live": self.live,
             "protection": self.protection.as_dict(),
             "parameters": [p.as_dict() for p in self.parameters],

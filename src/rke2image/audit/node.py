@@ -8,6 +8,8 @@ from typing import NamedTuple
 
 from rke2image import paths, rke2
 from rke2image.audit.model import Finding, Protection
+from rke2image.audit.unit import Line, read_unit
+from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
 
 ETCD = "etcd"
@@ -18,13 +20,14 @@ _WANTS = "/etc/systemd/system/multi-user.target.wants/{unit}"
 
 class Dropin(NamedTuple):
     path: str
-    mode: str | None  # the preflight's --mode, None when the drop-in does not run it
+    mode: str | None  # the preflight's --mode, None when the unit does not run it
+    dropped_by: Line | None = None  # the empty ExecStartPre= of a later drop-in
 
 
 def detect_role(fs: RootFS) -> str | None:
     """server or agent from rke2image's drop-in or an enabled RKE2 unit; None if neither."""
     for role in ("server", "agent"):
-        if fs.is_file(paths.dropin_path(role)):
+        if _is_file(fs, paths.dropin_path(role)):
             return role
     for role in ("server", "agent"):
         if os.path.lexists(fs.host(_WANTS.format(unit=paths.service_name(role)))):
@@ -60,22 +63,53 @@ def etcd_findings(fs: RootFS, role: str | None, protection: Protection) -> list[
 
 
 def read_dropin(fs: RootFS, role: str) -> Dropin | None:
+    """rke2image's drop-in and the preflight mode the unit runs, read from the unit as
+    systemd merges it: a later drop-in's empty ``ExecStartPre=`` drops the preflight."""
     path = paths.dropin_path(role)
-    text = fs.read_text(path)
-    if text is None:
+    if not _is_file(fs, path):
         return None
+    unit = read_unit(fs, paths.service_name(role))
     mode = None
-    for line in text.splitlines():
-        name, _, value = line.strip().partition("=")
-        if name.strip() != "ExecStartPre":
-            continue
-        try:
-            words = shlex.split(value.lstrip("-@+!:"))
-        except ValueError:
-            continue
-        if words and words[0] == paths.PREFLIGHT:
-            mode = words[words.index("--mode") + 1] if "--mode" in words[:-1] else "remediate"
-    return Dropin(path, mode)
+    for line in unit.get("ExecStartPre"):
+        found = preflight_mode(line.value)
+        if found is not None:
+            mode = found
+    reset = unit.resets.get("ExecStartPre")
+    dropped = reset if mode is None and reset is not None and reset.file != path else None
+    return Dropin(path, mode, dropped)
+
+
+def preflight_mode(command: str) -> str | None:
+    """The ``--mode`` (``--mode X`` or ``--mode=X``; remediate by default) of an
+    ``ExecStartPre=`` that runs rke2image's preflight; None for any other command."""
+    try:
+        words = shlex.split(command.lstrip("-@+!:|"))
+    except ValueError:
+        return None
+    if not words or words[0] != paths.PREFLIGHT:
+        return None
+    mode = "remediate"
+    for i, word in enumerate(words[1:], start=1):
+        if word == "--mode" and i + 1 < len(words):
+            mode = words[i + 1]
+        elif word.startswith("--mode="):
+            mode = word.split("=", 1)[1]
+    return mode
+
+
+def _is_file(fs: RootFS, path: str) -> bool:
+    """A regular file after links; False for a link loop (systemd cannot load it either)."""
+    try:
+        return fs.is_file(path)
+    except InputError:
+        return False
+
+
+def is_managed(fs: RootFS) -> bool:
+    """Whether rke2image rendered this node (its drop-in, preflight or modules file is
+    here): its own checks apply only then."""
+    files = [*paths.RENDERED_ONLY_FILES, *(paths.dropin_path(r) for r in ("server", "agent"))]
+    return any(os.path.lexists(fs.host(f)) for f in files)
 
 
 def rke2image_findings(fs: RootFS, role: str | None) -> list[Finding]:
@@ -95,7 +129,21 @@ def rke2image_findings(fs: RootFS, role: str | None) -> list[Finding]:
             )
         )
     for dropin in dropins:
-        if dropin.mode is None:
+        if dropin.dropped_by is not None:
+            where = dropin.dropped_by
+            findings.append(
+                Finding(
+                    "warning",
+                    "preflight-missing",
+                    f"an empty ExecStartPre= in {where.file}:{where.line} resets the list, so "
+                    f"the unit no longer runs {paths.PREFLIGHT} from {dropin.path}",
+                    file=where.file,
+                    line=where.line,
+                    fix=f"add the preflight's ExecStartPre= again after line {where.line} "
+                    f"of {where.file}, or remove the empty one",
+                )
+            )
+        elif dropin.mode is None:
             findings.append(
                 Finding(
                     "warning",

@@ -6,9 +6,10 @@ import re
 from typing import NamedTuple
 
 from rke2image import paths
+from rke2image.audit.boot import BootWriters
 from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult, Severity
 from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
-from rke2image.sysctld import BootPlan, Outcome
+from rke2image.sysctld import SYSCTL_CONF, BootPlan, Outcome
 
 
 class Wanted(NamedTuple):
@@ -23,13 +24,22 @@ class Context(NamedTuple):
     remediated: bool  # rke2image's preflight re-applies the values before RKE2 starts
 
 
-def next_boot(outcome: Outcome) -> NextBoot:
+def next_boot(outcome: Outcome, writers: BootWriters | None = None) -> NextBoot:
     winner = outcome.winner
+
+    def source(file: str) -> str:
+        return (
+            writers.source(file)
+            if writers
+            else ("sysctl.conf" if file == SYSCTL_CONF else "sysctl.d")
+        )
+
     return NextBoot(
         outcome.value,
         winner.file if winner else None,
         winner.line if winner else None,
-        tuple(Override(a.file, a.line, a.value or "") for a in outcome.overridden),
+        tuple(Override(a.file, a.line, a.value or "", source(a.file)) for a in outcome.overridden),
+        source(winner.file) if winner else None,
     )
 
 
@@ -90,13 +100,24 @@ def verdict(
 
 
 def judge(
-    want: Wanted, live: str | None, systemd: BootPlan, procps: BootPlan, ctx: Context
+    want: Wanted,
+    live: str | None,
+    systemd: BootPlan,
+    procps: BootPlan,
+    ctx: Context,
+    writers: BootWriters | None = None,
 ) -> tuple[ParameterResult, list[Finding]]:
-    """The parameter's result and the findings it raises."""
+    """The parameter's result and the findings it raises; ``writers``: the kernel command
+    line and TuneD around each sysctl file tool (``audit.boot``)."""
     by_systemd, by_procps = systemd.outcome(want.key), procps.outcome(want.key)
+    if writers is not None:
+        by_systemd, by_procps = (
+            writers.around(by_systemd, want.key),
+            writers.around(by_procps, want.key),
+        )
     default = KERNEL_DEFAULTS.get(want.key)
     result = verdict(want.expected, live, by_systemd.value, default, ctx.live)
-    fix = _fix(want, result, by_systemd)
+    fix = _fix(want, result, by_systemd, writers)
     findings = _findings(want, live, result, by_systemd, ctx, fix)
     w = by_procps.winner
     if (
@@ -122,19 +143,24 @@ def judge(
         want.expected,
         want.required,
         live,
-        next_boot(by_systemd),
-        next_boot(by_procps),
+        next_boot(by_systemd, writers),
+        next_boot(by_procps, writers),
         result,
         fix,
     ), findings
 
 
-def _fix(want: Wanted, result: str, boot: Outcome) -> str | None:
+def _fix(
+    want: Wanted, result: str, boot: Outcome, writers: BootWriters | None = None
+) -> str | None:
     """One line: which file to change and, for a live value, `sysctl -w` (never a restart of
     systemd-sysctl: it resets what the CNI set, rancher/rke2#2021)."""
     setting = f"{want.key} = {want.expected}"
     winner = boot.winner
-    if winner is not None and not same_value(boot.value, want.expected):
+    wrong_boot = winner is not None and not same_value(boot.value, want.expected)
+    if winner is not None and wrong_boot and writers is not None:
+        persist = writers.fix_words(winner.file, winner.line, want.key, want.expected)
+    elif winner is not None and wrong_boot:
         persist = f"edit {winner.file}:{winner.line} to {setting} (or remove the line)"
     elif winner is None and result in {"wrong", "unpersisted", "missing"}:
         persist = f"add {setting} to {paths.SYSCTL_FILE}"

@@ -1,15 +1,26 @@
 """Is kubelet's protect-kernel-defaults on for this root, and which file turned it on?
 
-RKE2 reads config.yaml, then config.yaml.d/*.yaml in name order (a later
-file replaces a key, ``key+:`` appends to a list: k3s pkg/configfilearg), and the unit's
-EnvironmentFile= (``/etc/default/%N``, ``/etc/sysconfig/%N``,
-``/usr/local/lib/systemd/system/%N.env`` in rke2-server.service) may set
-``RKE2_CIS_PROFILE`` (rke2 pkg/cli/cmds/root.go). Config-file values become command-line
-flags, which beat the environment variable.
+Every place RKE2 reads it, each named as the source:
+
+- the unit's environment (``audit.unit``): ``RKE2_CIS_PROFILE`` (rke2
+  pkg/cli/cmds/root.go, the profile flag's EnvVars) and ``RKE2_CONFIG_FILE`` (which
+  config file RKE2 reads), from ``Environment=`` in the unit and its drop-ins and from its
+  ``EnvironmentFile=`` files (tarball, /opt/rke2 and RPM prefixes, /etc/default,
+  /etc/sysconfig);
+- the unit's ``ExecStart=`` flags (an override that replaces the command line):
+  ``--profile``, ``--protect-kernel-defaults``, ``--kubelet-arg``, ``--config``. k3s
+  configfilearg puts the config file's values before the command line's flags, so a flag
+  replaces a config value and a ``--kubelet-arg`` appends;
+- the config file and its ``.d`` folder (``audit.rke2files``): ``profile``,
+  ``protect-kernel-defaults`` and ``kubelet-arg``. Config-file values become command-line
+  flags, which beat the environment variable;
+- the kubelet configuration RKE2 generates (``audit.kubeletconf``): what the kubelet it
+  last started runs with.
 
 Protection is on with a CIS profile (``rke2.is_cis``), ``protect-kernel-defaults`` or
 that kubelet flag in ``kubelet-arg`` read as Go reads them (``rke2image.goflags``, the one
-home shared with ``spec.model.protection_on``); here each setting keeps its file and line.
+home shared with ``spec.model.protection_on``), or ``protectKernelDefaults: true``. A file
+the audit may not read (config.yaml is 0600; without root) leaves protection unknown.
 """
 
 from __future__ import annotations
@@ -17,143 +28,175 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from rke2image import paths, rke2
+from rke2image.audit.kubeletconf import read_kubelet_conf
 from rke2image.audit.model import Finding, Protection, ProtectionSource
+from rke2image.audit.rke2files import Setting, read_config
+from rke2image.audit.unit import Unit, command_flags, environment, read_unit
 from rke2image.goflags import GO_FALSE, GO_TRUE, on_or_invalid, winning_arg
 from rke2image.rootfs import RootFS
 
-CONFIG = paths.RKE2_CONFIG
-CONFIG_DIR = paths.RKE2_CONFIG_DIR
-ENV_FILES = paths.RKE2_ENV_FILES
-PROFILE_ENV = "RKE2_CIS_PROFILE"
-_KEYS = ("profile", "protect-kernel-defaults", "kubelet-arg")
+PROFILE_ENV = rke2.CIS_PROFILE_ENV
 
 
-class Setting(NamedTuple):
-    value: object
-    file: str
-    line: int
+class ProtectionReading(NamedTuple):
+    protection: Protection
+    findings: list[Finding]
+    node_name: str | None  # RKE2's node-name, when set
 
 
-def read_protection(fs: RootFS, role: str | None) -> tuple[Protection, list[Finding]]:
+def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
     """The merged RKE2 settings that decide protection, each with the line that set it."""
-    findings: list[Finding] = []
-    settings: dict[str, Setting] = {}
-    args: list[Setting] = []
-    for path in _config_files(fs):
-        for key, setting, append in _read_config(fs, path, findings):
-            if key == "kubelet-arg":
-                items = setting.value if isinstance(setting.value, list) else [setting.value]
-                new = [Setting(str(v), setting.file, setting.line) for v in items]
-                args = args + new if append else new
-            else:
-                settings[key] = setting
-    env = _env_profile(fs, role)
-    profile = settings.get("profile") or env
+    env, flags = _unit_environment(fs, role)
+    # RKE2_CONFIG_FILE beats --config (k3s parser.go findConfigFileFlag reads the env first)
+    config_file = env.get(rke2.CONFIG_FILE_ENV) or flags.pop("config", None)
+    config_path = str(config_file.value) if config_file else paths.RKE2_CONFIG
+    config = read_config(fs, config_path)
+    if config_path.startswith(("http://", "https://")):  # k3s readConfigFileData fetches it
+        config.unreadable.append((config_path, "a URL: the audit does not fetch it"))
+    # ExecStart= flags come after the config file's (configfilearg inserts those first):
+    # a flag replaces a config value, a kubelet-arg flag appends to the config's list.
+    settings = {**config.settings, **flags}
+    config.kubelet_args.extend(flag_args(fs, role))
+    env_profile = env.get(PROFILE_ENV)
+    profile = settings.get("profile") or env_profile
     explicit = settings.get("protect-kernel-defaults")
+    kubelet = read_kubelet_conf(fs)
     sources: list[ProtectionSource] = []
     if profile is not None and rke2.is_cis(profile.value):
-        words = f"{PROFILE_ENV}={profile.value}" if profile is env else f"profile: {profile.value}"
+        if profile is env_profile:
+            words = f"{PROFILE_ENV}={profile.value}"
+        elif profile is flags.get("profile"):
+            words = f"ExecStart= --profile={profile.value}"
+        else:
+            words = f"profile: {profile.value}"
         sources.append(ProtectionSource(profile.file, profile.line, words))
     if explicit is not None and on_or_invalid(explicit.value):
         sources.append(
             ProtectionSource(
                 explicit.file,
                 explicit.line,
-                f"protect-kernel-defaults: {_yaml_word(explicit.value)}",
+                (
+                    f"ExecStart= --protect-kernel-defaults={_yaml_word(explicit.value)}"
+                    if explicit is flags.get("protect-kernel-defaults")
+                    else f"protect-kernel-defaults: {_yaml_word(explicit.value)}"
+                ),
             )
         )
-    arg = _last_arg(args, "protect-kernel-defaults")
+    arg = _last_arg(config.kubelet_args, "protect-kernel-defaults")
     if arg is not None and on_or_invalid(_arg_value(arg)):
         sources.append(ProtectionSource(arg.file, arg.line, f"kubelet-arg: {arg.value}"))
-    if (
-        profile is not None
-        and rke2.is_cis(profile.value)
-        and explicit is not None
-        and (explicit.value is False or str(explicit.value) in GO_FALSE)
-    ):
-        findings.append(
-            Finding(
-                "error",
-                "cis-protection-false",
-                f"protect-kernel-defaults: {_yaml_word(explicit.value)} with profile "
-                f"{profile.value}: RKE2 refuses to start (--protect-kernel-defaults must be "
-                f"true when using --profile={profile.value})",
-                file=explicit.file,
-                line=explicit.line,
-                fix=f"remove protect-kernel-defaults from {explicit.file}:{explicit.line}",
+    if kubelet.protect is not None and kubelet.protect.value is True:
+        sources.append(
+            ProtectionSource(
+                kubelet.protect.file, kubelet.protect.line, "protectKernelDefaults: true"
             )
         )
+    findings = config.findings + _cis_with_protection_false(profile, explicit)
     # RKE2 runs kubelet with fail-swap-on=false (k3s defaultKubeletConfig); only a
     # kubelet-arg turns it back on.
-    swap = _last_arg(args, "fail-swap-on")
-    return (
+    swap = _last_arg(config.kubelet_args, "fail-swap-on")
+    node_name = settings.get("node-name") or env.get(rke2.NODE_NAME_ENV)
+    return ProtectionReading(
         Protection(
             bool(sources),
             tuple(sources),
             str(profile.value) if profile else None,
             fail_swap_on=swap is not None and _arg_value(swap) in GO_TRUE,
+            unreadable=tuple(config.unreadable + kubelet.unreadable),
         ),
         findings,
+        (str(node_name.value).strip() or None) if node_name else None,
     )
 
 
-def _config_files(fs: RootFS) -> list[str]:
-    files = [CONFIG] if fs.is_file(CONFIG) else []
-    files += [
-        f"{CONFIG_DIR}/{n}"
-        for n in fs.listdir(CONFIG_DIR)
-        if n.endswith(".yaml") and fs.is_file(f"{CONFIG_DIR}/{n}")
+def protection_unknown(protection: Protection, matters: str | None) -> Finding | None:
+    """The finding that says protection could not be determined, or None when it could.
+
+    ``matters`` names what the unknown could change (a wrong value, a missing etcd account)
+    and makes it a warning; when nothing depends on it (every value right, the account
+    there) it is ``info`` and does not change the exit code.
+    """
+    if protection.known:
+        return None
+    files = ", ".join(f"{f} ({why})" for f, why in protection.unreadable)
+    consequence = (
+        f", and it matters here ({matters}): judged as if it were on"
+        if matters
+        else "; nothing found depends on it"
+    )
+    return Finding(
+        "warning" if matters else "info",
+        "protection-unknown",
+        f"cannot read {files}: whether protect-kernel-defaults is on is unknown{consequence}",
+        file=protection.unreadable[0][0],
+        fix="run the audit as root (or with read access to these files)",
+    )
+
+
+def _units(fs: RootFS, role: str | None) -> list[Unit]:
+    """RKE2's units for this role; with no role known, both (the agent's last)."""
+    services = ["rke2-server", "rke2-agent"] if role is None else [f"rke2-{role}"]
+    return [read_unit(fs, f"{service}.service") for service in services]
+
+
+def _unit_environment(
+    fs: RootFS, role: str | None
+) -> tuple[dict[str, Setting], dict[str, Setting]]:
+    """RKE2's environment from its unit, and the options its ExecStart= sets by flag."""
+    env: dict[str, Setting] = {}
+    flags: dict[str, Setting] = {}
+    for unit in _units(fs, role):
+        for name, line in environment(fs, unit).items():
+            env[name] = Setting(line.value, line.file, line.line)
+        for name, value, line in command_flags(unit):
+            name = "config" if name == "c" else name
+            if name in _FLAG_OPTIONS:
+                flags[name] = Setting(_flag_value(name, value), line.file, line.line)
+    return env, flags
+
+
+def flag_args(fs: RootFS, role: str | None) -> list[Setting]:
+    """``--kubelet-arg`` items of the ExecStart= command, in order."""
+    return [
+        Setting(value, line.file, line.line)
+        for unit in _units(fs, role)
+        for name, value, line in command_flags(unit)
+        if name == "kubelet-arg"
     ]
-    return files
 
 
-def _read_config(fs: RootFS, path: str, findings: list[Finding]) -> list[tuple[str, Setting, bool]]:
-    """(key, setting, appends) for the keys that decide protection, with their lines."""
-    import yaml  # lazy: a root without an RKE2 config needs no YAML
+# The options the audit reads that may also be given as flags on RKE2's command line.
+_FLAG_OPTIONS = frozenset({"profile", "protect-kernel-defaults", "node-name", "config"})
 
-    text = fs.read_text(path) or ""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        findings.append(
-            Finding(
-                "error",
-                "rke2-config-invalid",
-                f"not valid YAML, RKE2 will not start: {error}".replace("\n", " "),
-                file=path,
-                line=line,
-                fix=f"fix the YAML of {path}",
-            )
+
+def _flag_value(name: str, value: str) -> object:
+    """A flag's text as the config value it stands for (a boolean flag's words as Go's)."""
+    if name == "protect-kernel-defaults" and value in GO_TRUE | GO_FALSE:
+        return value in GO_TRUE
+    return value
+
+
+def _cis_with_protection_false(profile: Setting | None, explicit: Setting | None) -> list[Finding]:
+    if not (
+        profile is not None
+        and rke2.is_cis(profile.value)
+        and explicit is not None
+        and (explicit.value is False or str(explicit.value) in GO_FALSE)
+    ):
+        return []
+    return [
+        Finding(
+            "error",
+            "cis-protection-false",
+            f"protect-kernel-defaults: {_yaml_word(explicit.value)} with profile "
+            f"{profile.value}: RKE2 refuses to start ("
+            + rke2.PROTECTION_OFF_WORDS.format(profile=profile.value)
+            + ")",
+            file=explicit.file,
+            line=explicit.line,
+            fix=f"remove protect-kernel-defaults from {explicit.file}:{explicit.line}",
         )
-        return []
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    found = []
-    for key_node, value_node in node.value:
-        name = str(key_node.value)
-        append = name.endswith("+")
-        if name.rstrip("+") not in _KEYS:
-            continue
-        value = yaml.safe_load(yaml.serialize(value_node))
-        found.append((name.rstrip("+"), Setting(value, path, key_node.start_mark.line + 1), append))
-    return found
-
-
-def _env_profile(fs: RootFS, role: str | None) -> Setting | None:
-    """RKE2_CIS_PROFILE from the unit's EnvironmentFile=; the last file read wins."""
-    units = ["rke2-server", "rke2-agent"] if role is None else [f"rke2-{role}"]
-    found = None
-    for unit in units:
-        for template in ENV_FILES:
-            path = template.format(unit=unit)
-            text = fs.read_text(path)
-            for number, line in enumerate((text or "").splitlines(), start=1):
-                name, equals, value = line.strip().removeprefix("export ").partition("=")
-                if equals and name.strip() == PROFILE_ENV:
-                    found = Setting(value.strip().strip("'\""), path, number)
-    return found
+    ]
 
 
 def _last_arg(args: list[Setting], name: str) -> Setting | None:

@@ -12,13 +12,15 @@ from typing import IO, NamedTuple
 
 from rke2image import paths
 from rke2image.audit import node as node_checks
+from rke2image.audit.boot import read_boot_writers
 from rke2image.audit.joinlogs import log_findings
 from rke2image.audit.live import active_swaps, read_live
 from rke2image.audit.logs import LogHit, rotations, scan, scan_files
 from rke2image.audit.model import Finding, ParameterResult, Report
+from rke2image.audit.nodefile import read_node_text
 from rke2image.audit.params import Context, Wanted, judge
 from rke2image.audit.plans import plan_findings
-from rke2image.audit.protection import read_protection
+from rke2image.audit.protection import protection_unknown, read_protection
 from rke2image.errors import InputError, UserError
 from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.rootfs import RootFS
@@ -61,24 +63,39 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
         raise InputError(f"{proc_sys}: not a folder (--proc-sys)")
     extra, spec_role = _from_spec(options)
     role = options.role or spec_role or node_checks.detect_role(fs)
-    protection, findings = read_protection(fs, role)
+    # rke2image's own checks (drop-in, preflight, its sysctl file) apply to a root it
+    # built, or when a spec says it should have: a node built by other means is judged
+    # on its values, protection, accounts, swap and logs alone.
+    managed = options.spec is not None or node_checks.is_managed(fs)
+    reading = read_protection(fs, role)
+    protection, findings = reading.protection, reading.findings
     systemd, procps = read_plan(fs, "systemd"), read_plan(fs, "procps")
     findings += plan_findings(systemd, procps)
-    ctx = Context(proc_sys is not None, protection.on, node_checks.remediating(fs, role))
+    # Protection that cannot be read counts as on (fail closed): a wrong value is an error.
+    ctx = Context(
+        proc_sys is not None,
+        protection.on or not protection.known,
+        node_checks.remediating(fs, role),
+    )
     wanted = [Wanted(p.key, p.value, True) for p in REQUIRED_PARAMETERS]
     wanted += [
         Wanted(k, v, False)
         for k, v in {**extra, **options.extra}.items()
         if k not in {w.key for w in wanted}
     ]
+    writers = read_boot_writers(fs, proc_sys.parent if proc_sys is not None else None)
     results: list[ParameterResult] = []
     for want in wanted:
         live = read_live(proc_sys, want.key) if proc_sys is not None else None
-        result, raised = judge(want, live, systemd, procps, ctx)
+        result, raised = judge(want, live, systemd, procps, ctx, writers)
         results.append(result)
         findings += raised
     findings += node_checks.etcd_findings(fs, role, protection)
-    findings += node_checks.rke2image_findings(fs, role)
+    if managed:
+        findings += node_checks.rke2image_findings(fs, role)
+    unknown = protection_unknown(protection, _depends_on_protection(fs, role, results))
+    if unknown is not None:
+        findings.append(unknown)
     swaps = active_swaps(proc_sys) if proc_sys is not None and protection.fail_swap_on else []
     if swaps:
         findings.append(
@@ -90,7 +107,18 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
                 fix="swapoff -a, and remove the swap entry from /etc/fstab",
             )
         )
-    hits = _scan_logs(options, fs, journal)
+    hits, unread = _scan_logs(options, fs, journal)
+    findings += [
+        Finding(
+            "info",
+            "log-unreadable",
+            f"cannot read {path} (permission denied): kubelet's refusals in it are not "
+            "joined to the verdicts",
+            file=path,
+            fix="run the audit as root, or pass a readable copy with --kubelet-log",
+        )
+        for path in unread
+    ]
     still = {
         "rke2-missing-etcd-account:user": not node_checks.has_account(fs, "/etc/passwd", "etcd"),
         "rke2-missing-etcd-account:group": not node_checks.has_account(fs, "/etc/group", "etcd"),
@@ -102,7 +130,7 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
     return Report(
         generated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now))),
         generated_epoch=now,
-        node_name=options.node_name or _hostname(fs),
+        node_name=options.node_name or _node_name(fs, host_root, reading.node_name),
         role=role,
         root=str(root),
         live=proc_sys is not None,
@@ -114,6 +142,7 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
             "procps": [f.path for f in procps.files],
         },
         boot_tools={"systemd": systemd.version.as_dict(), "procps": procps.version.as_dict()},
+        managed=managed,
     )
 
 
@@ -138,17 +167,28 @@ def _from_spec(options: AuditOptions) -> tuple[dict[str, str], str | None]:
 
 def _scan_logs(
     options: AuditOptions, fs: RootFS, journal: IO[bytes] | None
-) -> dict[tuple[str, str], LogHit]:
+) -> tuple[dict[tuple[str, str], LogHit], list[str]]:
+    """The log hits, and the root's kubelet logs the audit may not read (kubelet.log is
+    0600, written by lumberjack: without root). A log given on the command line that
+    cannot be read stays an I/O error."""
+    unread: list[str] = []
     if options.kubelet_logs:
         kubelet = [(p, str(p)) for p in options.kubelet_logs]
     else:
         folder, name = paths.KUBELET_LOG.rsplit("/", 1)
         host = fs.resolve(folder).host_path
-        kubelet = [(p, f"{folder}/{p.name}") for p in rotations(host, name)]
+        if host.is_dir() and not os.access(host, os.R_OK | os.X_OK):
+            unread.append(folder)
+        kubelet = []
+        for p in rotations(host, name):
+            if os.access(p, os.R_OK):
+                kubelet.append((p, f"{folder}/{p.name}"))
+            else:
+                unread.append(f"{folder}/{p.name}")
     hits = scan_files([*kubelet, *((p, str(p)) for p in options.rke2_logs)])
     if journal is not None:
         scan(journal, "journal", hits)
-    return hits
+    return hits, unread
 
 
 @contextlib.contextmanager
@@ -173,10 +213,29 @@ def _journal() -> Iterator[IO[bytes] | None]:
                 proc.kill()
 
 
-def _hostname(fs: RootFS) -> str:
-    text = fs.read_text("/etc/hostname")
-    name = text.strip().splitlines()[0].strip() if text and text.strip() else ""
-    return name or os.uname().nodename
+def _depends_on_protection(
+    fs: RootFS, role: str | None, results: list[ParameterResult]
+) -> str | None:
+    """What an unknown protection could change: a required value that is not ok, or a
+    server's missing etcd account (a CIS or etcd profile needs it); None when nothing."""
+    bad = [r.key for r in results if r.required and r.verdict != "ok"]
+    if bad:
+        return f"{', '.join(bad)} not ok"
+    if role == "server" and not (
+        node_checks.has_account(fs, "/etc/passwd", node_checks.ETCD)
+        and node_checks.has_account(fs, "/etc/group", node_checks.ETCD)
+    ):
+        return "the missing etcd user or group (a CIS or etcd profile needs them)"
+    return None
+
+
+def _node_name(fs: RootFS, host_root: bool, rke2_name: str | None) -> str:
+    """The root's /etc/hostname, else RKE2's node-name, else this machine's host name for
+    the root /, else ``unknown``: never the auditing machine's name for another root."""
+    text = read_node_text(fs, "/etc/hostname", limit=4096).text or ""
+    lines = text.strip().splitlines()
+    name = lines[0].strip() if lines else ""
+    return name or rke2_name or (os.uname().nodename if host_root else "unknown")
 
 
 def _now(options: AuditOptions) -> float:

@@ -65,7 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--node-name",
         metavar="NAME",
-        help="node name in the report (default: the root's /etc/hostname)",
+        help="node name in the report (default: the root's /etc/hostname, else RKE2's "
+        "node-name, else unknown for a root other than /)",
     )
     parser.add_argument(
         "--format",

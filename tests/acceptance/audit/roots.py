@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.render import render_node, write_rootfs
 from rke2image.spec.model import NodeSpec
 
@@ -132,6 +133,21 @@ def build_root(base: Path, distro: str) -> Path:
     put(root, "etc/hostname", f"{distro}-node\n")
     put(root, "etc/passwd", PASSWD)
     put(root, "etc/group", GROUP)
+    return root
+
+
+def foreign_root(base: Path, distro: str = "ubuntu-22.04") -> Path:
+    """A protected CIS server built by other means: the team's own sysctl file, RKE2's
+    config, the etcd account; no rke2image file anywhere."""
+    root = build_root(base, distro)
+    required = "".join(f"{p.key} = {p.value}\n" for p in REQUIRED_PARAMETERS)
+    put(root, "etc/sysctl.d/90-kubelet.conf", required)
+    put(root, "etc/rancher/rke2/config.yaml", "profile: cis\ntoken-file: /etc/rancher/rke2/t\n")
+    put(root, "etc/passwd", PASSWD + "etcd:x:999:999::/nonexistent:/sbin/nologin\n")
+    put(root, "etc/group", GROUP + "etcd:x:999:\n")
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "rke2-server.service").symlink_to("/usr/local/lib/systemd/system/rke2-server.service")
     return root
 
 

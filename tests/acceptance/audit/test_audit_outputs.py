@@ -190,7 +190,9 @@ def test_json_holds_the_documented_contract(
     one: dict[str, Any] = report["parameters"][0]
     assert set(one) == {"key", "expected", "required", "live", "next_boot", "verdict", "fix"}
     assert set(one["next_boot"]) == {"systemd", "procps"}
-    assert set(one["next_boot"]["systemd"]) == {"value", "file", "line", "overrides"}
+    assert set(one["next_boot"]["systemd"]) == {"value", "source", "file", "line", "overrides"}
+    assert set(report["protection"]) == {"on", "known", "profile", "sources", "unreadable"}
+    assert report["managed"] is True
     assert set(report["findings"][0]) == {
         "severity",
         "rule",

@@ -58,7 +58,12 @@ def test_ubuntu_later_file_and_sysctl_conf_name_both_files_and_who_wins(
     oops = param(report, "kernel.panic_on_oops")["next_boot"]
     assert oops["systemd"]["file"] == oops["procps"]["file"] == "/etc/sysctl.d/99-zzzz-local.conf"
     assert oops["systemd"]["overrides"] == [
-        {"file": "/etc/sysctl.d/99-zz-rke2image.conf", "line": 8, "value": "1"}
+        {
+            "source": "sysctl.d",
+            "file": "/etc/sysctl.d/99-zz-rke2image.conf",
+            "line": 8,
+            "value": "1",
+        }
     ]
     over = param(report, "vm.overcommit_memory")["next_boot"]
     # systemd-sysctl reads /etc/sysctl.conf through 99-sysctl.conf, before 99-zz-rke2image.conf
@@ -67,7 +72,12 @@ def test_ubuntu_later_file_and_sysctl_conf_name_both_files_and_who_wins(
         "/etc/sysctl.d/99-zz-rke2image.conf",
     )
     assert over["systemd"]["overrides"] == [
-        {"file": "/etc/sysctl.d/99-sysctl.conf", "line": conf_line, "value": "0"}
+        {
+            "source": "sysctl.d",
+            "file": "/etc/sysctl.d/99-sysctl.conf",
+            "line": conf_line,
+            "value": "0",
+        }
     ]
     # procps applies /etc/sysctl.conf again, last: there it wins
     assert (over["procps"]["value"], over["procps"]["file"], over["procps"]["line"]) == (

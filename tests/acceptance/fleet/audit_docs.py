@@ -53,12 +53,14 @@ def audit_document(
                 "next_boot": {
                     "systemd": {
                         "value": systemd,
+                        "source": "sysctl.d",
                         "file": "/etc/sysctl.d/99-zz-rke2image.conf",
                         "line": 3,
                         "overrides": [],
                     },
                     "procps": {
                         "value": procps,
+                        "source": "sysctl.d",
                         "file": "/etc/sysctl.d/99-zz-rke2image.conf",
                         "line": 3,
                         "overrides": [],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from rke2image import paths
+from rke2image.audit.live import Live, Unreadable
 from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult, Severity
 from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
 from rke2image.sysctld import BootPlan, Outcome
@@ -32,16 +33,17 @@ def next_boot(outcome: Outcome) -> NextBoot:
     )
 
 
-def verdict(
-    expected: str, live: str | None, boot: str | None, default: str | None, is_live: bool
-) -> str:
-    """ok, wrong, latent, unpersisted or missing (docs/audit-json.md, "Verdicts")."""
+def verdict(expected: str, live: Live, boot: str | None, default: str | None, is_live: bool) -> str:
+    """ok, wrong, latent, unpersisted, missing or unreadable (docs/audit-json.md,
+    "Verdicts")."""
     if not is_live:
         if boot is None:
             return "ok" if default == expected else "unpersisted"
         return "ok" if boot == expected else "wrong"
     if live is None:
         return "missing"
+    if isinstance(live, Unreadable):
+        return "unreadable"
     if live != expected:
         return "wrong"
     if boot is None:
@@ -50,7 +52,7 @@ def verdict(
 
 
 def judge(
-    want: Wanted, live: str | None, systemd: BootPlan, procps: BootPlan, ctx: Context
+    want: Wanted, live: Live, systemd: BootPlan, procps: BootPlan, ctx: Context
 ) -> tuple[ParameterResult, list[Finding]]:
     """The parameter's result and the findings it raises."""
     by_systemd, by_procps = systemd.outcome(want.key), procps.outcome(want.key)
@@ -58,6 +60,8 @@ def judge(
     result = verdict(want.expected, live, by_systemd.value, default, ctx.live)
     fix = _fix(want, result, by_systemd)
     findings = _findings(want, live, result, by_systemd, ctx, fix)
+    if isinstance(live, Unreadable):
+        live = None
     w = by_procps.winner
     if result == "ok" and w is not None and w.value != want.expected:
         # systemd-sysctl keeps it right, but `sysctl --system` run by hand would break it
@@ -99,11 +103,13 @@ def _fix(want: Wanted, result: str, boot: Outcome) -> str | None:
     live = f"sysctl -w {want.key}={want.expected}" if result == "wrong" else ""
     if result == "missing":
         return f"load the module that provides {want.key}, then {persist}"
+    if result == "unreadable":
+        return "; ".join(p for p in (f"run the audit as root to read {want.key}", persist) if p)
     return "; ".join(p for p in (live, persist) if p) or None
 
 
 def _findings(
-    want: Wanted, live: str | None, result: str, boot: Outcome, ctx: Context, fix: str | None
+    want: Wanted, live: Live, result: str, boot: Outcome, ctx: Context, fix: str | None
 ) -> list[Finding]:
     if result == "ok":
         return []
@@ -160,6 +166,17 @@ def _findings(
                 file,
                 line,
                 fix,
+            )
+        ]
+    if isinstance(live, Unreadable):
+        return [
+            Finding(
+                "warning",
+                "live-value-unreadable",
+                f"{want.key}: the live value cannot be read ({live.reason}), so whether "
+                "kubelet accepts it is unknown",
+                want.key,
+                fix=fix,
             )
         ]
     if result == "missing":

@@ -14,7 +14,7 @@ from rke2image import paths
 from rke2image.audit import node as node_checks
 from rke2image.audit.joinlogs import log_findings
 from rke2image.audit.live import active_swaps, read_live
-from rke2image.audit.logs import LogHit, rotations, scan, scan_files
+from rke2image.audit.logs import Damaged, LogHit, host_log, rotations, scan, scan_logs
 from rke2image.audit.model import Finding, ParameterResult, Report
 from rke2image.audit.params import Context, Wanted, judge
 from rke2image.audit.protection import read_protection
@@ -105,13 +105,13 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
                 fix="swapoff -a, and remove the swap entry from /etc/fstab",
             )
         )
-    hits = _scan_logs(options, fs, journal)
+    hits, damaged = _scan_logs(options, fs, journal)
     still = {
         "rke2-missing-etcd-account:user": not node_checks.has_account(fs, "/etc/passwd", "etcd"),
         "rke2-missing-etcd-account:group": not node_checks.has_account(fs, "/etc/group", "etcd"),
         "rke2-protect-kernel-defaults": any(f.rule == "cis-protection-false" for f in findings),
     }
-    findings += log_findings(hits, {r.key: r for r in results}, still)
+    findings += log_findings(hits, {r.key: r for r in results}, still, damaged)
     findings.sort(key=lambda f: (_RANK[f.severity], f.file or "", f.line or 0, f.rule, f.key or ""))
     now = _now(options)
     return Report(
@@ -152,17 +152,15 @@ def _from_spec(options: AuditOptions) -> tuple[dict[str, str], str | None]:
 
 def _scan_logs(
     options: AuditOptions, fs: RootFS, journal: IO[bytes] | None
-) -> dict[tuple[str, str], LogHit]:
+) -> tuple[dict[tuple[str, str], LogHit], list[Damaged]]:
     if options.kubelet_logs:
-        kubelet = [(p, str(p)) for p in options.kubelet_logs]
+        kubelet = [host_log(p) for p in options.kubelet_logs]
     else:
-        folder, name = paths.KUBELET_LOG.rsplit("/", 1)
-        host = fs.resolve(folder).host_path
-        kubelet = [(p, f"{folder}/{p.name}") for p in rotations(host, name)]
-    hits = scan_files([*kubelet, *((p, str(p)) for p in options.rke2_logs)])
+        kubelet = rotations(fs, paths.KUBELET_LOG)
+    hits, damaged = scan_logs([*kubelet, *(host_log(p) for p in options.rke2_logs)])
     if journal is not None:
         scan(journal, "journal", hits)
-    return hits
+    return hits, damaged
 
 
 @contextlib.contextmanager
@@ -188,8 +186,12 @@ def _journal() -> Iterator[IO[bytes] | None]:
 
 
 def _hostname(fs: RootFS) -> str:
-    text = fs.read_text("/etc/hostname")
-    name = text.strip().splitlines()[0].strip() if text and text.strip() else ""
+    try:  # a name is at most 64 bytes: a larger or odd /etc/hostname is not one
+        data = fs.read_bytes("/etc/hostname", limit=4096)
+    except InputError:
+        data = None
+    text = data.decode("utf-8", errors="replace") if data else ""
+    name = text.strip().splitlines()[0].strip() if text.strip() else ""
     return name or os.uname().nodename
 
 

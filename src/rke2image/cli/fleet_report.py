@@ -174,68 +174,58 @@ def as_json(report: FleetReport) -> str:
     return json.dumps(as_dict(report), indent=2) + "\n"
 
 
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown section: its title, a table of already escaped cells, a blank line."""
+    if not rows:
+        return []
+    head = ["### " + title, "", "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    return [*head, *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
 def markdown(report: FleetReport) -> str:
     out = ["## rke2image fleet report", "", f"**{md(_summary(report))}**", ""]
-    if report.drift:
-        out += [
-            "### Values that differ from the node's role (servers first)",
-            "",
-            "| role | node | parameter | where | value | its peers |",
-            "|---|---|---|---|---|---|",
-        ]
-        out += [
-            f"| {d.role} | **{md(n.name)}** | `{code_span(d.key)}` | {VIEW_TITLES[d.view]} "
-            f"| `{code_span(_show(v))}` | {md(_peers(d))} |"
+    out += _table(
+        "Values that differ from the node's role (servers first)",
+        ["role", "node", "parameter", "where", "value", "its peers"],
+        [
+            [
+                d.role,
+                f"**{md(n.name)}**",
+                f"`{code_span(d.key)}`",
+                VIEW_TITLES[d.view],
+                f"`{code_span(_show(v))}`",
+                md(_peers(d)),
+            ]
             for d in report.drift
             for n, v in d.odd
-        ]
-        out.append("")
-    if report.noncompliant:
-        out += [
-            "### Nodes that are not compliant",
-            "",
-            "| role | node | errors | warnings | parameters |",
-            "|---|---|---|---|---|",
-        ]
-        out += [
-            f"| {n.role} | **{md(n.name)}** | {n.errors} | {n.warnings} | {md(_not_ok(n))} |"
+        ],
+    )
+    out += _table(
+        "Nodes that are not compliant",
+        ["role", "node", "errors", "warnings", "parameters"],
+        [
+            [n.role, f"**{md(n.name)}**", str(n.errors), str(n.warnings), md(_not_ok(n))]
             for n in report.noncompliant
-        ]
-        out.append("")
-    if report.stale:
-        out += [
-            f"### Audits older than {_age(report.max_age_seconds)}",
-            "",
-            "| role | node | audit generated | age |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| {n.role} | {md(n.name)} | {_time(n.moment)} "
-            f"| {_age((report.now - n.moment).total_seconds())} |"
+        ],
+    )
+    out += _table(
+        f"Audits older than {_age(report.max_age_seconds)}",
+        ["role", "node", "audit generated", "age"],
+        [
+            [n.role, md(n.name), _time(n.moment), _age((report.now - n.moment).total_seconds())]
             for n in report.stale
-        ]
-        out.append("")
-    if report.skewed:
-        out += [
-            "### Audits dated ahead of the collector's clock (the node's clock is wrong)",
-            "",
-            "| role | node | audit says | file |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| {n.role} | {md(n.name)} | {md(_skew(report, n))} | {md(n.file)} |"
-            for n in report.skewed
-        ]
-        out.append("")
-    if report.superseded:
-        out += [
-            "### Older audits left out (the newest of each node counts)",
-            "",
-            "| node | left out | counts |",
-            "|---|---|---|",
-        ]
-        out += [f"| {md(s.name)} | {md(s.file)} | {md(s.kept)} |" for s in report.superseded]
-        out.append("")
+        ],
+    )
+    out += _table(
+        "Audits dated ahead of the collector's clock (the node's clock is wrong)",
+        ["role", "node", "audit says", "file"],
+        [[n.role, md(n.name), md(_skew(report, n)), md(n.file)] for n in report.skewed],
+    )
+    out += _table(
+        "Older audits left out (the newest of each node counts)",
+        ["node", "left out", "counts"],
+        [[md(s.name), md(s.file), md(s.kept)] for s in report.superseded],
+    )
     if report.clean:
         out += ["Every node agrees with its role, is compliant and was audited recently.", ""]
     return "\n".join(out)

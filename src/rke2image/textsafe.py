@@ -24,6 +24,7 @@ import html
 import re
 
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_OR_BACKSLASH = re.compile(r"[\\\udc80-\udcff]")
 _ESCAPE = re.compile(r"\\(\\|x[89a-f][0-9a-f])")
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~#!])")
@@ -39,6 +40,12 @@ def _hex(char: str) -> str:
 def printable(text: str) -> str:
     """``text`` on one line, with no control character and no lone surrogate."""
     return _CONTROL.sub(lambda m: _hex(m.group()), text)
+
+
+def no_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a byte that was not UTF-8) as ``\\xNN``: JSON
+    readers refuse lone surrogates; every other character stays as it is."""
+    return _SURROGATE.sub(lambda m: _hex(m.group()), text)
 
 
 def reversible(name: str) -> str:

@@ -20,7 +20,6 @@ readers reject. One home for each escape, used by every reporter:
 
 from __future__ import annotations
 
-import html
 import re
 
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
@@ -64,7 +63,9 @@ def unreversible(text: str) -> str:
 
 def markdown(text: str, limit: int | None = None) -> str:
     """One Markdown table cell: no line break, HTML, link, image or emphasis gets through."""
-    text = " ".join(printable(text).split())
+    import html  # lazy: only the markdown formats need it
+
+    text = printable(" ".join(text.split()))
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
     return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rke2image.audit import AuditOptions, run_audit
@@ -25,14 +26,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--root",
-        type=Path,
+        type=folder_argument("--root"),
         default=Path("/"),
         metavar="DIR",
         help="root filesystem to read (default: /)",
     )
     parser.add_argument(
         "--proc-sys",
-        type=Path,
+        type=folder_argument("--proc-sys"),
         metavar="DIR",
         help="live values (default: /proc/sys when the root is /, else none)",
     )
@@ -82,6 +83,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "node_exporter's textfile collector; name it *.prom)",
     )
     parser.set_defaults(run=run)
+
+
+def folder_argument(flag: str) -> Callable[[str], Path]:
+    """``--root ''`` would read the current folder as a node's root: refuse it, as render
+    refuses ``-o ''``, rather than guess."""
+
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{flag} is empty: name the folder")
+        return Path(text)
+
+    return parse
 
 
 def run(args: argparse.Namespace) -> int:

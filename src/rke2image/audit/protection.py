@@ -116,7 +116,13 @@ def _read_config(fs: RootFS, path: str, findings: list[Finding]) -> list[tuple[s
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        position = getattr(error, "position", None)  # a ReaderError: a character index
+        if mark is not None:
+            line: int | None = mark.line + 1
+        elif isinstance(position, int):
+            line = text.count("\n", 0, position) + 1
+        else:
+            line = None
         findings.append(
             Finding(
                 "error",

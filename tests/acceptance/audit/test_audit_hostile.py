@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from acceptance.audit.roots import build_root, install_node, proc_sys, put
-from acceptance.audit.support import REQUIRED, audit, audit_json, param, rules
+from acceptance.audit.support import REQUIRED, audit, audit_json, no_journal, param, rules
 from rke2image.audit import AuditOptions, logs, run_audit
 from rke2image.rootfs import MAX_FILE_BYTES, RootFS, UnreadableFile
 from rke2image.spec.model import NodeSpec
@@ -286,3 +286,13 @@ def test_a_node_whose_every_log_is_hostile_is_still_audited(
     assert code == 1 and err == ""
     assert "[log-unreadable]" in out
     assert run_audit(AuditOptions(root=root, rke2_logs=(Path(os.devnull),))).findings
+
+
+def test_a_config_yaml_reader_error_names_its_line(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put(root, "etc/rancher/rke2/config.yaml", "profile: cis\nnode-label:\n  - a=\x07b\n")
+    code, report = audit_json(capsys, *no_journal(root))
+    assert code == 1
+    (found,) = [f for f in report["findings"] if f["rule"] == "rke2-config-invalid"]
+    assert (found["file"], found["line"]) == ("/etc/rancher/rke2/config.yaml", 3)

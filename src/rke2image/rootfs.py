@@ -38,9 +38,11 @@ class UnreadableFile(InputError):
     """A node file that exists but is not read: not a regular file, too large, or denied."""
 
     def __init__(self, node_path: str, reason: str) -> None:
+        from rke2image.textsafe import printable  # a node's file name is anyone's text
+
         self.node_path = node_path
         self.reason = reason
-        super().__init__(f"{node_path}: {reason}")
+        super().__init__(f"{printable(node_path)}: {reason}")
 
 
 def kind(mode: int) -> str:

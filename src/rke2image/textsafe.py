@@ -21,6 +21,8 @@ readers reject. One home for each escape, used by every reporter:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -45,6 +47,17 @@ def no_surrogates(text: str) -> str:
     """``text`` with each lone surrogate (a byte that was not UTF-8) as ``\\xNN``: JSON
     readers refuse lone surrogates; every other character stays as it is."""
     return _SURROGATE.sub(lambda m: _hex(m.group()), text)
+
+
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """A JSON-shaped value (dicts, lists, scalars) with ``change`` applied to every string."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {key: map_strings(item, change) for key, item in value.items()}
+    if isinstance(value, list):
+        return [map_strings(item, change) for item in value]
+    return value
 
 
 def reversible(name: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from rke2image.fleet import FLEET_SCHEMA, VIEW_TITLES, Drift, FleetReport, NodeAudit, Value
-from rke2image.textsafe import code_span, printable, reversible
+from rke2image.textsafe import code_span, map_strings, no_surrogates, printable, reversible
 from rke2image.textsafe import markdown as md
 
 
@@ -171,7 +171,8 @@ def as_dict(report: FleetReport) -> dict[str, Any]:
 
 
 def as_json(report: FleetReport) -> str:
-    return json.dumps(as_dict(report), indent=2) + "\n"
+    # node names and values come from the nodes' JSON, which may spell lone surrogates
+    return json.dumps(map_strings(as_dict(report), no_surrogates), indent=2) + "\n"
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> list[str]:

@@ -224,7 +224,7 @@ def test_file_names_that_are_not_utf8_have_one_reversible_form_in_json(
 # --- hypothesis: fleet inputs of every shape -----------------------------------------------
 
 names = st.text(
-    st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from("\n\r\x1b\x00|`[]("),
+    st.characters() | st.sampled_from("\n\r\x1b\x00|`[]("),  # lone surrogates too
     min_size=1,
     max_size=20,
 )

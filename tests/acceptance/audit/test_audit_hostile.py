@@ -296,3 +296,13 @@ def test_a_config_yaml_reader_error_names_its_line(
     assert code == 1
     (found,) = [f for f in report["findings"] if f["rule"] == "rke2-config-invalid"]
     assert (found["file"], found["line"]) == ("/etc/rancher/rke2/config.yaml", 3)
+
+
+def test_a_log_is_read_only_up_to_its_size_at_open_so_proc_files_end_at_once() -> None:
+    # what a rotation linked to /proc/self/pagemap is on a live node (--root /): a regular
+    # file that claims size 0 and would serve gigabytes
+    from rke2image.rootfs import open_regular
+
+    source = (lambda: open_regular("/proc/self/pagemap", "kubelet.log.1", follow=True), "k.1")
+    hits, damaged = logs.scan_logs([source])
+    assert (hits, damaged) == ({}, [])

@@ -46,7 +46,7 @@ class UnreadableFile(InputError):
 
 
 def kind(mode: int) -> str:
-    """What a non-regular file is, in the words of ``ls -l``'s manual."""
+    """What a file that is not a regular one is, for a message."""
     for test, name in (
         (stat.S_ISDIR, "a folder"),
         (stat.S_ISFIFO, "a FIFO"),
@@ -177,11 +177,6 @@ class RootFS:
             todo.extend([p for p in target.split("/") if p][::-1])
         final = "/" + "/".join(done)
         return Resolved(final, self.root.joinpath(*done))
-
-    def exists(self, node_path: str) -> bool:
-        """Something is at the node path (after links): a file, folder, FIFO or device."""
-        resolved = self.resolve(node_path)
-        return resolved.is_dev_null or os.path.lexists(resolved.host_path)
 
     def is_file(self, node_path: str) -> bool:
         """True for a regular file (after links) or a link to /dev/null."""

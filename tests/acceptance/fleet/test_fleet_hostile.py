@@ -75,6 +75,7 @@ def test_a_fifo_named_json_is_named_not_waited_for(tmp_path: Path) -> None:
     write_fleet(tmp_path, servers(2))
     os.mkfifo(tmp_path / "pipe.json")  # nobody ever writes: an open would block forever
     os.symlink("/dev/zero", tmp_path / "zero.json")
+    os.mkfifo(tmp_path / "x\nrke2image: error: forged.json")
     result = subprocess.run(
         [sys.executable, "-m", "rke2image", "fleet", str(tmp_path), *AT_NOW],
         capture_output=True,
@@ -86,6 +87,8 @@ def test_a_fifo_named_json_is_named_not_waited_for(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         f"rke2image: error: {tmp_path}/pipe.json: is a FIFO, not a regular file: not read: "
         "not an audit document",
+        f"rke2image: error: {tmp_path}/x\\x0arke2image: error: forged.json: is a FIFO, not a "
+        "regular file: not read: not an audit document",
         f"rke2image: error: {tmp_path}/zero.json: is a character device, not a regular file: "
         "not read: not an audit document",
     ]

@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rke2image.errors import InputError
-from rke2image.kernel import REQUIRED_PARAMETERS
+from rke2image.kernel import KERNEL_DEFAULTS, REQUIRED_PARAMETERS
 
 AUDIT_SCHEMA = "rke2image.audit/v1"
 FLEET_SCHEMA = "rke2image.fleet/v1"
 # An audit document is a few KiB; anything this large is not one (and is not read whole).
 MAX_FILE_BYTES = 16 * 1024 * 1024
+# A node's clock may run this far ahead of the collector's before its audit is "skewed":
+# NTP keeps clocks within a second; a node before its first sync can be years off.
+SKEW_TOLERANCE_SECONDS = 300
 
 ROLES = ("server", "agent", "unknown")  # report order: servers first, the odd master on top
 # What is compared per parameter: the live value, and the value each next boot applies.
@@ -51,7 +54,7 @@ class NodeAudit:
     file: str
     name: str
     role: str  # server | agent | unknown
-    generated: datetime
+    generated: datetime  # the node's own clock: before an NTP sync it can be far off
     live: bool
     protection: bool
     compliant: bool
@@ -61,6 +64,25 @@ class NodeAudit:
     values: dict[str, dict[str, Value]]
     expected: dict[str, str]
     verdicts: dict[str, str]
+    # When the collector received the file (its modification time, the collector's clock):
+    # what a node's clock cannot misstate. None for documents not read from a file.
+    received: datetime | None = None
+
+    @property
+    def skewed(self) -> bool:
+        """The node dates its audit after the collector received it: its clock runs ahead."""
+        if self.received is None:
+            return False
+        return (self.generated - self.received).total_seconds() > SKEW_TOLERANCE_SECONDS
+
+    @property
+    def moment(self) -> datetime:
+        """When the audit ran, as far as anyone can tell: the node's date, but never after
+        the collector received it (a clock before NTP sync must not make an old audit win
+        over a newer one, nor keep it from going stale)."""
+        if self.received is None or not self.skewed:
+            return self.generated
+        return self.received
 
 
 @dataclass(frozen=True)
@@ -70,15 +92,16 @@ class Drift:
     role: str
     key: str
     view: str
-    majority: Value
+    majority: Value  # the reference the odd nodes differ from
     majority_count: int
     total: int
     odd: tuple[tuple[NodeAudit, Value], ...]
+    required: bool = False  # the reference is the required value, held by a minority
 
     @property
     def tie(self) -> bool:
         """No value is held by more than half the nodes: the majority shown is a pick."""
-        return self.majority_count * 2 <= self.total
+        return not self.required and self.majority_count * 2 <= self.total
 
 
 @dataclass(frozen=True)
@@ -99,6 +122,7 @@ class FleetReport:
     noncompliant: tuple[NodeAudit, ...]
     stale: tuple[NodeAudit, ...]
     superseded: tuple[Superseded, ...] = field(default=())
+    skewed: tuple[NodeAudit, ...] = field(default=())
 
     @property
     def servers_agree(self) -> bool:
@@ -106,7 +130,7 @@ class FleetReport:
 
     @property
     def clean(self) -> bool:
-        return not (self.drift or self.noncompliant or self.stale)
+        return not (self.drift or self.noncompliant or self.stale or self.skewed)
 
     def count(self, role: str) -> int:
         return sum(node.role == role for node in self.nodes)
@@ -149,13 +173,17 @@ def load_nodes(files: Iterable[Path]) -> tuple[list[NodeAudit], list[str]]:
 
 
 def load_node(path: Path) -> NodeAudit:
+    """One audit document: a regular file (a FIFO named *.json would block forever), read
+    bounded, and parsed so that no input reaches an internal error."""
+    from rke2image.rootfs import UnreadableFile, read_bounded
+
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = read_bounded(path, str(path), MAX_FILE_BYTES, follow=True)
+        received = datetime.fromtimestamp(os.stat(path).st_mtime, timezone.utc)
+    except UnreadableFile as error:
+        raise InputError(f"{path}: {error.reason}: not an audit document") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{path}: over {MAX_FILE_BYTES // 2**20} MiB: not an audit document")
     try:
         document = json.loads(data.decode("utf-8"))  # bytes would let UTF-16/32 through
     except UnicodeDecodeError:
@@ -165,7 +193,11 @@ def load_node(path: Path) -> NodeAudit:
             f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}; "
             "expected the output of `rke2image audit --format json`"
         ) from None
-    return _node_from(document, str(path))
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply: not an audit document") from None
+    except ValueError as error:  # an integer of over 4300 digits (CPython's limit)
+        raise InputError(f"{path}: invalid JSON: {error}: not an audit document") from None
+    return _node_from(document, str(path), received)
 
 
 class _Shape:
@@ -195,7 +227,7 @@ class _Shape:
         )
 
 
-def _node_from(document: Any, file: str) -> NodeAudit:
+def _node_from(document: Any, file: str, received: datetime | None = None) -> NodeAudit:
     shape = _Shape(file)
     if not isinstance(document, dict):
         raise shape.error("", "expected an object")
@@ -249,6 +281,7 @@ def _node_from(document: Any, file: str) -> NodeAudit:
         values=values,
         expected=expected,
         verdicts=verdicts,
+        received=received,
     )
 
 
@@ -269,7 +302,12 @@ def fleet_report(nodes: Sequence[NodeAudit], now: datetime, max_age_seconds: int
     """Compare every node with the majority of its role; name the stale and the failing."""
     unique, superseded = _newest_per_node(nodes)
     drift = [d for role in ROLES for d in _role_drift(role, [n for n in unique if n.role == role])]
-    stale = tuple(n for n in unique if (now - n.generated).total_seconds() > max_age_seconds)
+    stale = tuple(n for n in unique if (now - n.moment).total_seconds() > max_age_seconds)
+    ahead = tuple(
+        n
+        for n in unique
+        if n.skewed or (n.generated - now).total_seconds() > SKEW_TOLERANCE_SECONDS
+    )
     return FleetReport(
         now=now,
         max_age_seconds=max_age_seconds,
@@ -278,12 +316,13 @@ def fleet_report(nodes: Sequence[NodeAudit], now: datetime, max_age_seconds: int
         noncompliant=tuple(n for n in unique if not n.compliant or n.errors),
         stale=stale,
         superseded=tuple(superseded),
+        skewed=ahead,
     )
 
 
 def _newest_per_node(nodes: Sequence[NodeAudit]) -> tuple[list[NodeAudit], list[Superseded]]:
     newest: dict[str, NodeAudit] = {}
-    for node in sorted(nodes, key=lambda n: (n.name, n.generated, n.file)):
+    for node in sorted(nodes, key=lambda n: (n.name, n.moment, n.generated, n.file)):
         newest[node.name] = node  # sorted oldest first: the last one read wins
     superseded = [
         Superseded(n.name, n.file, newest[n.name].file)
@@ -333,5 +372,10 @@ def _drift(
     majority, majority_count = min(
         counts.items(), key=lambda item: (-item[1], item[0] != expected, str(item[0]))
     )
+    # When most nodes are wrong, the few that hold the required value are not the odd ones.
+    right = majority == expected or (majority is None and KERNEL_DEFAULTS.get(key) == expected)
+    required = expected is not None and not right and expected in counts
+    if required:
+        majority, majority_count = expected, counts[expected]
     odd = tuple((n, v) for n, v in found if v != majority)
-    return Drift(role, key, view, majority, majority_count, len(found), odd)
+    return Drift(role, key, view, majority, majority_count, len(found), odd, required)

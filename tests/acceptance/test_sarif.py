@@ -157,7 +157,7 @@ def test_fingerprint_changes_with_the_rule_or_the_place(
     assert len(prints) == 4 and len(set(prints)) == 4
 
 
-def test_a_file_outside_the_repository_gets_an_absolute_uri(
+def test_a_file_outside_the_repository_is_named_without_the_runners_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inside = tmp_path / "repo"
@@ -167,7 +167,11 @@ def test_a_file_outside_the_repository_gets_an_absolute_uri(
     _, document = sarif(capsys, str(outside))
     (result,) = document["runs"][0]["results"]
     artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
-    assert artifact == {"uri": outside.as_uri()}
+    assert artifact == {
+        "uri": "server-port.yaml",
+        "description": {"text": "outside the repository"},
+    }
+    assert str(ROOT) not in json.dumps(document)
 
 
 def test_sarif_is_deterministic(

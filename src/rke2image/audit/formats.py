@@ -1,20 +1,47 @@
-"""The audit's reporters: text for a person, JSON, Prometheus text, node-problem-detector."""
+"""The audit's reporters: text for a person, JSON, Prometheus text, node-problem-detector.
+
+File names, the host name and live values come from the node, whoever controls it: every
+text line goes through ``textsafe.printable`` (a newline in a sysctl.d file name cannot
+forge a ``compliant`` line, an escape sequence cannot reach the terminal), npd's output
+stays one line, JSON file names take ``textsafe.reversible``'s one form, and a Prometheus
+sample value is ASCII digits only (node_exporter drops the whole file over one bad sample).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from rke2image.audit.model import VERDICTS, Finding, NextBoot, Report
+from rke2image.textsafe import no_surrogates, printable, reversible
 
 NPD_MAX = 80  # node-problem-detector keeps at most 80 characters of a plugin's output
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# A sample value Prometheus parses: ASCII only (``\d`` would take Arabic-Indic digits).
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+# The audit document's fields that hold a node path (docs/audit-json.md).
+_PATH_FIELDS = frozenset({"file", "root", "systemd", "procps"})
 
 
 def as_json(report: Report) -> str:
     import json  # lazy: the other formats do not need it
 
-    return json.dumps(report.as_dict(), indent=2) + "\n"
+    return json.dumps(_json_safe(report.as_dict()), indent=2) + "\n"
+
+
+def _json_safe(value: Any, path_field: bool = False) -> Any:
+    """File names in their reversible form; any other text free of lone surrogates (the
+    bytes of a file name that are not UTF-8, quoted in a message)."""
+    if isinstance(value, str):
+        return reversible(value) if path_field else no_surrogates(value)
+    if isinstance(value, dict):
+        return {
+            k: _json_safe(v, k in _PATH_FIELDS and not isinstance(v, dict))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_json_safe(v, path_field) for v in value]
+    return value
 
 
 def text(report: Report) -> str:
@@ -54,7 +81,7 @@ def text(report: Report) -> str:
     out += [_finding(f) for f in report.findings]
     verdict = "compliant" if report.compliant else "NOT compliant"
     out.append(f"{report.errors} error(s), {report.warnings} warning(s): {verdict}")
-    return "\n".join(out) + "\n"
+    return "".join(printable(line) + "\n" for line in out)
 
 
 def _boot(boot: NextBoot) -> str:
@@ -92,12 +119,12 @@ def prometheus(report: Report) -> str:
     family(
         "rke2image_sysctl_live_value",
         "The kernel parameter's value now (/proc/sys).",
-        [({"key": p.key}, p.live) for p in params if p.live and _NUMBER.match(p.live)],
+        [({"key": p.key}, p.live) for p in params if p.live and _NUMBER.fullmatch(p.live)],
     )
     family(
         "rke2image_sysctl_expected_value",
         "The value kubelet (or the spec) requires.",
-        [({"key": p.key}, p.expected) for p in params if _NUMBER.match(p.expected)],
+        [({"key": p.key}, p.expected) for p in params if _NUMBER.fullmatch(p.expected)],
     )
     family(
         "rke2image_sysctl_next_boot_compliant",
@@ -165,6 +192,7 @@ def npd(report: Report) -> str:
 
 
 def _cut(head: str, tail: str = "") -> str:
+    head = printable(head)
     room = NPD_MAX - len(tail)
     if len(head) > room:
         head = head[: room - 3] + "..."
@@ -176,7 +204,8 @@ def _bool(value: bool) -> str:
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    """A label value: printable (valid UTF-8, no control character), then quoted."""
+    return printable(value).replace("\\", "\\\\").replace('"', '\\"')
 
 
 REPORTERS: dict[str, Callable[[Report], str]] = {

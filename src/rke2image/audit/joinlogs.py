@@ -3,9 +3,9 @@ history."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from rke2image.audit.logs import LogHit
+from rke2image.audit.logs import Damaged, LogHit
 from rke2image.audit.model import Finding, ParameterResult
 
 _WHO = {
@@ -21,10 +21,21 @@ def log_findings(
     hits: Mapping[tuple[str, str], LogHit],
     parameters: Mapping[str, ParameterResult],
     still_true: Mapping[str, bool],
+    damaged: Iterable[Damaged] = (),
 ) -> list[Finding]:
     """One finding per latest log line. ``still_true`` says, for the non-parameter rules
-    (etcd user/group, cis-protection-false), whether the cause is still there."""
-    findings = []
+    (etcd user/group, cis-protection-false), whether the cause is still there. A damaged
+    log (a truncated rotation) is a warning: its history may be incomplete."""
+    findings = [
+        Finding(
+            "warning",
+            "log-unreadable",
+            f"{d.reason}: the lines before the damage were read, the rest is unknown",
+            file=d.file,
+            fix=f"check {d.file}: remove it if it is a damaged old rotation",
+        )
+        for d in damaged
+    ]
     for (rule, subject), hit in sorted(hits.items(), key=lambda kv: (kv[1].file, kv[1].line)):
         param = parameters.get(subject)
         if rule == "systemd-sysctl-failed":

@@ -1,8 +1,9 @@
 """kubelet's and RKE2's refusals, and systemd-sysctl's failures, found in logs.
 
 Logs are streamed in 1 MiB blocks (a kubelet.log can be gigabytes): a fast
-``bytes.find`` for each fixed phrase, then a regex on the one line around a hit.
-Only the latest line per (rule, key) is kept, so memory stays constant.
+``bytes.find`` for each fixed phrase, then a regex anchored at the hit. Only the latest
+line per (rule, key) is kept, so memory stays constant, and every byte is looked at a
+fixed number of times, so time is linear, whatever the lines' lengths.
 
 The phrases, word for word from upstream:
 - kubelet setupKernelTunables: ``invalid kernel flag: vm/overcommit_memory, expected
@@ -15,15 +16,20 @@ The phrases, word for word from upstream:
 
 from __future__ import annotations
 
+import io
+import os
 import re
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
-from rke2image.errors import InputError
+from rke2image.errors import InputError, UserError
 from rke2image.kernel import normalize_key
+from rke2image.rootfs import RootFS, UnreadableFile
 
 BLOCK = 1 << 20
+OVERLAP = 4096  # longer than any phrase matched: a hit cut by a block edge is found whole
 
 
 class LogHit(NamedTuple):
@@ -39,48 +45,57 @@ class LogHit(NamedTuple):
 
 
 _KUBELET = re.compile(
-    rb"[Ii]nvalid kernel flag: (?P<key>[\w./-]+), expected value: (?P<expected>-?\d+), "
-    rb"actual value: (?P<actual>-?\d+)"
+    rb"[Ii]nvalid kernel flag: (?P<key>[\w./-]{1,256}), expected value: "
+    rb"(?P<expected>-?\d{1,32}), actual value: (?P<actual>-?\d{1,32})"
 )
 _RKE2_VALUE = re.compile(
-    rb"invalid kernel parameter value (?P<key>[\w./-]+)=(?P<actual>-?\d+) - expected "
-    rb"(?P<expected>-?\d+)"
+    rb"invalid kernel parameter value (?P<key>[\w./-]{1,256})=(?P<actual>-?\d{1,32}) - "
+    rb"expected (?P<expected>-?\d{1,32})"
 )
 # needle -> the (rule, pattern) pairs tried on a line holding it. One needle serves
 # both "invalid kernel" phrases: each needle is one more pass over the block.
-_PATTERNS: tuple[tuple[bytes, tuple[tuple[str, re.Pattern[bytes]], ...]], ...] = (
+# ``back``: how many bytes before the needle a match starts ("[Ii]nvalid" is one).
+_PATTERNS: tuple[tuple[bytes, int, tuple[tuple[str, re.Pattern[bytes]], ...]], ...] = (
     (
         b"nvalid kernel ",
+        1,
         (("kubelet-invalid-kernel-flag", _KUBELET), ("rke2-invalid-kernel-parameter", _RKE2_VALUE)),
     ),
     (
         b"missing required: ",
+        0,
         (
             (
                 "rke2-missing-etcd-account",
                 re.compile(
-                    rb"missing required: (?P<key>user|group): unknown (?:user|group) [\w.-]+"
+                    rb"missing required: (?P<key>user|group): unknown (?:user|group) [\w.-]{1,256}"
                 ),
             ),
         ),
     ),
     (
         b"--protect-kernel-defaults must be true",
+        0,
         (
             (
                 "rke2-protect-kernel-defaults",
                 re.compile(
-                    rb"--protect-kernel-defaults must be true when using --profile=(?P<key>[\w.-]+)"
+                    rb"--protect-kernel-defaults must be true when using "
+                    rb"--profile=(?P<key>[\w.-]{1,256})"
                 ),
             ),
         ),
     ),
     (
         b"Couldn't write '",
+        0,
         (
             (
                 "systemd-sysctl-failed",
-                re.compile(rb"Couldn't write '(?P<actual>[^']*)' to '(?P<key>[^']+)'[^\n]*"),
+                re.compile(
+                    rb"Couldn't write '(?P<actual>[^'\n]{0,256})' to '(?P<key>[^'\n]{1,256})'"
+                    rb"[^\n]{0,256}"
+                ),
             ),
         ),
     ),
@@ -88,7 +103,11 @@ _PATTERNS: tuple[tuple[bytes, tuple[tuple[str, re.Pattern[bytes]], ...]], ...] =
 
 
 def scan(stream: IO[bytes], name: str, hits: dict[tuple[str, str], LogHit]) -> None:
-    """Add the hits of one log to ``hits``; a later line replaces an earlier one."""
+    """Add the hits of one log to ``hits``; a later line replaces an earlier one.
+
+    Linear time and constant memory for any log: a line longer than a block (what a crash
+    leaves: NUL bytes up to the file's size, no newline) is scanned a block at a time,
+    keeping only a tail the length of the longest phrase, never the whole line."""
     base = 1  # line number of the first line in ``block``
     carry = b""
     while True:
@@ -100,6 +119,9 @@ def scan(stream: IO[bytes], name: str, hits: dict[tuple[str, str], LogHit]) -> N
             return
         cut = block.rfind(b"\n") + 1
         if cut == 0:
+            if len(block) > BLOCK:  # one line longer than a block: scan it, keep a tail
+                _scan_block(block, base, name, hits)
+                block = block[-OVERLAP:]
             carry = block
             continue
         _scan_block(block[:cut], base, name, hits)
@@ -109,17 +131,16 @@ def scan(stream: IO[bytes], name: str, hits: dict[tuple[str, str], LogHit]) -> N
 
 def _scan_block(block: bytes, base: int, name: str, hits: dict[tuple[str, str], LogHit]) -> None:
     found: list[tuple[int, str, re.Match[bytes]]] = []
-    for needle, patterns in _PATTERNS:
+    for needle, back, patterns in _PATTERNS:
         at = block.find(needle)
         while at >= 0:
-            start = block.rfind(b"\n", 0, at) + 1
-            end = block.find(b"\n", at)
-            end = len(block) if end < 0 else end
             for rule, pattern in patterns:
-                for match in pattern.finditer(block, start, end):
+                match = pattern.match(block, max(at - back, 0))
+                if match is not None:
                     found.append((match.start(), rule, match))
-            at = block.find(needle, end)
+            at = block.find(needle, at + len(needle))
     found.sort(key=lambda item: item[0])  # file order, so the latest line wins
+    line, counted = base, 0
     for offset, rule, match in found:
         groups = {k: v.decode("utf-8", "replace") for k, v in match.groupdict().items() if v}
         subject = groups["key"]
@@ -129,7 +150,8 @@ def _scan_block(block: bytes, base: int, name: str, hits: dict[tuple[str, str], 
             "systemd-sysctl-failed",
         }:
             subject = normalize_key(subject.lstrip("/"))
-        line = base + block.count(b"\n", 0, offset)
+        line += block.count(b"\n", counted, offset)  # counted once: linear in the block
+        counted = offset
         hits[(rule, subject)] = LogHit(
             rule,
             subject,
@@ -141,39 +163,117 @@ def _scan_block(block: bytes, base: int, name: str, hits: dict[tuple[str, str], 
         )
 
 
-def scan_files(paths: Iterable[tuple[Path, str]]) -> dict[tuple[str, str], LogHit]:
-    """Scan (host path, name to report) pairs oldest first; ``.gz`` rotations are unpacked."""
+class Damaged(NamedTuple):
+    """A log that could not be read to its end (a truncated or corrupt rotation): what was
+    read before the damage counts, and the audit goes on."""
+
+    file: str
+    reason: str
+
+
+# Opens the log: a raw handle and the bytes to read (None: to its end), and its name.
+LogSource = tuple[Callable[[], "tuple[IO[bytes], int | None]"], str]
+
+
+def scan_logs(sources: Iterable[LogSource]) -> tuple[dict[tuple[str, str], LogHit], list[Damaged]]:
+    """Scan logs oldest first: each source opens (a raw handle, the size at open) and names
+    the log. Only the size at open is read (a log that grows while read, or a /proc file
+    that claims size 0, cannot make the scan endless); ``.gz`` rotations are unpacked, and
+    a damaged one is reported, not fatal."""
     import gzip  # lazy: only rotated logs need it
+    import zlib
 
     hits: dict[tuple[str, str], LogHit] = {}
-    for host, name in paths:
+    damaged: list[Damaged] = []
+    for opener, name in sources:
         try:
-            opener = gzip.open if host.name.endswith(".gz") else open
-            with opener(host, "rb") as stream:
-                scan(stream, name, hits)  # type: ignore[arg-type]
+            raw, size = opener()
+        except (FileNotFoundError, NotADirectoryError):  # rotated away since it was listed
+            continue
+        except UnreadableFile as error:  # replaced by a FIFO or a folder since listed
+            damaged.append(Damaged(name, error.reason))
+            continue
+        with raw:
+            bounded = _Bounded(raw, size)
+            try:
+                if name.endswith(".gz"):
+                    with gzip.GzipFile(fileobj=bounded, mode="rb") as stream:
+                        scan(stream, name, hits)  # type: ignore[arg-type]
+                else:
+                    scan(bounded, name, hits)  # type: ignore[arg-type]
+            except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+                damaged.append(Damaged(name, f"not a readable gzip file ({error})"))
+            except OSError as error:
+                damaged.append(Damaged(name, f"cannot read: {error.strerror or error}"))
+    return hits, damaged
+
+
+class _Bounded(io.RawIOBase):
+    """The first ``left`` bytes of a raw file (all of it when ``left`` is None)."""
+
+    def __init__(self, raw: IO[bytes], left: int | None) -> None:
+        self._raw, self._left = raw, (1 << 62) if left is None else left
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        want = min(len(view), self._left)
+        if want <= 0:
+            return 0
+        got = self._raw.readinto(view[:want])  # type: ignore[attr-defined]
+        self._left -= got or 0
+        return got or 0
+
+    def read(self, size: int = -1) -> bytes:
+        want = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._raw.read(want) if want > 0 else b""
+        self._left -= len(data)
+        return data
+
+
+def host_log(path: Path) -> LogSource:
+    """A log the user named on the command line, read as given to its end: a file, or a
+    pipe such as ``<(journalctl -u rke2-server)``. Absent or unreadable is a usage error
+    (exit 2), not a finding."""
+
+    def opener() -> tuple[IO[bytes], int | None]:
+        try:
+            return open(path, "rb"), None  # closed by scan_logs
         except OSError as error:
-            raise InputError(f"{name}: cannot read the log: {error}") from None
-    return hits
+            raise InputError(f"{path}: cannot read the log: {error.strerror}") from None
+
+    return opener, str(path)
 
 
-def rotations(folder: Path, name: str) -> Iterator[Path]:
-    """``name`` and its rotations (``name.1``, ``name.2.gz``, lumberjack's ``stem-TIME.log``),
-    oldest first by modification time."""
+def rotations(fs: RootFS, node_path: str) -> list[LogSource]:
+    """``node_path`` and its rotations in the root (``name.1``, ``name.2.gz``, lumberjack's
+    ``stem-TIME.log``), oldest first by modification time, each resolved inside the root and
+    read only if it is a regular file there. A rotation renamed or removed while listed is
+    left out."""
+    folder, name = node_path.rsplit("/", 1)
     stem = name.rsplit(".", 1)[0]
-    try:
-        entries = [
-            p
-            for p in folder.iterdir()
-            if p.is_file()
-            and (
-                p.name == name
-                or p.name.startswith(name + ".")
-                or (p.name.startswith(stem + "-") and ".log" in p.name)
-            )
-        ]
-    except OSError:
-        return iter(())
-    return iter(sorted(entries, key=lambda p: (p.stat().st_mtime, p.name == name, -_age(p.name))))
+    dated: list[tuple[float, bool, int, str]] = []
+    for entry in fs.listdir(folder or "/"):
+        if not (
+            entry == name
+            or entry.startswith(name + ".")
+            or (entry.startswith(stem + "-") and ".log" in entry)
+        ):
+            continue
+        path = f"{folder}/{entry}"
+        try:
+            info = os.stat(fs.resolve(path).host_path)
+        except (OSError, UserError):  # gone since listed, a link loop, a dangling link
+            continue
+        if stat.S_ISREG(info.st_mode):
+            dated.append((info.st_mtime, entry == name, -_age(entry), path))
+    return [(_opener(fs, path), path) for *_, path in sorted(dated)]
+
+
+def _opener(fs: RootFS, path: str) -> Callable[[], tuple[IO[bytes], int | None]]:
+    return lambda: fs.open_binary(path)
 
 
 def _age(name: str) -> int:

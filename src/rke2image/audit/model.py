@@ -11,7 +11,7 @@ Severity = Literal["error", "warning", "info"]
 SCHEMA = "rke2image.audit/v1"
 
 # Verdicts of one parameter, worst first (the order the text report and npd use).
-VERDICTS = ("wrong", "missing", "latent", "unpersisted", "ok")
+VERDICTS = ("wrong", "missing", "unreadable", "latent", "unpersisted", "ok")
 
 
 # Who writes a value at boot, in the order they run: the kernel command line (before

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from rke2image import paths
 from rke2image.audit.boot import BootWriters
+from rke2image.audit.live import Live, Unreadable
 from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult, Severity
 from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
 from rke2image.sysctld import SYSCTL_CONF, BootPlan, Outcome
@@ -78,10 +79,9 @@ def applied(value: str | None, expected: str) -> str | None:
     return value
 
 
-def verdict(
-    expected: str, live: str | None, boot: str | None, default: str | None, is_live: bool
-) -> str:
-    """ok, wrong, latent, unpersisted or missing (docs/audit-json.md, "Verdicts").
+def verdict(expected: str, live: Live, boot: str | None, default: str | None, is_live: bool) -> str:
+    """ok, wrong, latent, unpersisted, missing or unreadable (docs/audit-json.md,
+    "Verdicts").
 
     Values compare as the kernel parses them; a boot value the kernel refuses leaves
     the kernel's default."""
@@ -92,6 +92,8 @@ def verdict(
         return "ok" if same_value(boot, expected) else "wrong"
     if live is None:
         return "missing"
+    if isinstance(live, Unreadable):
+        return "unreadable"
     if not same_value(live, expected):
         return "wrong"
     if boot is None:
@@ -101,7 +103,7 @@ def verdict(
 
 def judge(
     want: Wanted,
-    live: str | None,
+    live: Live,
     systemd: BootPlan,
     procps: BootPlan,
     ctx: Context,
@@ -119,6 +121,8 @@ def judge(
     result = verdict(want.expected, live, by_systemd.value, default, ctx.live)
     fix = _fix(want, result, by_systemd, writers)
     findings = _findings(want, live, result, by_systemd, ctx, fix)
+    if isinstance(live, Unreadable):
+        live = None
     w = by_procps.winner
     if (
         result == "ok"
@@ -169,11 +173,13 @@ def _fix(
     live = f"sysctl -w {want.key}={want.expected}" if result == "wrong" else ""
     if result == "missing":
         return f"load the module that provides {want.key}, then {persist}"
+    if result == "unreadable":
+        return "; ".join(p for p in (f"run the audit as root to read {want.key}", persist) if p)
     return "; ".join(p for p in (live, persist) if p) or None
 
 
 def _findings(
-    want: Wanted, live: str | None, result: str, boot: Outcome, ctx: Context, fix: str | None
+    want: Wanted, live: Live, result: str, boot: Outcome, ctx: Context, fix: str | None
 ) -> list[Finding]:
     if result == "ok":
         return []
@@ -230,6 +236,17 @@ def _findings(
                 file,
                 line,
                 fix,
+            )
+        ]
+    if isinstance(live, Unreadable):
+        return [
+            Finding(
+                "warning",
+                "live-value-unreadable",
+                f"{want.key}: the live value cannot be read ({live.reason}), so whether "
+                "kubelet accepts it is unknown",
+                want.key,
+                fix=fix,
             )
         ]
     if result == "missing":

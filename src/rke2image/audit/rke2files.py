@@ -106,7 +106,13 @@ def _read_one(
         return []
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        position = getattr(error, "position", None)  # a ReaderError: a character index
+        if mark is not None:
+            line: int | None = mark.line + 1
+        elif isinstance(position, int):
+            line = read.text.count("\n", 0, position) + 1
+        else:
+            line = None
         _invalid(reading, path, line, f"not valid YAML: {error}".replace("\n", " "))
         return []
     if node is None:

@@ -15,7 +15,7 @@ from rke2image.audit import node as node_checks
 from rke2image.audit.boot import read_boot_writers
 from rke2image.audit.joinlogs import log_findings
 from rke2image.audit.live import active_swaps, read_live
-from rke2image.audit.logs import LogHit, rotations, scan, scan_files
+from rke2image.audit.logs import Damaged, LogHit, host_log, rotations, scan, scan_logs
 from rke2image.audit.model import Finding, ParameterResult, Report
 from rke2image.audit.nodefile import read_node_text
 from rke2image.audit.params import Context, Wanted, judge
@@ -107,7 +107,7 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
                 fix="swapoff -a, and remove the swap entry from /etc/fstab",
             )
         )
-    hits, unread = _scan_logs(options, fs, journal)
+    hits, damaged, unread = _scan_logs(options, fs, journal)
     findings += [
         Finding(
             "info",
@@ -124,7 +124,7 @@ def _audit(options: AuditOptions, root: Path, host_root: bool, journal: IO[bytes
         "rke2-missing-etcd-account:group": not node_checks.has_account(fs, "/etc/group", "etcd"),
         "rke2-protect-kernel-defaults": any(f.rule == "cis-protection-false" for f in findings),
     }
-    findings += log_findings(hits, {r.key: r for r in results}, still)
+    findings += log_findings(hits, {r.key: r for r in results}, still, damaged)
     findings.sort(key=lambda f: (_RANK[f.severity], f.file or "", f.line or 0, f.rule, f.key or ""))
     now = _now(options)
     return Report(
@@ -167,28 +167,29 @@ def _from_spec(options: AuditOptions) -> tuple[dict[str, str], str | None]:
 
 def _scan_logs(
     options: AuditOptions, fs: RootFS, journal: IO[bytes] | None
-) -> tuple[dict[tuple[str, str], LogHit], list[str]]:
-    """The log hits, and the root's kubelet logs the audit may not read (kubelet.log is
-    0600, written by lumberjack: without root). A log given on the command line that
-    cannot be read stays an I/O error."""
+) -> tuple[dict[tuple[str, str], LogHit], list[Damaged], list[str]]:
+    """The log hits, the damaged logs, and the root's kubelet logs the audit may not read
+    (kubelet.log is 0600, written by lumberjack: without root). A log given on the command
+    line that cannot be read stays an I/O error."""
     unread: list[str] = []
     if options.kubelet_logs:
-        kubelet = [(p, str(p)) for p in options.kubelet_logs]
+        kubelet = [host_log(p) for p in options.kubelet_logs]
     else:
-        folder, name = paths.KUBELET_LOG.rsplit("/", 1)
+        folder = paths.KUBELET_LOG.rsplit("/", 1)[0]
         host = fs.resolve(folder).host_path
+        kubelet = []
         if host.is_dir() and not os.access(host, os.R_OK | os.X_OK):
             unread.append(folder)
-        kubelet = []
-        for p in rotations(host, name):
-            if os.access(p, os.R_OK):
-                kubelet.append((p, f"{folder}/{p.name}"))
-            else:
-                unread.append(f"{folder}/{p.name}")
-    hits = scan_files([*kubelet, *((p, str(p)) for p in options.rke2_logs)])
+        else:
+            for source in rotations(fs, paths.KUBELET_LOG):
+                if os.access(fs.resolve(source[1]).host_path, os.R_OK):
+                    kubelet.append(source)
+                else:
+                    unread.append(source[1])
+    hits, damaged = scan_logs([*kubelet, *(host_log(p) for p in options.rke2_logs)])
     if journal is not None:
         scan(journal, "journal", hits)
-    return hits, unread
+    return hits, damaged, unread
 
 
 @contextlib.contextmanager

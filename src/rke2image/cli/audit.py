@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rke2image.audit import AuditOptions, run_audit
@@ -25,14 +26,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--root",
-        type=Path,
+        type=folder_argument("--root"),
         default=Path("/"),
         metavar="DIR",
         help="root filesystem to read (default: /)",
     )
     parser.add_argument(
         "--proc-sys",
-        type=Path,
+        type=folder_argument("--proc-sys"),
         metavar="DIR",
         help="live values (default: /proc/sys when the root is /, else none)",
     )
@@ -85,6 +86,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
+def folder_argument(flag: str) -> Callable[[str], Path]:
+    """``--root ''`` would read the current folder as a node's root: refuse it, as render
+    refuses ``-o ''``, rather than guess."""
+
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{flag} is empty: name the folder")
+        return Path(text)
+
+    return parse
+
+
 def run(args: argparse.Namespace) -> int:
     options = AuditOptions(
         root=args.root,
@@ -106,19 +119,39 @@ def run(args: argparse.Namespace) -> int:
 def write_atomically(path: Path, content: str) -> None:
     """Write a temporary file in the same folder, then rename it over ``path``: a scraper
     never sees half a file (node_exporter's textfile collector reads only *.prom, so the
-    temporary name must not end in .prom)."""
+    temporary name must not end in .prom).
+
+    Only a regular file is replaced: a device node, FIFO, folder or socket at ``path`` is
+    refused (``--textfile /dev/stdout`` must not replace the device). A link to a regular
+    file is written through: the new file is renamed over the link's target, in its folder.
+    """
+    import stat
     import tempfile  # lazy: only --textfile needs it
 
-    folder = path.parent if str(path.parent) else Path(".")
+    from rke2image.rootfs import kind
+
+    target = Path(os.path.realpath(path))  # the file a link names; ``path`` itself if none
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        mode: int | None = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise InputError(f"{path}: cannot write the textfile: {error.strerror}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        where = "" if target == path.absolute() else f" (through the link, {target})"
+        raise InputError(
+            f"{path}: is {kind(mode)}{where}, not a regular file: the textfile is written "
+            "only to a new or regular file (name a *.prom file in the collector's folder)"
+        )
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as error:
         raise InputError(f"{path}: cannot write the textfile: {error.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
         os.chmod(temp, 0o644)  # node_exporter runs as another user
-        os.replace(temp, path)
+        os.replace(temp, target)
     except BaseException as error:
         Path(temp).unlink(missing_ok=True)
         if isinstance(error, OSError):

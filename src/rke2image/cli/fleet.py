@@ -16,6 +16,7 @@ from pathlib import Path
 from rke2image.cli.fleet_report import REPORTERS
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from rke2image.fleet import audit_files, fleet_report, load_nodes, parse_time
+from rke2image.textsafe import printable
 
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -79,8 +80,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     nodes, errors = load_nodes(audit_files(args.paths))
     if errors:  # nothing on stdout: a report over part of the fleet would mislead
-        for line in errors:
-            print(f"rke2image: error: {line}", file=sys.stderr)
+        for line in errors:  # one line each, whatever a file name holds
+            print(f"rke2image: error: {printable(line)}", file=sys.stderr)
         return EXIT_USAGE
     report = fleet_report(nodes, args.now or datetime.now(timezone.utc), args.max_age)
     sys.stdout.write(REPORTERS[args.format](report))

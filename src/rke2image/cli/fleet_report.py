@@ -1,7 +1,10 @@
 """Reporters of the fleet report: text (a terminal), json (tools), markdown (a ticket or PR).
 
 Every reporter lists the same things in the same order: drift (servers first), the
-nodes that are not compliant, the stale audits, the superseded files, a summary.
+nodes that are not compliant, the stale audits, the audits dated ahead of the collector's
+clock, the superseded files, a summary. Node names, files and values come from the nodes:
+text prints them through ``textsafe.printable``, markdown through ``textsafe.markdown``,
+JSON file names through ``textsafe.reversible``.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from rke2image.fleet import FLEET_SCHEMA, VIEW_TITLES, Drift, FleetReport, NodeAudit, Value
+from rke2image.textsafe import code_span, map_strings, no_surrogates, printable, reversible
+from rke2image.textsafe import markdown as md
 
 
 def _show(value: Value) -> str:
-    return "unset" if value is None else value.replace("\t", " ")
+    return "unset" if value is None else printable(value.replace("\t", " "))
 
 
 def _age(seconds: float) -> str:
@@ -34,13 +39,27 @@ def _time(moment: datetime) -> str:
 
 def _peers(drift: Drift) -> str:
     tie = ", no majority" if drift.tie else ""
+    required = ", the required value" if drift.required else ""
     majority = _show(drift.majority)
-    return f"{drift.majority_count} of {drift.total} {drift.role}s have {majority}{tie}"
+    return f"{drift.majority_count} of {drift.total} {drift.role}s have {majority}{required}{tie}"
 
 
 def _not_ok(node: NodeAudit) -> str:
-    wrong = [f"{key} {verdict}" for key, verdict in node.verdicts.items() if verdict != "ok"]
+    wrong = [
+        f"{printable(key)} {printable(verdict)}"
+        for key, verdict in node.verdicts.items()
+        if verdict != "ok"
+    ]
     return ", ".join(wrong) or "no parameter wrong"
+
+
+def _skew(report: FleetReport, node: NodeAudit) -> str:
+    ahead = (node.generated - (node.received or report.now)).total_seconds()
+    if node.received is None or (node.generated - report.now).total_seconds() > ahead:
+        ahead, than = (node.generated - report.now).total_seconds(), "now"
+    else:
+        than = f"the file ({_time(node.received)})"
+    return f"dated {_time(node.generated)}, {_age(ahead)} after {than}: the node's clock is ahead"
 
 
 def _summary(report: FleetReport) -> str:
@@ -48,10 +67,11 @@ def _summary(report: FleetReport) -> str:
         f"{report.count(r)} {r}s" for r in ("server", "agent", "unknown") if report.count(r)
     )
     agree = "servers agree" if report.servers_agree else "SERVERS DISAGREE"
+    skewed = f", {len(report.skewed)} dated ahead" if report.skewed else ""
     return (
         f"{len(report.nodes)} nodes ({roles or 'none'}): {agree}; "
         f"{len(report.drift)} differing value(s), {len(report.noncompliant)} "
-        f"non-compliant, {len(report.stale)} stale"
+        f"non-compliant, {len(report.stale)} stale{skewed}"
     )
 
 
@@ -60,29 +80,37 @@ def text(report: FleetReport) -> str:
     for d in report.drift:
         for node, value in d.odd:
             lines.append(
-                f"{d.role} {node.name}: {d.key} {VIEW_TITLES[d.view]} is {_show(value)}; "
-                f"{_peers(d)} [{node.file}]"
+                f"{d.role} {printable(node.name)}: {printable(d.key)} {VIEW_TITLES[d.view]} is "
+                f"{_show(value)}; {_peers(d)} [{printable(node.file)}]"
             )
     for node in report.noncompliant:
         lines.append(
-            f"{node.role} {node.name}: not compliant ({node.errors} error(s), "
-            f"{node.warnings} warning(s)): {_not_ok(node)} [{node.file}]"
+            f"{node.role} {printable(node.name)}: not compliant ({node.errors} error(s), "
+            f"{node.warnings} warning(s)): {_not_ok(node)} [{printable(node.file)}]"
         )
     for node in report.stale:
-        age = (report.now - node.generated).total_seconds()
+        age = (report.now - node.moment).total_seconds()
         lines.append(
-            f"{node.role} {node.name}: audit is {_age(age)} old "
-            f"({_time(node.generated)}), over {_age(report.max_age_seconds)} "
-            f"[{node.file}]"
+            f"{node.role} {printable(node.name)}: audit is {_age(age)} old "
+            f"({_time(node.moment)}), over {_age(report.max_age_seconds)} "
+            f"[{printable(node.file)}]"
+        )
+    for node in report.skewed:
+        lines.append(
+            f"{node.role} {printable(node.name)}: audit {_skew(report, node)} "
+            f"[{printable(node.file)}]"
         )
     for s in report.superseded:
-        lines.append(f"note: {s.file}: an older audit of {s.name}; {s.kept} counts")
+        lines.append(
+            f"note: {printable(s.file)}: an older audit of {printable(s.name)}; "
+            f"{printable(s.kept)} counts"
+        )
     lines.append(_summary(report))
     return "".join(line + "\n" for line in lines)
 
 
 def _node(node: NodeAudit) -> dict[str, Any]:
-    return {"node": node.name, "role": node.role, "file": node.file}
+    return {"node": node.name, "role": node.role, "file": reversible(node.file)}
 
 
 def as_dict(report: FleetReport) -> dict[str, Any]:
@@ -105,6 +133,7 @@ def as_dict(report: FleetReport) -> dict[str, Any]:
                 "majority_count": d.majority_count,
                 "of": d.total,
                 "tie": d.tie,
+                "reference": "required" if d.required else "majority",
                 "nodes": [{**_node(n), "value": v} for n, v in d.odd],
             }
             for d in report.drift
@@ -122,64 +151,82 @@ def as_dict(report: FleetReport) -> dict[str, Any]:
             {
                 **_node(n),
                 "generated": _time(n.generated),
-                "age_seconds": int((report.now - n.generated).total_seconds()),
+                "age_seconds": int((report.now - n.moment).total_seconds()),
             }
             for n in report.stale
         ],
-        "superseded": [{"node": s.name, "file": s.file, "kept": s.kept} for s in report.superseded],
+        "skewed": [
+            {
+                **_node(n),
+                "generated": _time(n.generated),
+                "received": None if n.received is None else _time(n.received),
+            }
+            for n in report.skewed
+        ],
+        "superseded": [
+            {"node": s.name, "file": reversible(s.file), "kept": reversible(s.kept)}
+            for s in report.superseded
+        ],
     }
 
 
 def as_json(report: FleetReport) -> str:
-    return json.dumps(as_dict(report), indent=2) + "\n"
+    # node names and values come from the nodes' JSON, which may spell lone surrogates
+    return json.dumps(map_strings(as_dict(report), no_surrogates), indent=2) + "\n"
 
 
-def _cell(text: str) -> str:
-    """A Markdown table cell: no pipe, newline or backtick can break the table."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown section: its title, a table of already escaped cells, a blank line."""
+    if not rows:
+        return []
+    head = ["### " + title, "", "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    return [*head, *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
 def markdown(report: FleetReport) -> str:
-    out = ["## rke2image fleet report", "", f"**{_cell(_summary(report))}**", ""]
-    if report.drift:
-        out += [
-            "### Values that differ from the node's role (servers first)",
-            "",
-            "| role | node | parameter | where | value | its peers |",
-            "|---|---|---|---|---|---|",
-        ]
-        out += [
-            f"| {d.role} | **{_cell(n.name)}** | `{_cell(d.key)}` | {VIEW_TITLES[d.view]} "
-            f"| `{_cell(_show(v))}` | {_cell(_peers(d))} |"
+    out = ["## rke2image fleet report", "", f"**{md(_summary(report))}**", ""]
+    out += _table(
+        "Values that differ from the node's role (servers first)",
+        ["role", "node", "parameter", "where", "value", "its peers"],
+        [
+            [
+                d.role,
+                f"**{md(n.name)}**",
+                f"`{code_span(d.key)}`",
+                VIEW_TITLES[d.view],
+                f"`{code_span(_show(v))}`",
+                md(_peers(d)),
+            ]
             for d in report.drift
             for n, v in d.odd
-        ]
-        out.append("")
-    if report.noncompliant:
-        out += [
-            "### Nodes that are not compliant",
-            "",
-            "| role | node | errors | warnings | parameters |",
-            "|---|---|---|---|---|",
-        ]
-        out += [
-            f"| {n.role} | **{_cell(n.name)}** | {n.errors} | {n.warnings} | {_cell(_not_ok(n))} |"
+        ],
+    )
+    out += _table(
+        "Nodes that are not compliant",
+        ["role", "node", "errors", "warnings", "parameters"],
+        [
+            [n.role, f"**{md(n.name)}**", str(n.errors), str(n.warnings), md(_not_ok(n))]
             for n in report.noncompliant
-        ]
-        out.append("")
-    if report.stale:
-        out += [
-            f"### Audits older than {_age(report.max_age_seconds)}",
-            "",
-            "| role | node | audit generated | age |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| {n.role} | {_cell(n.name)} | {_time(n.generated)} "
-            f"| {_age((report.now - n.generated).total_seconds())} |"
+        ],
+    )
+    out += _table(
+        f"Audits older than {_age(report.max_age_seconds)}",
+        ["role", "node", "audit generated", "age"],
+        [
+            [n.role, md(n.name), _time(n.moment), _age((report.now - n.moment).total_seconds())]
             for n in report.stale
-        ]
-        out.append("")
+        ],
+    )
+    out += _table(
+        "Audits dated ahead of the collector's clock (the node's clock is wrong)",
+        ["role", "node", "audit says", "file"],
+        [[n.role, md(n.name), md(_skew(report, n)), md(n.file)] for n in report.skewed],
+    )
+    out += _table(
+        "Older audits left out (the newest of each node counts)",
+        ["node", "left out", "counts"],
+        [[md(s.name), md(s.file), md(s.kept)] for s in report.superseded],
+    )
     if report.clean:
         out += ["Every node agrees with its role, is compliant and was audited recently.", ""]
     return "\n".join(out)

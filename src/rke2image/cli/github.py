@@ -12,8 +12,7 @@ that and the last line says how many were left out.
 
 from __future__ import annotations
 
-import html
-import re
+import os
 from collections.abc import Mapping
 from urllib.parse import quote
 
@@ -21,15 +20,17 @@ from rke2image.cli.outcome import Outcome
 from rke2image.cli.srcroot import repo_path
 from rke2image.spec.catalog import BY_ID
 from rke2image.spec.problems import Problem
+from rke2image.textsafe import markdown, printable
 
 ANNOTATIONS_PER_LEVEL = 10
 SUMMARY_LIMIT = 1024 * 1024
 MESSAGE_LIMIT = 2000  # characters of one message in the summary: no row may eat the budget
-_MARKDOWN = re.compile(r"([\\`*_\[\]|~#!])")
 
 
 def _escape(value: str, property_value: bool = False) -> str:
+    """A workflow command's field: no line break of any kind, no other control character."""
     value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    value = printable(value)
     if property_value:
         value = value.replace(":", "%3A").replace(",", "%2C")
     return value
@@ -65,10 +66,7 @@ def annotate(outcome: Outcome) -> str:
 
 
 def _cell(text: str) -> str:
-    text = " ".join(text.split())
-    if len(text) > MESSAGE_LIMIT:
-        text = text[:MESSAGE_LIMIT] + "…"
-    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+    return markdown(text, MESSAGE_LIMIT)
 
 
 def _where(problem: Problem, env: Mapping[str, str]) -> str:
@@ -78,7 +76,8 @@ def _where(problem: Problem, env: Mapping[str, str]) -> str:
     if path is None or not repository or not sha:
         return label
     server = env.get("GITHUB_SERVER_URL", "https://github.com")
-    return f"[{label}]({server}/{repository}/blob/{sha}/{quote(path)}#L{problem.line})"
+    url = f"{server}/{repository}/blob/{sha}/{quote(os.fsencode(path))}#L{problem.line}"
+    return f"[{label}]({url})"
 
 
 def _row(problem: Problem, env: Mapping[str, str]) -> str:

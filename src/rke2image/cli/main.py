@@ -109,9 +109,13 @@ def _silence_stdout() -> None:
 
 
 def _say(text: str) -> None:
-    """One line on stderr; a closed stderr leaves only the exit code to speak."""
+    """One message on stderr; a closed stderr leaves only the exit code to speak. Control
+    characters and bytes that are not UTF-8 (from file names) are escaped, in any locale;
+    only a message's own line breaks (packer's tail) stay."""
+    from rke2image.textsafe import printable
+
     with contextlib.suppress(OSError, ValueError):
-        print(text, file=sys.stderr)
+        print("\n".join(map(printable, text.split("\n"))), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,9 +9,10 @@ line, so code scanning keeps tracking an alert when unrelated lines move it.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import Counter
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from rke2image.cli.srcroot import repo_path
 from rke2image.spec.catalog import PROJECT_URL, RULES, RuleInfo
 from rke2image.spec.problems import Problem
 from rke2image.spec.suppress import Suppressed
+from rke2image.textsafe import no_surrogates
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -45,11 +47,18 @@ def _plain(markdown: str) -> str:
 
 
 def _location(file: str, line: int, column: int) -> dict[str, Any]:
+    """Relative to the repository root; a spec outside it is named by its file name alone
+    (an absolute ``file://`` URI would publish the runner's paths, and code scanning drops
+    it anyway). URIs percent-encode the name's bytes, UTF-8 or not."""
     relative = repo_path(file)
+    artifact: dict[str, Any]
     if relative is None:
-        artifact = {"uri": Path(file).resolve().as_uri()}
+        artifact = {
+            "uri": quote(os.fsencode(PurePath(file).name)),
+            "description": {"text": "outside the repository"},
+        }
     else:
-        artifact = {"uri": quote(relative), "uriBaseId": "%SRCROOT%"}
+        artifact = {"uri": quote(os.fsencode(relative)), "uriBaseId": "%SRCROOT%"}
     return {
         "physicalLocation": {
             "artifactLocation": artifact,
@@ -79,12 +88,12 @@ def document(outcome: Outcome) -> dict[str, Any]:
             rules.append(RuleInfo(problem.rule, problem.severity, problem.rule, problem.rule))
         identity = _identity(problem)
         seen[identity] += 1
-        digest = hashlib.sha256(identity.encode()).hexdigest()
+        digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
         result: dict[str, Any] = {
             "ruleId": problem.rule,
             "ruleIndex": index[problem.rule],
             "level": problem.severity,
-            "message": {"text": " ".join(problem.message.split())},
+            "message": {"text": no_surrogates(" ".join(problem.message.split()))},
             "locations": [_location(problem.file, problem.line, problem.column)],
             "partialFingerprints": {FINGERPRINT_KEY: f"{digest}:{seen[identity]}"},
         }

@@ -11,6 +11,7 @@ from rke2image.cli.outcome import Outcome
 from rke2image.cli.report import REPORTERS, format_outcome
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from rke2image.spec import check_paths
+from rke2image.spec.discover import spec_files
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +48,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     reports = check_paths(args.paths, only_specs=args.only_specs, exclude=args.exclude)
+    if not reports and args.exclude and spec_files(args.paths, args.only_specs):
+        # as a folder without specs is: a run that checks nothing must not pass silently
+        globs = " ".join(f"--exclude {g}" for g in args.exclude)
+        raise InputError(f"{globs} leaves no spec to check: name fewer or narrower globs")
     outcome = Outcome(
         problems=[p for report in reports for p in report.problems],
         suppressed=[s for report in reports for s in report.suppressed],

@@ -25,8 +25,12 @@ class Problem:
     pointer: str = ""
 
     def format_text(self) -> str:
-        message = " ".join(self.message.split())  # one line, whatever a value held
-        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {message} [{self.rule}]"
+        """One line, whatever a file name or a value held (a fork names the files)."""
+        from rke2image.textsafe import printable
+
+        message = printable(" ".join(self.message.split()))
+        where = printable(self.file)
+        return f"{where}:{self.line}:{self.column}: {self.severity}: {message} [{self.rule}]"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

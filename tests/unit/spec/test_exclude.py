@@ -53,11 +53,14 @@ def test_named_files_and_absolute_paths_are_excluded_too(
     assert (code, out) == (0, "") and "1 file(s) checked" in err
 
 
-def test_excluding_everything_checks_nothing(
+def test_excluding_everything_is_a_usage_error_like_a_folder_without_specs(
     tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = validate(capsys, "--exclude", "specs", "specs")
-    assert (code, out) == (0, "") and "0 file(s) checked" in err
+    assert (code, out) == (2, "")
+    assert err == (
+        "rke2image: error: --exclude specs leaves no spec to check: name fewer or narrower globs\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -218,3 +218,14 @@ def test_a_line_that_is_no_longer_the_one_the_audit_read_is_left_not_guessed(
     assert skipped == (
         ("kernel.panic", "/etc/sysctl.d/99-zzzz-x.conf:2 is not the line the audit read"),
     )
+
+
+def test_control_characters_in_a_file_never_reach_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = build_root(tmp_path, "debian-12")
+    put(root, "etc/sysctl.d/99-zzzz-evil.conf", "kernel.panic = 0 \x1b[2J\x07\r\n")
+    code, out, _ = fix(capsys, "--root", str(root))
+    assert code == 1
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    assert "-kernel.panic = 0 \\x1b[2J\\x07\\x0d" in out

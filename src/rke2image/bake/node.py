@@ -156,7 +156,7 @@ def common_variables(node: NodeSpec, name: str, output_dir: Path) -> dict[str, A
         "output_dir": str(output_dir),
         "sysctl_file": paths.SYSCTL_FILE,
         "modules_file": paths.MODULES_FILE,
-        "preflight_path": paths.PREFLIGHT,
+        "preflight_path": node.preflight_path,  # where its os lets it live
         "rke2_version": node.rke2_version,
         "rke2_binaries": list(RKE2_BINARIES),
         "rke2_installer_url": INSTALL_SCRIPT_URL,

@@ -55,11 +55,8 @@ def apply_plan(
     for change in plan.files:
         step += 1
         host = fs.resolve(change.path).host_path
-        current = host.read_bytes() if host.is_file() else None
-        if current != change.old:
-            raise InputError(f"{change.path} changed since the plan was made: run fix again")
         meta = safewrite.meta_of(host)
-        begin(_file_entry(book, change.path, current, meta, change.new))
+        begin(_file_entry(book, change.path, change.old, meta, change.new))
         safewrite.replace(host, change.new, meta)
         done()
     if plan.accounts:
@@ -101,7 +98,12 @@ def _standing(report: Report) -> tuple[Finding, ...]:
 
 
 def _check(plan: Plan, fs: RootFS, root: Path, proc_sys: Path) -> None:
-    """Every folder the plan writes must be writable, before anything is written."""
+    """Every file still as planned and every folder writable, before anything is written."""
+    for change in plan.files:
+        host = fs.resolve(change.path).host_path
+        current = host.read_bytes() if host.is_file() else None
+        if current != change.old:
+            raise InputError(f"{change.path} changed since the plan was made: nothing was changed")
     folders = {fs.resolve(c.path).host_path.parent for c in plan.files}
     if plan.accounts:
         folders.add(root / "etc")

@@ -4,10 +4,15 @@ what is left and why), and JSON (``Outcome.as_dict``, schema rke2image.fix/v1)."
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from rke2image.audit.model import Finding
 from rke2image.fix.model import Outcome, Plan
+
+# Control characters from file contents, names and values never reach a terminal raw (an
+# escape sequence in a sysctl.d line would otherwise act on the reader's screen).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def as_json(outcome: Outcome) -> str:
@@ -15,6 +20,11 @@ def as_json(outcome: Outcome) -> str:
 
 
 def text(outcome: Outcome) -> str:
+    """The report for a person; every control character but tab and newline escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", _text(outcome))
+
+
+def _text(outcome: Outcome) -> str:
     if outcome.mode == "undo":
         return _undo(outcome)
     plan = outcome.plan

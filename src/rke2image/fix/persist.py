@@ -34,6 +34,7 @@ class Edit(NamedTuple):
     target: str  # node path of the file (after links)
     line: int
     reason: str
+    key: str
 
 
 class Persistence(NamedTuple):
@@ -102,6 +103,7 @@ def plan_persistence(
                 winner.line,
                 f"{winner.file}:{winner.line} `{key} = {winner.value}` overrides "
                 f"{wanted[key]} at the next boot ({_tool_name(tool)})",
+                key,
             )
     return Persistence(old, new, tuple(reasons), target, tuple(commented.values()), tuple(stuck))
 

@@ -56,7 +56,8 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
         if p.key in wanted and not (p.next_boot_ok("systemd") and p.next_boot_ok("procps"))
     ]
     kept = persist.plan_persistence(fs, plans, wanted, needs, date)
-    files = _file_changes(fs, kept, date)
+    files, skipped = _file_changes(fs, kept, date)
+    kept = kept._replace(stuck=kept.stuck + skipped)
     # Live values are written only where they were read: this node's /proc/sys, or the
     # tree --proc-sys names (tests); never the host's kernel for another root.
     writes = tuple(
@@ -86,8 +87,12 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
     )
 
 
-def _file_changes(fs: RootFS, kept: persist.Persistence, date: str) -> tuple[FileChange, ...]:
+def _file_changes(
+    fs: RootFS, kept: persist.Persistence, date: str
+) -> tuple[tuple[FileChange, ...], tuple[tuple[str, str], ...]]:
+    """The file changes, and the lines that could not be matched (key, why)."""
     changes = []
+    skipped: list[tuple[str, str]] = []
     if kept.ours_new is not None:
         changes.append(
             FileChange(kept.ours_target, kept.ours_old, kept.ours_new, kept.ours_reasons)
@@ -99,11 +104,12 @@ def _file_changes(fs: RootFS, kept: persist.Persistence, date: str) -> tuple[Fil
         edits = by_file[target]
         old = fs.resolve(target).host_path.read_bytes()
         bad = [e for e in edits if not persist.commentable(old, e.line)]
-        if bad:
-            continue  # the line moved since the audit read it: leave it, the re-audit says so
+        if bad:  # the file changed since the audit read it, or splits lines otherwise
+            skipped += [(e.key, f"{target}:{e.line} is not the line the audit read") for e in bad]
+            continue
         new = persist.comment_out(old, [e.line for e in edits], date)
         changes.append(FileChange(target, old, new, tuple(e.reason for e in edits)))
-    return tuple(changes)
+    return tuple(changes), tuple(skipped)
 
 
 def _left(

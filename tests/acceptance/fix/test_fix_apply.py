@@ -154,3 +154,21 @@ def test_an_agent_gets_no_etcd_account(tmp_path: Path, capsys: pytest.CaptureFix
     root, _ = incident_root(tmp_path)
     _, data = fix_json(capsys, "--root", str(root), "--role", "agent")
     assert data["plan"]["accounts"] == []
+
+
+def test_a_file_edited_between_plan_and_apply_stops_it_before_any_change(
+    tmp_path: Path,
+) -> None:
+    from rke2image.audit import AuditOptions
+    from rke2image.errors import InputError
+    from rke2image.fix import FixOptions, apply_plan, make_plan
+    from rke2image.fix.plan import audit
+
+    root, proc = incident_root(tmp_path)
+    options = FixOptions(AuditOptions(root=root, proc_sys=proc))
+    plan = make_plan(options, audit(options))
+    (root / LATER).write_text("kernel.panic = 1\n")
+    before, live_before = snapshot(root), snapshot(proc)
+    with pytest.raises(InputError, match=f"/{LATER} changed since the plan was made"):
+        apply_plan(options, plan)
+    assert snapshot(root) == before and snapshot(proc) == live_before

@@ -192,3 +192,40 @@ def test_the_host_kernel_is_never_written_for_another_root(
     _, data = fix_json(capsys, "--root", str(root))
     assert data["plan"]["live"] == []
     assert all("--root" in a["argv"] for a in data["plan"]["accounts"])
+
+
+def test_a_line_that_is_no_longer_the_one_the_audit_read_is_left_not_guessed(
+    tmp_path: Path,
+) -> None:
+    """Between the audit and the plan someone edited the file (or a tool numbers lines
+    otherwise): fix edits nothing in that file and names the line instead."""
+    from rke2image.fix.persist import Edit, Persistence
+    from rke2image.fix.plan import _file_changes
+    from rke2image.rootfs import RootFS
+
+    root = build_root(tmp_path, "debian-12")
+    put(root, "etc/sysctl.d/99-zzzz-x.conf", "# now a comment\n# kernel.panic = 0\n")
+    kept = Persistence(
+        None,
+        None,
+        (),
+        "/etc/sysctl.d/99-zz-rke2image.conf",
+        (Edit("/etc/sysctl.d/99-zzzz-x.conf", 2, "overrides", "kernel.panic"),),
+        (),
+    )
+    files, skipped = _file_changes(RootFS(root), kept, "2026-12-04")
+    assert files == ()
+    assert skipped == (
+        ("kernel.panic", "/etc/sysctl.d/99-zzzz-x.conf:2 is not the line the audit read"),
+    )
+
+
+def test_control_characters_in_a_file_never_reach_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = build_root(tmp_path, "debian-12")
+    put(root, "etc/sysctl.d/99-zzzz-evil.conf", "kernel.panic = 0 \x1b[2J\x07\r\n")
+    code, out, _ = fix(capsys, "--root", str(root))
+    assert code == 1
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    assert "-kernel.panic = 0 \\x1b[2J\\x07\\x0d" in out

@@ -12,9 +12,9 @@ from rke2image.render.files import RenderedFile, TargetFile
 from rke2image.render.targets import cloudinit, combustion, eib, ignition
 from rke2image.spec.model import NodeSpec
 
-Renderer = Callable[[NodeSpec, "tuple[RenderedFile, ...]", bool], "tuple[TargetFile, ...]"]
-
-TARGETS: dict[str, Renderer] = {
+# target name -> (node, its files, baked) -> that target's files; an annotation only, so
+# Python 3.9 never evaluates the subscripted types.
+TARGETS: dict[str, Callable[[NodeSpec, tuple[RenderedFile, ...], bool], tuple[TargetFile, ...]]] = {
     targets.CLOUD_INIT: cloudinit.render,
     targets.IGNITION: ignition.render,
     targets.COMBUSTION: combustion.render,

@@ -8,6 +8,8 @@ MODULES_FILE = "/etc/modules-load.d/rke2image.conf"
 PREFLIGHT = "/usr/local/libexec/rke2image/preflight"
 # Where /usr/local is read-only (Flatcar: rke2image.targets), /opt is writable.
 PREFLIGHT_OPT = "/opt/rke2image/bin/preflight"
+# Every place a rendered drop-in may run the preflight from, for the audit.
+PREFLIGHTS = (PREFLIGHT, PREFLIGHT_OPT)
 # The files only a rendered node holds (with its drop-in): a root holding none was built by
 # other means. Not SYSCTL_FILE: `rke2image fix` writes it on any node (DESIGN.md, "Fix"),
 # and a node fixed that way must not start failing for a drop-in it never had.

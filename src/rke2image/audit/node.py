@@ -22,6 +22,7 @@ class Dropin(NamedTuple):
     path: str
     mode: str | None  # the preflight's --mode, None when the unit does not run it
     dropped_by: Line | None = None  # the empty ExecStartPre= of a later drop-in
+    preflight: str = paths.PREFLIGHT  # the preflight it runs (paths.PREFLIGHTS)
 
 
 def detect_role(fs: RootFS) -> str | None:
@@ -69,14 +70,15 @@ def read_dropin(fs: RootFS, role: str) -> Dropin | None:
     if not _is_file(fs, path):
         return None
     unit = read_unit(fs, paths.service_name(role))
-    mode = None
+    mode, preflight = None, paths.PREFLIGHT
     for line in unit.get("ExecStartPre"):
         found = preflight_mode(line.value)
         if found is not None:
             mode = found
+            preflight = _command(line.value)
     reset = unit.resets.get("ExecStartPre")
     dropped = reset if mode is None and reset is not None and reset.file != path else None
-    return Dropin(path, mode, dropped)
+    return Dropin(path, mode, dropped, preflight)
 
 
 def preflight_mode(command: str) -> str | None:
@@ -86,7 +88,7 @@ def preflight_mode(command: str) -> str | None:
         words = shlex.split(command.lstrip("-@+!:|"))
     except ValueError:
         return None
-    if not words or words[0] != paths.PREFLIGHT:
+    if not words or words[0] not in paths.PREFLIGHTS:
         return None
     mode = "remediate"
     for i, word in enumerate(words[1:], start=1):
@@ -95,6 +97,11 @@ def preflight_mode(command: str) -> str | None:
         elif word.startswith("--mode="):
             mode = word.split("=", 1)[1]
     return mode
+
+
+def _command(command: str) -> str:
+    """The program an ``ExecStartPre=`` runs (one that ``preflight_mode`` accepted)."""
+    return shlex.split(command.lstrip("-@+!:|"))[0]
 
 
 def _is_file(fs: RootFS, path: str) -> bool:
@@ -136,7 +143,7 @@ def rke2image_findings(fs: RootFS, role: str | None) -> list[Finding]:
                     "warning",
                     "preflight-missing",
                     f"an empty ExecStartPre= in {where.file}:{where.line} resets the list, so "
-                    f"the unit no longer runs {paths.PREFLIGHT} from {dropin.path}",
+                    f"the unit no longer runs {dropin.preflight} from {dropin.path}",
                     file=where.file,
                     line=where.line,
                     fix=f"add the preflight's ExecStartPre= again after line {where.line} "
@@ -148,20 +155,20 @@ def rke2image_findings(fs: RootFS, role: str | None) -> list[Finding]:
                 Finding(
                     "warning",
                     "preflight-missing",
-                    f"the drop-in does not run {paths.PREFLIGHT}",
+                    f"the drop-in does not run {' or '.join(paths.PREFLIGHTS)}",
                     file=dropin.path,
                     fix="re-render and reinstall the drop-in",
                 )
             )
-        elif not fs.is_executable(paths.PREFLIGHT):
+        elif not fs.is_executable(dropin.preflight):
             findings.append(
                 Finding(
                     "error",
                     "preflight-missing",
-                    f"the drop-in runs {paths.PREFLIGHT}, which is missing or not executable: "
+                    f"the drop-in runs {dropin.preflight}, which is missing or not executable: "
                     "RKE2 will not start",
-                    file=paths.PREFLIGHT,
-                    fix=f"reinstall {paths.PREFLIGHT} with mode 0755",
+                    file=dropin.preflight,
+                    fix=f"reinstall {dropin.preflight} with mode 0755",
                 )
             )
     if not fs.is_file(paths.SYSCTL_FILE):
@@ -183,6 +190,6 @@ def remediating(fs: RootFS, role: str | None) -> bool:
     return any(
         (d := read_dropin(fs, r)) is not None
         and d.mode == "remediate"
-        and fs.is_executable(paths.PREFLIGHT)
+        and fs.is_executable(d.preflight)
         for r in roles
     )

@@ -126,12 +126,6 @@ def test_on_flatcar_ignition_puts_the_preflight_under_opt(tmp_path: Path) -> Non
     assert f"ExecStartPre={paths.PREFLIGHT_OPT} " in dropin
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the audit knows only paths.PREFLIGHT; it must accept paths.PREFLIGHT_OPT "
-    "(Flatcar) as the drop-in's preflight (audit/node.py: read_dropin, rke2image_findings, "
-    "remediating)",
-)
 def test_the_audit_of_a_flatcar_root_written_by_ignition_is_compliant(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

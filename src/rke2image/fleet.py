@@ -288,9 +288,9 @@ def _node_from(document: Any, file: str, received: datetime | None = None) -> No
 def _timestamp(text: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else None
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved out by the zone
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
 
 
 # --- comparing -----------------------------------------------------------------------------

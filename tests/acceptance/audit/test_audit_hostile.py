@@ -201,12 +201,16 @@ def test_a_fifo_or_dev_zero_under_proc_sys_neither_blocks_nor_grows(
     assert param(report, "kernel.panic_on_oops")["verdict"] == "ok"
 
 
-def test_a_live_value_denied_is_unreadable_not_missing(root: Path, tmp_path: Path) -> None:
+def test_a_live_value_denied_is_unreadable_not_missing(
+    root: Path, tmp_path: Path, require_tool: Callable[[str], str]
+) -> None:
     live = proc_sys(tmp_path, REQUIRED)
     (live / "kernel" / "panic").chmod(0)
-    # as root, read without the capability that overrides file modes
+    # as root, read without the capabilities that override file modes (util-linux's setpriv)
     prefix = (
-        ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+        [require_tool("setpriv"), "--bounding-set=-dac_override,-dac_read_search"]
+        if os.geteuid() == 0
+        else []
     )
     code = (
         "import sys; from pathlib import Path\n"

@@ -30,6 +30,9 @@ from rke2image.rootfs import RootFS, UnreadableFile
 
 BLOCK = 1 << 20
 OVERLAP = 4096  # longer than any phrase matched: a hit cut by a block edge is found whole
+# The most a ``.gz`` rotation is unpacked to. RKE2 rotates kubelet.log at 50 MB (lumberjack);
+# a gzip bomb of a few MiB would unpack to gigabytes of scanning.
+MAX_UNPACKED = 1 << 30
 
 
 class LogHit(NamedTuple):
@@ -198,7 +201,12 @@ def scan_logs(sources: Iterable[LogSource]) -> tuple[dict[tuple[str, str], LogHi
             try:
                 if name.endswith(".gz"):
                     with gzip.GzipFile(fileobj=bounded, mode="rb") as stream:
-                        scan(stream, name, hits)  # type: ignore[arg-type]
+                        unpacked = _Bounded(stream, MAX_UNPACKED)  # type: ignore[arg-type]
+                        scan(unpacked, name, hits)  # type: ignore[arg-type]
+                        if unpacked.full and stream.read(1):
+                            damaged.append(
+                                Damaged(name, f"unpacks to over {MAX_UNPACKED >> 20} MiB")
+                            )
                 else:
                     scan(bounded, name, hits)  # type: ignore[arg-type]
             except (EOFError, zlib.error, gzip.BadGzipFile) as error:
@@ -213,6 +221,11 @@ class _Bounded(io.RawIOBase):
 
     def __init__(self, raw: IO[bytes], left: int | None) -> None:
         self._raw, self._left = raw, (1 << 62) if left is None else left
+
+    @property
+    def full(self) -> bool:
+        """Every byte allowed was read (the file may hold more)."""
+        return self._left <= 0
 
     def readable(self) -> bool:
         return True

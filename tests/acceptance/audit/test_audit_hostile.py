@@ -310,3 +310,24 @@ def test_a_log_is_read_only_up_to_its_size_at_open_so_proc_files_end_at_once() -
     source = (lambda: open_regular("/proc/self/pagemap", "kubelet.log.1", follow=True), "k.1")
     hits, damaged = logs.scan_logs([source])
     assert (hits, damaged) == ({}, [])
+
+
+def test_a_gzip_bomb_is_unpacked_only_so_far(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "MAX_UNPACKED", MIB)  # 1 GiB in use: the same code path
+    put(root, KUBELET_LOG, "I1126 starting\n")
+    bomb = root / f"{KUBELET_LOG}.1.gz"
+    beyond = REFUSAL.replace("kernel/panic", "vm/panic_on_oom").encode()
+    bomb.write_bytes(gzip.compress(REFUSAL.encode() + b"\0" * 3 * MIB + b"\n" + beyond))
+    os.utime(bomb, (1, 1))
+    live = proc_sys(tmp_path, REQUIRED)
+    code, report = audit_json(capsys, "--root", str(root), "--proc-sys", str(live))
+    assert code == 1
+    (warning,) = [f for f in report["findings"] if f["rule"] == "log-unreadable"]
+    assert (warning["file"], warning["message"].split(":")[0]) == (
+        f"/{KUBELET_LOG}.1.gz",
+        "unpacks to over 1 MiB",
+    )
+    refusals = [f for f in report["findings"] if f["rule"] == "kubelet-invalid-kernel-flag"]
+    assert [(f["key"], f["line"]) for f in refusals] == [("kernel.panic", 1)]  # not beyond

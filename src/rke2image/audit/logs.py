@@ -30,8 +30,8 @@ from rke2image.rootfs import RootFS, UnreadableFile
 
 BLOCK = 1 << 20
 OVERLAP = 4096  # longer than any phrase matched: a hit cut by a block edge is found whole
-# The most a ``.gz`` rotation is unpacked to. RKE2 rotates kubelet.log at 50 MB (lumberjack);
-# a gzip bomb of a few MiB would unpack to gigabytes of scanning.
+# The most a ``.gz`` rotation is unpacked to: a rotated kubelet.log is some hundred MB at
+# most (lumberjack's default is 100 MB); a gzip bomb of a few MiB unpacks to gigabytes.
 MAX_UNPACKED = 1 << 30
 
 

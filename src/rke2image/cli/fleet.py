@@ -35,11 +35,11 @@ def duration(text: str) -> int:
 def moment(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time with a zone")
-    return value.astimezone(UTC)
+        if value.tzinfo is not None:
+            return value.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: the zone moves it out of the calendar
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time with a zone")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

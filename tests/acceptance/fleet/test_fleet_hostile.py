@@ -83,6 +83,16 @@ def test_a_date_that_leaves_the_calendar_in_utc_is_a_per_file_error(
     assert err.startswith(f"rke2image: error: {path}: /generated: '{when}' is not an RFC 3339")
 
 
+def test_a_now_that_leaves_the_calendar_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+    no_last_resort: None,  # noqa: F811
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["fleet", "--now", "9999-12-31T23:59:59-01:00", "."])
+    assert exited.value.code == 2
+    assert "is not an RFC 3339 time with a zone" in capsys.readouterr().err
+
+
 # --- item 6: a FIFO named *.json ---------------------------------------------------------
 
 

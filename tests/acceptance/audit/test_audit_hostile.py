@@ -331,3 +331,36 @@ def test_a_gzip_bomb_is_unpacked_only_so_far(
     )
     refusals = [f for f in report["findings"] if f["rule"] == "kubelet-invalid-kernel-flag"]
     assert [(f["key"], f["line"]) for f in refusals] == [("kernel.panic", 1)]  # not beyond
+
+
+@pytest.mark.parametrize("named", ["/dev/zero", "folder"])
+def test_a_log_named_on_the_command_line_must_be_a_file_or_a_pipe(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], named: str
+) -> None:
+    path = named if named.startswith("/") else str(tmp_path)
+    code, out, err = audit(
+        capsys, "--root", str(root), "--rke2-log", os.devnull, "--kubelet-log", path
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith(f"rke2image: error: {path}: is a ")
+    assert err.rstrip().endswith("not a log file or a pipe")
+
+
+def test_a_pipe_named_as_a_log_is_read_to_its_end(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    read, write = os.pipe()
+    os.write(write, REFUSAL.encode())
+    os.close(write)
+    try:
+        _, report = audit_json(
+            capsys,
+            *no_journal(root),
+            "--kubelet-log",
+            f"/dev/fd/{read}",
+            "--proc-sys",
+            str(proc_sys(tmp_path, REQUIRED)),
+        )
+    finally:
+        os.close(read)
+    assert ("info", "kubelet-invalid-kernel-flag", f"/dev/fd/{read}", 1) in rules(report)

@@ -290,9 +290,9 @@ def parse_time(text: str) -> datetime | None:
     because Python 3.9 and 3.10's fromisoformat read only "+00:00"."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return moment.astimezone(timezone.utc) if moment.tzinfo else None
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved out by the zone
         return None
-    return moment.astimezone(timezone.utc) if moment.tzinfo else None
 
 
 # --- comparing -----------------------------------------------------------------------------

@@ -26,10 +26,13 @@ from typing import IO, Any, NamedTuple
 
 from rke2image.errors import InputError, UserError
 from rke2image.kernel import normalize_key
-from rke2image.rootfs import RootFS, UnreadableFile
+from rke2image.rootfs import RootFS, UnreadableFile, kind
 
 BLOCK = 1 << 20
 OVERLAP = 4096  # longer than any phrase matched: a hit cut by a block edge is found whole
+# The most a ``.gz`` rotation is unpacked to: a rotated kubelet.log is some hundred MB at
+# most (lumberjack's default is 100 MB); a gzip bomb of a few MiB unpacks to gigabytes.
+MAX_UNPACKED = 1 << 30
 
 
 class LogHit(NamedTuple):
@@ -198,7 +201,12 @@ def scan_logs(sources: Iterable[LogSource]) -> tuple[dict[tuple[str, str], LogHi
             try:
                 if name.endswith(".gz"):
                     with gzip.GzipFile(fileobj=bounded, mode="rb") as stream:
-                        scan(stream, name, hits)  # type: ignore[arg-type]
+                        unpacked = _Bounded(stream, MAX_UNPACKED)  # type: ignore[arg-type]
+                        scan(unpacked, name, hits)  # type: ignore[arg-type]
+                        if unpacked.full and stream.read(1):
+                            damaged.append(
+                                Damaged(name, f"unpacks to over {MAX_UNPACKED >> 20} MiB")
+                            )
                 else:
                     scan(bounded, name, hits)  # type: ignore[arg-type]
             except (EOFError, zlib.error, gzip.BadGzipFile) as error:
@@ -213,6 +221,11 @@ class _Bounded(io.RawIOBase):
 
     def __init__(self, raw: IO[bytes], left: int | None) -> None:
         self._raw, self._left = raw, (1 << 62) if left is None else left
+
+    @property
+    def full(self) -> bool:
+        """Every byte allowed was read (the file may hold more)."""
+        return self._left <= 0
 
     def readable(self) -> bool:
         return True
@@ -235,16 +248,25 @@ class _Bounded(io.RawIOBase):
 
 def host_log(path: Path) -> LogSource:
     """A log the user named on the command line, read as given to its end: a file, or a
-    pipe such as ``<(journalctl -u rke2-server)``. Absent or unreadable is a usage error
+    pipe such as ``<(journalctl -u rke2-server)``; ``/dev/null`` reads as empty. A device
+    (``/dev/zero`` never ends), a folder, or an absent or unreadable path is a usage error
     (exit 2), not a finding."""
 
     def opener() -> tuple[IO[bytes], int | None]:
         try:
+            info = os.stat(path)
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode) or _null(info)):
+                raise InputError(f"{path}: is {kind(info.st_mode)}, not a log file or a pipe")
             return open(path, "rb"), None  # closed by scan_logs
         except OSError as error:
             raise InputError(f"{path}: cannot read the log: {error.strerror}") from None
 
     return opener, str(path)
+
+
+def _null(info: os.stat_result) -> bool:
+    """The null device, which users name for "no log"."""
+    return stat.S_ISCHR(info.st_mode) and info.st_rdev == os.stat(os.devnull).st_rdev
 
 
 def rotations(fs: RootFS, node_path: str) -> list[LogSource]:

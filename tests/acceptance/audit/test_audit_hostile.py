@@ -203,12 +203,16 @@ def test_a_fifo_or_dev_zero_under_proc_sys_neither_blocks_nor_grows(
     assert param(report, "kernel.panic_on_oops")["verdict"] == "ok"
 
 
-def test_a_live_value_denied_is_unreadable_not_missing(root: Path, tmp_path: Path) -> None:
+def test_a_live_value_denied_is_unreadable_not_missing(
+    root: Path, tmp_path: Path, require_tool: Callable[[str], str]
+) -> None:
     live = proc_sys(tmp_path, REQUIRED)
     (live / "kernel" / "panic").chmod(0)
-    # as root, read without the capability that overrides file modes
+    # as root, read without the capabilities that override file modes (util-linux's setpriv)
     prefix = (
-        ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+        [require_tool("setpriv"), "--bounding-set=-dac_override,-dac_read_search"]
+        if os.geteuid() == 0
+        else []
     )
     code = (
         "import sys; from pathlib import Path\n"
@@ -309,3 +313,57 @@ def test_a_log_is_read_only_up_to_its_size_at_open_so_proc_files_end_at_once() -
     source = (lambda: open_regular("/proc/self/pagemap", "kubelet.log.1", follow=True), "k.1")
     hits, damaged = logs.scan_logs([source])
     assert (hits, damaged) == ({}, [])
+
+
+def test_a_gzip_bomb_is_unpacked_only_so_far(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs, "MAX_UNPACKED", MIB)  # 1 GiB in use: the same code path
+    put(root, KUBELET_LOG, "I1126 starting\n")
+    bomb = root / f"{KUBELET_LOG}.1.gz"
+    beyond = REFUSAL.replace("kernel/panic", "vm/panic_on_oom").encode()
+    bomb.write_bytes(gzip.compress(REFUSAL.encode() + b"\0" * 3 * MIB + b"\n" + beyond))
+    os.utime(bomb, (1, 1))
+    live = proc_sys(tmp_path, REQUIRED)
+    code, report = audit_json(capsys, "--root", str(root), "--proc-sys", str(live))
+    assert code == 1
+    (warning,) = [f for f in report["findings"] if f["rule"] == "log-unreadable"]
+    assert (warning["file"], warning["message"].split(":")[0]) == (
+        f"/{KUBELET_LOG}.1.gz",
+        "unpacks to over 1 MiB",
+    )
+    refusals = [f for f in report["findings"] if f["rule"] == "kubelet-invalid-kernel-flag"]
+    assert [(f["key"], f["line"]) for f in refusals] == [("kernel.panic", 1)]  # not beyond
+
+
+@pytest.mark.parametrize("named", ["/dev/zero", "folder"])
+def test_a_log_named_on_the_command_line_must_be_a_file_or_a_pipe(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], named: str
+) -> None:
+    path = named if named.startswith("/") else str(tmp_path)
+    code, out, err = audit(
+        capsys, "--root", str(root), "--rke2-log", os.devnull, "--kubelet-log", path
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith(f"rke2image: error: {path}: is a ")
+    assert err.rstrip().endswith("not a log file or a pipe")
+
+
+def test_a_pipe_named_as_a_log_is_read_to_its_end(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    read, write = os.pipe()
+    os.write(write, REFUSAL.encode())
+    os.close(write)
+    try:
+        _, report = audit_json(
+            capsys,
+            *no_journal(root),
+            "--kubelet-log",
+            f"/dev/fd/{read}",
+            "--proc-sys",
+            str(proc_sys(tmp_path, REQUIRED)),
+        )
+    finally:
+        os.close(read)
+    assert ("info", "kubelet-invalid-kernel-flag", f"/dev/fd/{read}", 1) in rules(report)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,6 +97,7 @@ def test_unicode_digits_are_not_a_prometheus_number(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     node_exporter: Callable[[Path], str],  # noqa: F811
+    require_tool: Callable[[str], str],
 ) -> None:
     arabic_ten = "\u0661\u0660"  # int() reads it as 10; Prometheus does not
     live = proc_sys(tmp_path, {**REQUIRED, "kernel.panic": arabic_ten, "vm.panic_on_oom": "0\n"})
@@ -107,6 +109,14 @@ def test_unicode_digits_are_not_a_prometheus_number(
     assert code == 1, err
     exposition = (textfiles / "a.prom").read_text(encoding="utf-8")
     assert arabic_ten not in exposition
+    linted = subprocess.run(
+        [require_tool("promtool"), "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert linted.returncode == 0, linted.stderr + linted.stdout
     served = _samples(node_exporter(textfiles))
     assert served["node_textfile_scrape_error", frozenset()] == 0
     assert ("rke2image_sysctl_live_value", frozenset({("key", "kernel.panic")})) not in served

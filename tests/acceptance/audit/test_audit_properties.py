@@ -183,3 +183,74 @@ def test_any_root_is_audited_without_internal_error_hang_or_growth(
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     assert peak - start < GROWTH_LIMIT, (start, peak)
     sys.stdout.flush()
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.sampled_from(["audit", "fleet"]), st.data())
+def test_random_audit_and_fleet_arguments_never_reach_the_last_resort(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    alarm: None,
+    no_last_resort: None,  # noqa: F811
+    command: str,
+    data: st.DataObject,
+) -> None:
+    base = tmp_path_factory.mktemp("args")
+    root = build_root(base, "debian-12")
+    live = proc_sys(base, REQUIRED)
+    empty = base / "empty.log"
+    empty.write_text("")
+    os.mkfifo(base / "fifo.prom")
+    os.symlink(os.devnull, base / "null.prom")  # never /dev/null itself: a bug would replace it
+    words = st.one_of(
+        st.sampled_from(
+            [
+                "--root",
+                "",
+                "/nonexistent",
+                str(root),
+                "--proc-sys",
+                str(live),
+                "--format",
+                "text",
+                "json",
+                "npd",
+                "prometheus",
+                "markdown",
+                "--textfile",
+                str(base / "null.prom"),
+                str(base / "fifo.prom"),
+                str(base / "out.prom"),
+                "--kubelet-log",  # a pipe named here is read, as `<(journalctl …)` must be
+                str(empty),
+                "--role",
+                "server",
+                "--node-name",
+                "\x1b[2J",
+                "--now",
+                "9999-12-31T23:59:59-01:00",
+                "2026-11-26T04:00:00Z",
+                "--max-age",
+                "9" * 5000,
+                "1h30m",
+                str(base),
+            ]
+        ),
+        st.text(max_size=8),
+    )
+    argv = data.draw(st.lists(words, max_size=6))
+    fixed = ["--root", str(root), "--rke2-log", str(empty)] if command == "audit" else [str(base)]
+    signal.alarm(HANG_GUARD)
+    try:
+        code = main([command, *fixed, *argv])
+    except SystemExit as exited:  # argparse: --help, usage errors
+        code = int(exited.code or 0)
+    finally:
+        signal.alarm(0)
+    _, err = capsys.readouterr()
+    assert code in (0, 1, 2), err
+    assert "Traceback" not in err

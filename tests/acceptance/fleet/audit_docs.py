@@ -8,6 +8,7 @@ docs/audit-json.md; test_fleet_contract.py checks it against a real audit's outp
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,20 @@ def audit_document(
 
 
 def write_fleet(folder: Path, documents: list[dict[str, Any]]) -> list[Path]:
-    """One file per node, as an Ansible fetch leaves them: FOLDER/<node>/audit.json."""
+    """One file per node, as an Ansible fetch leaves them: FOLDER/<node>/audit.json, received
+    (modified) when it was generated, so the report does not depend on this machine's clock
+    (fleet trusts a node's date only up to the file's time)."""
     paths = []
     for document in documents:
         path = folder / document["node"]["name"] / "audit.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        try:  # a test of broken documents may hold any "generated"
+            generated = datetime.strptime(document["generated"], "%Y-%m-%dT%H:%M:%SZ")
+        except (TypeError, ValueError):
+            generated = None
+        if generated is not None:
+            received = generated.replace(tzinfo=timezone.utc).timestamp()
+            os.utime(path, (received, received))
         paths.append(path)
     return paths

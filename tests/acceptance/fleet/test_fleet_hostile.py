@@ -68,6 +68,31 @@ def test_json_at_the_parsers_limits_is_a_per_file_error(
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_a_date_that_leaves_the_calendar_in_utc_is_a_per_file_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    no_last_resort: None,  # noqa: F811
+    when: str,
+) -> None:
+    document = audit_document("cp-1", "server")
+    document["generated"] = when
+    (path,) = write_fleet(tmp_path, [document])
+    code, out, err = fleet(capsys, tmp_path)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"rke2image: error: {path}: /generated: '{when}' is not an RFC 3339")
+
+
+def test_a_now_that_leaves_the_calendar_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+    no_last_resort: None,  # noqa: F811
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["fleet", "--now", "9999-12-31T23:59:59-01:00", "."])
+    assert exited.value.code == 2
+    assert "is not an RFC 3339 time with a zone" in capsys.readouterr().err
+
+
 # --- item 6: a FIFO named *.json ---------------------------------------------------------
 
 
@@ -231,25 +256,44 @@ names = st.text(
     min_size=1,
     max_size=20,
 )
-shapes = st.sampled_from(["audit", "fifo", "link-zero", "link-loop", "sparse", "deep", "digits"])
+shapes = st.sampled_from(
+    ["audit", "mutated", "fifo", "link-zero", "link-loop", "sparse", "deep", "digits"]
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+# Fields a hostile or broken node could write, with values that reach the parser's corners.
+FIELDS = ["generated", "node", "live", "protection", "summary", "parameters", "schema"]
+DATES = st.sampled_from(
+    ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "2026-13-01T00:00:00Z", ""]
+)
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(st.tuples(names, shapes, st.sampled_from(["server", "agent", None])), max_size=6))
+@given(
+    st.lists(st.tuples(names, shapes, st.sampled_from(["server", "agent", None])), max_size=6),
+    st.data(),
+)
 def test_any_fleet_input_is_a_report_or_a_per_file_error(
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
     no_last_resort: None,  # noqa: F811
     entries: list[tuple[str, str, str | None]],
+    data: st.DataObject,
 ) -> None:
     folder = tmp_path_factory.mktemp("fleet")
     write_fleet(folder, servers(1))
     for index, (name, shape, role) in enumerate(entries):
         path = folder / f"{index}.json"
-        if shape == "audit":
-            path.write_text(json.dumps(audit_document(name, role, values={"kernel.panic": "0"})))
+        if shape in {"audit", "mutated"}:
+            document = audit_document(name, role, values={"kernel.panic": "0"})
+            if shape == "mutated":
+                document[data.draw(st.sampled_from(FIELDS))] = data.draw(json_values | DATES)
+            path.write_text(json.dumps(document))
         elif shape == "fifo":
             os.mkfifo(path)
         elif shape == "link-zero":

@@ -74,7 +74,7 @@ def glob_matches(pattern: str, parts: tuple[str, ...]) -> bool:
     pieces = pattern.split("/")
     if len(pieces) != len(parts) or "" in pieces:
         return False
-    for piece, name in zip(pieces, parts):  # noqa: B905 - lengths checked above; 3.9 has no strict=
+    for piece, name in zip(pieces, parts):
         if name.startswith(".") and not piece.startswith("."):
             return False
         if not fnmatchcase(name, piece):

@@ -27,7 +27,7 @@ class Unreadable(NamedTuple):
 
 
 # The value, why it is unknown, or None: the key is absent. Union, not |: evaluated on 3.9.
-Live = Union[str, Unreadable, None]  # noqa: UP007
+Live = Union[str, Unreadable, None]
 
 
 def proc_path(proc_sys: Path, key: str) -> Path:

@@ -33,7 +33,7 @@ class Sparse(NamedTuple):
     size: int
 
 
-Entry = Union[str, bytes, Link, Dir, Fifo, Sparse]  # noqa: UP007 - a runtime alias: Python 3.9 has no X | Y here
+Entry = Union[str, bytes, Link, Dir, Fifo, Sparse]
 
 
 class Fixture(NamedTuple):

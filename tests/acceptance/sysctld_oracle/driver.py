@@ -167,9 +167,27 @@ def audit(merged: Path, keys: list[str]) -> dict[str, Any]:
                 "version": plan.version.version,
                 "blocked": plan.blocked_at is not None,
             }
-        except Exception:
+        except Exception:  # reported as a disagreement by the test
             out[tool] = {"error": traceback.format_exc()[-2000:]}
+    out["report"] = audit_report(merged)
     return out
+
+
+def audit_report(merged: Path) -> dict[str, Any]:
+    """The whole audit's next-boot values of kubelet's keys (slash form), per tool."""
+    from rke2image.audit.run import AuditOptions, run_audit
+
+    try:
+        report = run_audit(AuditOptions(root=merged, journal=False, now=0.0))
+    except Exception:  # reported as a disagreement by the test
+        return {"error": traceback.format_exc()[-2000:]}
+    return {
+        tool: {
+            p.key.replace(".", "/"): (p.systemd if tool == "systemd" else p.procps).value
+            for p in report.parameters
+        }
+        for tool in TOOLS
+    }
 
 
 def main() -> None:

@@ -385,6 +385,105 @@ FIXTURES: list[Fixture] = [
             ),
         },
     ),
+    _f(
+        "line-just-under-1-mib",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "kernel.panic = 10\n# " + "x" * ((1 << 20) - 3) + "\nvm.overcommit_memory = 1\n"
+            ),
+        },
+    ),
+    _f(
+        "line-of-exactly-1-mib",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "kernel.panic = 10\n# " + "x" * ((1 << 20) - 2) + "\nvm.overcommit_memory = 1\n"
+            ),
+        },
+    ),
+    _f(
+        "long-value-past-procps-linelen",
+        {
+            "/etc/sysctl.d/10-a.conf": "kernel.core_pattern = "
+            + "c" * 5000
+            + "\nkernel.panic = 10\n"
+        },
+    ),
+    _f(
+        "same-key-twice-in-one-file",
+        {"/etc/sysctl.d/10-a.conf": "kernel.panic = 1\nkernel.panic = 10\nkernel.panic = 1\n"},
+    ),
+    _f(
+        "glob-spelled-two-ways-is-one-entry",
+        {
+            "/etc/sysctl.d/10-a.conf": "kernel.pan* = 1\nkernel.sys* = 4\n",
+            "/etc/sysctl.d/20-b.conf": "kernel/pan* = 2\n",
+            "/etc/sysctl.d/30-c.conf": "kernel.pan* = 3\n",
+        },
+    ),
+    _f(
+        "glob-reassigned-moves-last",
+        {
+            "/etc/sysctl.d/10-a.conf": "kernel.panic_on_* = 1\nkernel.panic* = 2\n",
+            "/etc/sysctl.d/20-b.conf": "kernel.panic_on_* = 3\n",
+        },
+    ),
+    _f(
+        "glob-with-dash-and-unclosed-bracket",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "-kernel.pan* = 7\nkernel.panic[ = 1\nvm.*_oom = 1\n-vm.panic_on_oom = 0\n"
+            )
+        },
+    ),
+    _f(
+        "sysctl-conf-read-twice-by-procps",
+        {
+            "/etc/sysctl.d/99-sysctl.conf": Link("../sysctl.conf"),
+            "/etc/sysctl.d/99-zz.conf": "kernel.panic = 10\n",
+            "/etc/sysctl.conf": "kernel.panic = 0\nkernel.pani* = 5\n",
+        },
+    ),
+    _f(
+        "sysctl-conf-is-a-link",
+        {
+            "/etc/sysctl.conf": Link("/usr/share/site/sysctl.conf"),
+            "/usr/share/site/sysctl.conf": "vm.overcommit_memory = 1\n",
+        },
+    ),
+    _f(
+        "only-usr-lib-and-no-etc",
+        {"/etc/sysctl.d": Dir(), "/usr/lib/sysctl.d/60-rke2-cis.conf": RKE2_CIS},
+    ),
+    _f(
+        "run-masks-usr-lib-local-between",
+        {
+            "/usr/lib/sysctl.d/50-x.conf": "kernel.panic = 1\n",
+            "/usr/local/lib/sysctl.d/50-x.conf": "kernel.panic = 2\n",
+            "/run/sysctl.d/50-x.conf": "kernel.panic = 3\n",
+            "/usr/local/lib/sysctl.d/55-y.conf": "kernel.panic_on_oops = 1\n",
+        },
+    ),
+    _f(
+        "names-with-spaces-and-unicode",
+        {
+            "/etc/sysctl.d/my file.conf": "kernel.panic = 10\n",
+            "/etc/sysctl.d/\u00e9t\u00e9.conf": "kernel.panic = 11\n",
+            "/etc/sysctl.d/empty.conf": "",
+        },
+    ),
+    _f(
+        "unicode-in-keys-and-values",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "kern\u00e9l.panic = 1\nkernel.core_pattern = c\u00f6re %p\nkernel.panic = \u0661\u0660\n"  # noqa: E501
+            )
+        },
+    ),
+    _f(
+        "value-with-inner-and-trailing-tabs",
+        {"/etc/sysctl.d/10-a.conf": "kernel.printk = 4\t4\t1\t7\t\t\nkernel.panic = 10\t#x\n"},
+    ),
     # --- files, folders, links, masks
     _f(
         "later-file-wins-across-folders",

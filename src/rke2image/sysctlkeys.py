@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 
 GLOB_CHARS = frozenset("*?[")
@@ -45,9 +46,19 @@ def procps_path(key: str) -> str:
     return swap_from_first_dot(key)
 
 
-def walk(path: str) -> tuple[str, ...] | None:
+# Folders every kernel's /proc/sys has: a ``..`` after one of them resolves.
+TOP_DIRS = frozenset(
+    (name,) for name in ("abi", "crypto", "debug", "dev", "fs", "kernel", "net", "user", "vm")
+)
+
+
+def walk(path: str, is_dir: Callable[[tuple[str, ...]], bool]) -> tuple[str, ...] | None:
     """The /proc/sys parts the kernel reaches for ``/proc/sys/`` + ``path``, or None when
-    the walk leaves /proc/sys (``realpath`` is then not under it)."""
+    the walk fails or leaves /proc/sys (``realpath`` is then not under it).
+
+    The kernel resolves ``x/..`` only when ``x`` exists and is a folder: ``is_dir`` says
+    which do (the audit knows the folders above the key it asks about, and TOP_DIRS).
+    """
     if path.endswith("/"):
         return None  # stat() of "file/" fails with ENOTDIR: a key file is never reached
     stack = ["proc", "sys"]
@@ -55,6 +66,8 @@ def walk(path: str) -> tuple[str, ...] | None:
         if part in ("", "."):
             continue
         if part == "..":
+            if len(stack) > 2 and not is_dir(tuple(stack[2:])):
+                return None
             if stack:
                 stack.pop()
             continue

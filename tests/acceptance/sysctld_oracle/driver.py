@@ -122,7 +122,9 @@ def read_back(proc_sys: Path, keys: list[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for key in keys:
         text = (proc_sys / key).read_bytes().decode("utf-8", "surrogateescape")
-        out[key] = None if text == MARKER else text
+        # systemd opens without O_TRUNC: a shorter second write leaves the first's tail.
+        # Every write ends with its one newline, so the last write is the first line.
+        out[key] = None if text == MARKER else text[: text.find("\n") + 1] or text
     return out
 
 

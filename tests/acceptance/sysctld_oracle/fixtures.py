@@ -7,6 +7,7 @@ own sysctl files are removed first unless ``keep_stock`` is set.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 
 from acceptance.audit.roots import DEBIAN_SYSCTL_CONF, SYSTEMD_50_DEFAULT
@@ -606,3 +607,47 @@ FIXTURES: list[Fixture] = [
         },
     ),
 ]
+
+
+# --- generated roots: odd fragments combined at random (seeded, so every run is the same)
+_KEYS = (
+    "kernel.panic", "kernel/panic", "kernel//panic", ".kernel.panic", "kernel.panic.",
+    "/kernel.panic", "kernel.pan*", "kernel.*", "kernel/pan?c", "kernel.panic_on_oops",
+    "vm.overcommit_memory", "vm..overcommit_memory", "vm/./overcommit_memory", "vm.*",
+    "net.ipv4.conf.*.rp_filter", "net.ipv4.conf.eth0/100.rp_filter",
+    "net/ipv4/conf/eth0.100/rp_filter", "net.ipv4.conf.all.rp_filter",
+    "kernel.keys.root_maxkeys", "kernel.keys.*", "kernel/../vm/overcommit_memory",
+)  # fmt: skip
+_PREFIXES = ("", "", "", "-", " ", "\t", "- ", "=", "\v", "\u00a0", "--")
+_SEPARATORS = ("=", " = ", "\t=\t", "==", " =", "= ", "  =  ")
+_VALUES = ("0", "1", "10", "012", "0xa", " 1 2 ", "", "1\u00a0", "=1", "-1", "2\t", "7 #c")
+_ENDS = ("\n", "\n", "\n", "\r\n", "\r", "\0", " \n", "\t\n", "\f\n")
+_FOLDERS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d")
+_NAMES = ("10-a.conf", "50-b.conf", "50-b.conf", "90-c.conf", ".h.conf", "99-z.conf")
+
+
+def _line(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.08:
+        return rng.choice(("# comment", "; comment", "", "  ", "x"))
+    key = rng.choice(_PREFIXES) + rng.choice(_KEYS)
+    if kind < 0.2:
+        return key  # bare: -key excludes; without '-' a syntax error (procps 3.3: "=")
+    return key + rng.choice(_SEPARATORS) + rng.choice(_VALUES)
+
+
+def generated(seed: int, count: int) -> list[Fixture]:
+    rng = random.Random(seed)
+    roots = []
+    for number in range(count):
+        files: dict[str, object] = {}
+        for _ in range(rng.randint(1, 4)):
+            lines = [_line(rng) + rng.choice(_ENDS) for _ in range(rng.randint(1, 6))]
+            files[f"{rng.choice(_FOLDERS)}/{rng.choice(_NAMES)}"] = "".join(lines)
+        if rng.random() < 0.3:
+            files["/etc/sysctl.conf"] = _line(rng) + "\n" + _line(rng) + "\n"
+        roots.append(_f(f"generated-{seed}-{number:02d}", files))
+    return roots
+
+
+FIXTURES += generated(18, 40)

@@ -131,8 +131,8 @@ def procps3_parse(data: bytes, file: str) -> Parsed:
         name = _rstrip_c_from(name, " \t\n\r")
         if equals:
             value = _CR_OR_LF.split(rest.lstrip("\n\r"), maxsplit=1)[0]
-        elif len(t) == len(body):
-            value = "="  # the undefined-buffer case above
+        elif len(t) == len(body) and t[0] != "=":
+            value = "="  # the undefined-buffer case above (the name must start the buffer)
         else:
             value = ""
         if not value:

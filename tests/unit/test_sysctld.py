@@ -219,14 +219,15 @@ def test_comments_blank_lines_and_bad_lines() -> None:
     ]
     assert [(type(i).__name__, i.line) for i in procps3_parse(data, "/f.conf")] == [
         ("SyntaxProblem", 4),
-        ("Assignment", 5),  # strtok() skips the "=": a bare name " 3", written nowhere
+        ("SyntaxProblem", 5),  # strtok() skips the "=", and " 3" has no value
         ("SyntaxProblem", 6),
         ("Assignment", 7),
     ]
 
 
 def test_values_compare_as_the_kernel_parses_them() -> None:
-    from rke2image.audit.params import kernel_int, same_value, verdict
+    from rke2image.audit.kvalues import kernel_int, kernel_ints, same_value
+    from rke2image.audit.params import verdict
 
     assert [kernel_int(v) for v in ("10", "012", "0xa", " 10\t", "10 20", "-1")] == [
         10,
@@ -239,6 +240,10 @@ def test_values_compare_as_the_kernel_parses_them() -> None:
     # the kernel refuses these writes (EINVAL): no sign '+', no Unicode space, no '='
     assert [kernel_int(v) for v in ("+1", "10\u00a0", "=", "08", "0x", "")] == [None] * 6
     assert same_value("012", "10") and not same_value("11", "10")
+    # a vector compares field by field; a single value ignores what follows its number
+    assert kernel_ints("0\t2147483647", 2) == (0, 2147483647)
+    assert same_value("0  0x7fffffff", "0 2147483647") and not same_value("0 1", "0 2147483647")
+    assert same_value("10 20", "10")
     # a right value in base 8 is ok; a refused boot value leaves the kernel default (0)
     assert verdict("10", "10", "012", "0", is_live=True) == "ok"
     assert verdict("10", "10", "10\u00a0", "0", is_live=True) == "unpersisted"

@@ -28,7 +28,7 @@ from typing import Literal, NamedTuple
 from rke2image.errors import InputError
 from rke2image.kernel import normalize_key
 from rke2image.rootfs import RootFS
-from rke2image.sysctlkeys import TOP_DIRS, glob_matches, is_glob, key_parts, walk
+from rke2image.sysctlkeys import TOP_DIRS, glob_matches, glob_result, is_glob, key_parts, walk
 from rke2image.sysctlparse import (
     Assignment,
     SyntaxProblem,
@@ -138,17 +138,18 @@ class BootPlan(NamedTuple):
     def _procps4_writes(self, parts: tuple[str, ...]) -> list[Assignment]:
         if self.blocked_at is not None:
             return []
-        plain = "/".join(parts)
-        named = any(a.key == plain for a in self.assignments)
-        return [
-            a
-            for a in self.assignments
-            if a.value is not None
-            and (
-                (is_glob(a.key) and not named and glob_matches(a.key, parts))
-                or (not is_glob(a.key) and self._target(a.key, parts) == parts)
-            )
-        ]
+        named = {a.key for a in self.assignments}
+        writes = []
+        for a in self.assignments:
+            if a.value is None:
+                continue
+            if is_glob(a.key):
+                found = glob_result(a.key, parts)  # settinglist_findpath() compares strings
+                if found is not None and found not in named:
+                    writes.append(a)
+            elif self._target(a.key, parts) == parts:
+                writes.append(a)
+        return writes
 
     def _procps3_writes(self, parts: tuple[str, ...]) -> list[Assignment]:
         read = self.assignments[: self.blocked_at]

@@ -81,18 +81,39 @@ def is_glob(key: str) -> bool:
     return not GLOB_CHARS.isdisjoint(key)
 
 
-def glob_matches(pattern: str, parts: tuple[str, ...]) -> bool:
-    """glob(3) of /proc/sys/``pattern`` finds the key at ``parts``: one part per pattern
-    part, ``*`` never crossing a slash nor matching a leading dot."""
+def glob_result(pattern: str, parts: tuple[str, ...]) -> str | None:
+    """The path (below /proc/sys) glob(3) returns for the key at ``parts``, or None when
+    /proc/sys/``pattern`` does not match it.
+
+    glob(3) keeps the pattern's own spelling around the names it fills in: ``kernel//pan*``
+    finds ``kernel//panic``, and procps compares that string, not the key, with the lines
+    it read. Each ``*`` or ``?`` stays within one part and never matches a leading dot; an
+    empty or ``.`` part stays where it is; a ``..`` part is not followed here.
+    """
     pieces = pattern.split("/")
-    if len(pieces) != len(parts) or "" in pieces:
-        return False
-    for piece, name in zip(pieces, parts):  # noqa: B905 - lengths checked above; 3.9 has no strict=
+    if pieces[-1] == "" or ".." in pieces:
+        return None  # a trailing slash matches folders only
+    found: list[str] = []
+    depth = 0
+    for piece in pieces:
+        if piece in ("", "."):
+            found.append(piece)
+            continue
+        if depth >= len(parts):
+            return None
+        name = parts[depth]
         if name.startswith(".") and not piece.startswith("."):
-            return False
+            return None
         if not fnmatchcase(name, piece):
-            return False
-    return True
+            return None
+        found.append(name)
+        depth += 1
+    return "/".join(found) if depth == len(parts) else None
+
+
+def glob_matches(pattern: str, parts: tuple[str, ...]) -> bool:
+    """glob(3) of /proc/sys/``pattern`` finds the key at ``parts``."""
+    return glob_result(pattern, parts) is not None
 
 
 def key_parts(dotted: str) -> tuple[str, ...]:

@@ -310,6 +310,21 @@ FIXTURES: list[Fixture] = [
             "/etc/sysctl.conf": "kernel.pani? = 0\nvm.overcommit_memory = 0\n",
         },
     ),
+    _f(
+        "glob-spelled-with-double-slash",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "kernel//pan* = 3\nvm..overcommit* = 1\nkernel/./sys* = 4\n"
+                "net.ipv4.conf.*..rp_filter = 9\n"
+            )
+        },
+    ),
+    _f(
+        "glob-double-slash-beats-explicit-under-procps-4",
+        {
+            "/etc/sysctl.d/10-a.conf": "kernel.panic = 10\nkernel//pan* = 3\n-kernel/./panic_on_oops\n"  # noqa: E501
+        },
+    ),
     # --- whitespace, line ends, bytes
     _f("crlf", {"/etc/sysctl.d/10-a.conf": b"kernel.panic = 10\r\nvm.overcommit_memory = 1\r\n"}),
     _f("cr-only", {"/etc/sysctl.d/10-a.conf": b"kernel.panic = 10\rvm.overcommit_memory = 1\r"}),
@@ -617,6 +632,7 @@ _KEYS = (
     "net.ipv4.conf.*.rp_filter", "net.ipv4.conf.eth0/100.rp_filter",
     "net/ipv4/conf/eth0.100/rp_filter", "net.ipv4.conf.all.rp_filter",
     "kernel.keys.root_maxkeys", "kernel.keys.*", "kernel/../vm/overcommit_memory",
+    "kernel//pan*", "vm..overcommit*", "kernel/./pan*",
 )  # fmt: skip
 _PREFIXES = ("", "", "", "-", " ", "\t", "- ", "=", "\v", "\u00a0", "--")
 _SEPARATORS = ("=", " = ", "\t=\t", "==", " =", "= ", "  =  ")

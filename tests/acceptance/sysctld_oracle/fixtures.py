@@ -652,6 +652,12 @@ def _line(rng: random.Random) -> str:
     return key + rng.choice(_SEPARATORS) + rng.choice(_VALUES)
 
 
+def _relink(files: dict[str, object]) -> Link:
+    """A link to one of the root's other files, relative or absolute."""
+    target = sorted(files)[0]
+    return Link(target if len(target) % 2 else "../../.." + target)
+
+
 def generated(seed: int, count: int) -> list[Fixture]:
     rng = random.Random(seed)
     roots = []
@@ -660,6 +666,11 @@ def generated(seed: int, count: int) -> list[Fixture]:
         for _ in range(rng.randint(1, 4)):
             lines = [_line(rng) + rng.choice(_ENDS) for _ in range(rng.randint(1, 6))]
             files[f"{rng.choice(_FOLDERS)}/{rng.choice(_NAMES)}"] = "".join(lines)
+        if rng.random() < 0.4:  # an entry that is not a plain file, masking by its name
+            path = f"{rng.choice(_FOLDERS)}/{rng.choice(_NAMES)}"
+            files[path] = rng.choice(
+                (Link("/dev/null"), Dir(), Link("nowhere.conf"), Link(path), _relink(files))
+            )
         if rng.random() < 0.3:
             files["/etc/sysctl.conf"] = _line(rng) + "\n" + _line(rng) + "\n"
         roots.append(_f(f"generated-{seed}-{number:02d}", files))

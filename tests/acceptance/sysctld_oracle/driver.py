@@ -133,6 +133,7 @@ def run_tool(merged: Path, tool: str, keys: list[str]) -> dict[str, Any]:
     proc_sys.mkdir(parents=True, exist_ok=True)
     sh("mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", "fakeproc", str(proc_sys))
     try:
+        assert_fake_proc_sys(proc_sys)  # before anything is written there
         seed(proc_sys, keys)
         assert_fake_proc_sys(proc_sys)
         try:
@@ -194,6 +195,8 @@ def audit_report(merged: Path) -> dict[str, Any]:
 
 def main() -> None:
     debian_root, fixtures_json, out_json = map(Path, sys.argv[1:4])
+    if os.readlink("/proc/self/ns/mnt") == os.readlink("/proc/1/ns/mnt"):
+        sys.exit("driver: ABORT: not in a private mount namespace (run it under unshare)")
     fixtures = json.loads(fixtures_json.read_text(encoding="utf-8"))
     scratch = Path(f"/tmp/sysctld-oracle-{os.getpid()}")
     scratch.mkdir()

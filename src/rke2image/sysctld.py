@@ -28,7 +28,7 @@ from typing import Literal, NamedTuple
 from rke2image.errors import InputError
 from rke2image.kernel import normalize_key
 from rke2image.rootfs import RootFS
-from rke2image.sysctlkeys import glob_matches, is_glob, key_parts, walk
+from rke2image.sysctlkeys import TOP_DIRS, glob_matches, glob_result, is_glob, key_parts, walk
 from rke2image.sysctlparse import (
     Assignment,
     SyntaxProblem,
@@ -103,13 +103,14 @@ class BootPlan(NamedTuple):
     def _names(self, a: Assignment, parts: tuple[str, ...]) -> bool:
         if is_glob(a.key):
             return glob_matches(a.key, parts)
-        return self._target(a.key) == parts
+        return self._target(a.key, parts) == parts
 
-    def _target(self, key: str) -> tuple[str, ...] | None:
-        """The key file a literal key writes; systemd 252+ refuses a ``..`` part."""
+    def _target(self, key: str, parts: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The key file a literal key writes, as far as the audit knows the tree around
+        ``parts``; systemd 252+ refuses a ``..`` part outright (EINVAL)."""
         if self.tool == "systemd" and (self.version.major or 252) >= 252 and ".." in key.split("/"):
             return None
-        return walk(key)
+        return walk(key, lambda folder: folder == parts[: len(folder)] or folder in TOP_DIRS)
 
     def _systemd_writes(self, parts: tuple[str, ...]) -> list[Assignment]:
         if self.blocked_at is not None:
@@ -130,28 +131,29 @@ class BootPlan(NamedTuple):
             if is_glob(a.key):
                 if plain not in options and glob_matches(a.key, parts):
                     writes.append(a)
-            elif self._target(a.key) == parts:
+            elif self._target(a.key, parts) == parts:
                 writes.append(a)
         return writes
 
     def _procps4_writes(self, parts: tuple[str, ...]) -> list[Assignment]:
         if self.blocked_at is not None:
             return []
-        plain = "/".join(parts)
-        named = any(a.key == plain for a in self.assignments)
-        return [
-            a
-            for a in self.assignments
-            if a.value is not None
-            and (
-                (is_glob(a.key) and not named and glob_matches(a.key, parts))
-                or (not is_glob(a.key) and walk(a.key) == parts)
-            )
-        ]
+        named = {a.key for a in self.assignments}
+        writes = []
+        for a in self.assignments:
+            if a.value is None:
+                continue
+            if is_glob(a.key):
+                found = glob_result(a.key, parts)  # settinglist_findpath() compares strings
+                if found is not None and found not in named:
+                    writes.append(a)
+            elif self._target(a.key, parts) == parts:
+                writes.append(a)
+        return writes
 
     def _procps3_writes(self, parts: tuple[str, ...]) -> list[Assignment]:
         read = self.assignments[: self.blocked_at]
-        return [a for a in read if walk(a.key) == parts and not _deprecated(a.key)]
+        return [a for a in read if self._target(a.key, parts) == parts and not _deprecated(a.key)]
 
 
 def _deprecated(path: str) -> bool:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 
 GLOB_CHARS = frozenset("*?[")
@@ -45,9 +46,19 @@ def procps_path(key: str) -> str:
     return swap_from_first_dot(key)
 
 
-def walk(path: str) -> tuple[str, ...] | None:
+# Folders every kernel's /proc/sys has: a ``..`` after one of them resolves.
+TOP_DIRS = frozenset(
+    (name,) for name in ("abi", "crypto", "debug", "dev", "fs", "kernel", "net", "user", "vm")
+)
+
+
+def walk(path: str, is_dir: Callable[[tuple[str, ...]], bool]) -> tuple[str, ...] | None:
     """The /proc/sys parts the kernel reaches for ``/proc/sys/`` + ``path``, or None when
-    the walk leaves /proc/sys (``realpath`` is then not under it)."""
+    the walk fails or leaves /proc/sys (``realpath`` is then not under it).
+
+    The kernel resolves ``x/..`` only when ``x`` exists and is a folder: ``is_dir`` says
+    which do (the audit knows the folders above the key it asks about, and TOP_DIRS).
+    """
     if path.endswith("/"):
         return None  # stat() of "file/" fails with ENOTDIR: a key file is never reached
     stack = ["proc", "sys"]
@@ -55,6 +66,8 @@ def walk(path: str) -> tuple[str, ...] | None:
         if part in ("", "."):
             continue
         if part == "..":
+            if len(stack) > 2 and not is_dir(tuple(stack[2:])):
+                return None
             if stack:
                 stack.pop()
             continue
@@ -68,18 +81,39 @@ def is_glob(key: str) -> bool:
     return not GLOB_CHARS.isdisjoint(key)
 
 
-def glob_matches(pattern: str, parts: tuple[str, ...]) -> bool:
-    """glob(3) of /proc/sys/``pattern`` finds the key at ``parts``: one part per pattern
-    part, ``*`` never crossing a slash nor matching a leading dot."""
+def glob_result(pattern: str, parts: tuple[str, ...]) -> str | None:
+    """The path (below /proc/sys) glob(3) returns for the key at ``parts``, or None when
+    /proc/sys/``pattern`` does not match it.
+
+    glob(3) keeps the pattern's own spelling around the names it fills in: ``kernel//pan*``
+    finds ``kernel//panic``, and procps compares that string, not the key, with the lines
+    it read. Each ``*`` or ``?`` stays within one part and never matches a leading dot; an
+    empty or ``.`` part stays where it is; a ``..`` part is not followed here.
+    """
     pieces = pattern.split("/")
-    if len(pieces) != len(parts) or "" in pieces:
-        return False
-    for piece, name in zip(pieces, parts):
+    if pieces[-1] == "" or ".." in pieces:
+        return None  # a trailing slash matches folders only
+    found: list[str] = []
+    depth = 0
+    for piece in pieces:
+        if piece in ("", "."):
+            found.append(piece)
+            continue
+        if depth >= len(parts):
+            return None
+        name = parts[depth]
         if name.startswith(".") and not piece.startswith("."):
-            return False
+            return None
         if not fnmatchcase(name, piece):
-            return False
-    return True
+            return None
+        found.append(name)
+        depth += 1
+    return "/".join(found) if depth == len(parts) else None
+
+
+def glob_matches(pattern: str, parts: tuple[str, ...]) -> bool:
+    """glob(3) of /proc/sys/``pattern`` finds the key at ``parts``."""
+    return glob_result(pattern, parts) is not None
 
 
 def key_parts(dotted: str) -> tuple[str, ...]:

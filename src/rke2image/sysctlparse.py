@@ -8,6 +8,7 @@ below /proc/sys. Text is decoded as UTF-8 with surrogate escapes, so no byte is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -16,6 +17,7 @@ from rke2image.sysctlread import getline_lines, systemd_lines
 
 _SYSTEMD_SPACE = " \t\n\r"  # systemd's WHITESPACE: not \v, \f nor any Unicode space
 _C_SPACE = " \t\n\v\f\r"  # isspace() in the C locale (procps 4)
+_CR_OR_LF = re.compile("[\n\r]")
 
 
 class Assignment(NamedTuple):
@@ -128,10 +130,9 @@ def procps3_parse(data: bytes, file: str) -> Parsed:
         name, equals, rest = stripped.partition("=")
         name = _rstrip_c_from(name, " \t\n\r")
         if equals:
-            value = rest.lstrip("\n\r")
-            value = value[: min([value.find(c) for c in "\n\r" if c in value] or [len(value)])]
-        elif len(t) == len(body):
-            value = "="  # the undefined-buffer case above
+            value = _CR_OR_LF.split(rest.lstrip("\n\r"), maxsplit=1)[0]
+        elif len(t) == len(body) and t[0] != "=":
+            value = "="  # the undefined-buffer case above (the name must start the buffer)
         else:
             value = ""
         if not value:

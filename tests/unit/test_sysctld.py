@@ -219,14 +219,15 @@ def test_comments_blank_lines_and_bad_lines() -> None:
     ]
     assert [(type(i).__name__, i.line) for i in procps3_parse(data, "/f.conf")] == [
         ("SyntaxProblem", 4),
-        ("Assignment", 5),  # strtok() skips the "=": a bare name " 3", written nowhere
+        ("SyntaxProblem", 5),  # strtok() skips the "=", and " 3" has no value
         ("SyntaxProblem", 6),
         ("Assignment", 7),
     ]
 
 
 def test_values_compare_as_the_kernel_parses_them() -> None:
-    from rke2image.audit.params import kernel_int, same_value, verdict
+    from rke2image.audit.kvalues import kernel_int, kernel_ints, same_value
+    from rke2image.audit.params import verdict
 
     assert [kernel_int(v) for v in ("10", "012", "0xa", " 10\t", "10 20", "-1")] == [
         10,
@@ -239,6 +240,10 @@ def test_values_compare_as_the_kernel_parses_them() -> None:
     # the kernel refuses these writes (EINVAL): no sign '+', no Unicode space, no '='
     assert [kernel_int(v) for v in ("+1", "10\u00a0", "=", "08", "0x", "")] == [None] * 6
     assert same_value("012", "10") and not same_value("11", "10")
+    # a vector compares field by field; a single value ignores what follows its number
+    assert kernel_ints("0\t2147483647", 2) == (0, 2147483647)
+    assert same_value("0  0x7fffffff", "0 2147483647") and not same_value("0 1", "0 2147483647")
+    assert same_value("10 20", "10")
     # a right value in base 8 is ok; a refused boot value leaves the kernel default (0)
     assert verdict("10", "10", "012", "0", is_live=True) == "ok"
     assert verdict("10", "10", "10\u00a0", "0", is_live=True) == "unpersisted"
@@ -288,3 +293,41 @@ def test_systemd_line_ends_and_whitespace(tmp_path: Path) -> None:
     assert plan.outcome("kernel.sysrq").value == "1\u00a0"  # not stripped: the kernel refuses it
     assert plan.outcome("kernel.panic_on_oops").value is None  # a later bare -key cancels
     assert plan.outcome("vm.panic_on_oom").value is None  # a leading slash names nothing
+
+
+def test_a_folder_named_like_a_conf_file_masks_the_same_name(tmp_path: Path) -> None:
+    put(tmp_path, "usr/lib/sysctl.d/60-x.conf", "kernel.panic = 0\n")
+    (tmp_path / "etc/sysctl.d/60-x.conf").mkdir(parents=True)
+    for tool in ("systemd", "procps"):
+        plan = read_plan(RootFS(tmp_path), tool)
+        assert [(f.path, f.kind) for f in plan.files] == [("/etc/sysctl.d/60-x.conf", "dir")]
+        assert plan.outcome("kernel.panic").value is None
+
+
+def test_procps_4_reads_everything_before_writing(tmp_path: Path) -> None:
+    """A bare -key anywhere keeps globs off it; a key named anywhere beats any glob; a
+    later glob still overrides what only an earlier glob set."""
+    put(tmp_path, "etc/sysctl.d/10-a.conf", "kernel.pan* = 1\nkernel.sysrq = 5\n")
+    put(tmp_path, "etc/sysctl.d/20-b.conf", "kernel.* = 2\n-kernel.panic_on_oops\n")
+    fs = RootFS(tmp_path)
+    four = read_plan(fs, "procps", ToolVersion("procps", "4.0.4", None))
+    assert four.outcome("kernel.panic").value == "2"
+    assert four.outcome("kernel.panic_on_oops").value is None
+    assert four.outcome("kernel.sysrq").value == "5"
+    three = read_plan(fs, "procps", ToolVersion("procps", "3.3.17", None))
+    assert [three.outcome(k).value for k in ("kernel.panic", "kernel.sysrq")] == [None, "5"]
+    # systemd: the same, as its map keeps the -key entry and the explicit one
+    systemd = read_plan(fs, "systemd")
+    assert [systemd.outcome(k).value for k in ("kernel.panic", "kernel.panic_on_oops")] == [
+        "2",
+        None,
+    ]
+
+
+def test_procps_3_writes_an_equals_sign_for_a_bare_name(tmp_path: Path) -> None:
+    """procps 3.3 does not reject ``kernel.panic`` alone (see procps3_parse): it writes
+    ``=`` and garbage, which the kernel refuses for a number."""
+    put(tmp_path, "etc/sysctl.d/10-a.conf", "kernel.panic = 10\n-kernel.panic\n  vm.swappiness\n")
+    plan = read_plan(RootFS(tmp_path), "procps", ToolVersion("procps", "3.3.17", None))
+    assert plan.outcome("kernel.panic").value == "="
+    assert plan.outcome("vm.swappiness").value is None  # leading blanks: rejected

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple
 
+from rke2image.audit.kvalues import applied, same_value
 from rke2image.kernel import KERNEL_DEFAULTS
 
 Severity = Literal["error", "warning", "info"]
@@ -61,8 +62,6 @@ class ParameterResult(NamedTuple):
     def next_boot_ok(self, tool: str) -> bool:
         """Whether that tool leaves the required value at boot (the kernel default counts
         when nothing sets the key)."""
-        from rke2image.audit.params import applied, same_value  # params imports this module
-
         boot = self.systemd if tool == "systemd" else self.procps
         value = applied(boot.value, self.expected)
         value = value if value is not None else KERNEL_DEFAULTS.get(self.key)

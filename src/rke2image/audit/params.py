@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 from rke2image import paths
 from rke2image.audit.boot import BootWriters
+from rke2image.audit.kvalues import applied, same_value
 from rke2image.audit.live import Live, Unreadable
 from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult, Severity
 from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
@@ -42,41 +42,6 @@ def next_boot(outcome: Outcome, writers: BootWriters | None = None) -> NextBoot:
         tuple(Override(a.file, a.line, a.value or "", source(a.file)) for a in outcome.overridden),
         source(winner.file) if winner else None,
     )
-
-
-def kernel_int(text: str) -> int | None:
-    """The integer the kernel stores for ``text`` (proc_get_long: leading isspace, an
-    optional '-', base 0 so ``012`` and ``0xa`` are 10, then whitespace or the end), or
-    None when the kernel refuses the write (EINVAL: ``+1``, ``10\u00a0``, ``=``)."""
-    match = _KERNEL_INT.match(text.lstrip(" \t\n\v\f\r"))
-    if match is None or (match.group(3) and match.group(3)[0] not in " \t\n"):
-        return None
-    digits = match.group(2)
-    if digits[:2] in ("0x", "0X"):
-        number = int(digits[2:], 16)
-    elif digits.startswith("0"):
-        number = int(digits, 8)
-    else:
-        number = int(digits)
-    return -number if match.group(1) else number
-
-
-_KERNEL_INT = re.compile(r"(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(.*)", re.S)
-
-
-def same_value(a: str | None, b: str | None) -> bool:
-    """Equal as kubelet sees them: it reads the integer the kernel kept."""
-    if a is None or b is None:
-        return a is b
-    ka, kb = kernel_int(a), kernel_int(b)
-    return ka == kb if ka is not None and kb is not None else a == b
-
-
-def applied(value: str | None, expected: str) -> str | None:
-    """What a boot write leaves: None when the kernel refuses it (the default stays)."""
-    if value is not None and kernel_int(expected) is not None and kernel_int(value) is None:
-        return None
-    return value
 
 
 def verdict(expected: str, live: Live, boot: str | None, default: str | None, is_live: bool) -> str:

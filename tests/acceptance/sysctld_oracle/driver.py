@@ -122,7 +122,9 @@ def read_back(proc_sys: Path, keys: list[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for key in keys:
         text = (proc_sys / key).read_bytes().decode("utf-8", "surrogateescape")
-        out[key] = None if text == MARKER else text
+        # systemd opens without O_TRUNC: a shorter second write leaves the first's tail.
+        # Every write ends with its one newline, so the last write is the first line.
+        out[key] = None if text == MARKER else text[: text.find("\n") + 1] or text
     return out
 
 
@@ -131,6 +133,7 @@ def run_tool(merged: Path, tool: str, keys: list[str]) -> dict[str, Any]:
     proc_sys.mkdir(parents=True, exist_ok=True)
     sh("mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", "fakeproc", str(proc_sys))
     try:
+        assert_fake_proc_sys(proc_sys)  # before anything is written there
         seed(proc_sys, keys)
         assert_fake_proc_sys(proc_sys)
         try:
@@ -167,13 +170,33 @@ def audit(merged: Path, keys: list[str]) -> dict[str, Any]:
                 "version": plan.version.version,
                 "blocked": plan.blocked_at is not None,
             }
-        except Exception:
+        except Exception:  # reported as a disagreement by the test
             out[tool] = {"error": traceback.format_exc()[-2000:]}
+    out["report"] = audit_report(merged)
     return out
+
+
+def audit_report(merged: Path) -> dict[str, Any]:
+    """The whole audit's next-boot values of kubelet's keys (slash form), per tool."""
+    from rke2image.audit.run import AuditOptions, run_audit
+
+    try:
+        report = run_audit(AuditOptions(root=merged, journal=False, now=0.0))
+    except Exception:  # reported as a disagreement by the test
+        return {"error": traceback.format_exc()[-2000:]}
+    return {
+        tool: {
+            p.key.replace(".", "/"): (p.systemd if tool == "systemd" else p.procps).value
+            for p in report.parameters
+        }
+        for tool in TOOLS
+    }
 
 
 def main() -> None:
     debian_root, fixtures_json, out_json = map(Path, sys.argv[1:4])
+    if os.readlink("/proc/self/ns/mnt") == os.readlink("/proc/1/ns/mnt"):
+        sys.exit("driver: ABORT: not in a private mount namespace (run it under unshare)")
     fixtures = json.loads(fixtures_json.read_text(encoding="utf-8"))
     scratch = Path(f"/tmp/sysctld-oracle-{os.getpid()}")
     scratch.mkdir()

@@ -7,6 +7,7 @@ own sysctl files are removed first unless ``keep_stock`` is set.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 
 from acceptance.audit.roots import DEBIAN_SYSCTL_CONF, SYSTEMD_50_DEFAULT
@@ -309,6 +310,21 @@ FIXTURES: list[Fixture] = [
             "/etc/sysctl.conf": "kernel.pani? = 0\nvm.overcommit_memory = 0\n",
         },
     ),
+    _f(
+        "glob-spelled-with-double-slash",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "kernel//pan* = 3\nvm..overcommit* = 1\nkernel/./sys* = 4\n"
+                "net.ipv4.conf.*..rp_filter = 9\n"
+            )
+        },
+    ),
+    _f(
+        "glob-double-slash-beats-explicit-under-procps-4",
+        {
+            "/etc/sysctl.d/10-a.conf": "kernel.panic = 10\nkernel//pan* = 3\n-kernel/./panic_on_oops\n"  # noqa: E501
+        },
+    ),
     # --- whitespace, line ends, bytes
     _f("crlf", {"/etc/sysctl.d/10-a.conf": b"kernel.panic = 10\r\nvm.overcommit_memory = 1\r\n"}),
     _f("cr-only", {"/etc/sysctl.d/10-a.conf": b"kernel.panic = 10\rvm.overcommit_memory = 1\r"}),
@@ -384,6 +400,105 @@ FIXTURES: list[Fixture] = [
                 "net.ipv6.neigh.default.retrans_time = 100\nnet.ipv6.neigh.default.retrans_time_ms = 1000\n"  # noqa: E501
             ),
         },
+    ),
+    _f(
+        "line-just-under-1-mib",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "kernel.panic = 10\n# " + "x" * ((1 << 20) - 3) + "\nvm.overcommit_memory = 1\n"
+            ),
+        },
+    ),
+    _f(
+        "line-of-exactly-1-mib",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "kernel.panic = 10\n# " + "x" * ((1 << 20) - 2) + "\nvm.overcommit_memory = 1\n"
+            ),
+        },
+    ),
+    _f(
+        "long-value-past-procps-linelen",
+        {
+            "/etc/sysctl.d/10-a.conf": "kernel.core_pattern = "
+            + "c" * 5000
+            + "\nkernel.panic = 10\n"
+        },
+    ),
+    _f(
+        "same-key-twice-in-one-file",
+        {"/etc/sysctl.d/10-a.conf": "kernel.panic = 1\nkernel.panic = 10\nkernel.panic = 1\n"},
+    ),
+    _f(
+        "glob-spelled-two-ways-is-one-entry",
+        {
+            "/etc/sysctl.d/10-a.conf": "kernel.pan* = 1\nkernel.sys* = 4\n",
+            "/etc/sysctl.d/20-b.conf": "kernel/pan* = 2\n",
+            "/etc/sysctl.d/30-c.conf": "kernel.pan* = 3\n",
+        },
+    ),
+    _f(
+        "glob-reassigned-moves-last",
+        {
+            "/etc/sysctl.d/10-a.conf": "kernel.panic_on_* = 1\nkernel.panic* = 2\n",
+            "/etc/sysctl.d/20-b.conf": "kernel.panic_on_* = 3\n",
+        },
+    ),
+    _f(
+        "glob-with-dash-and-unclosed-bracket",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "-kernel.pan* = 7\nkernel.panic[ = 1\nvm.*_oom = 1\n-vm.panic_on_oom = 0\n"
+            )
+        },
+    ),
+    _f(
+        "sysctl-conf-read-twice-by-procps",
+        {
+            "/etc/sysctl.d/99-sysctl.conf": Link("../sysctl.conf"),
+            "/etc/sysctl.d/99-zz.conf": "kernel.panic = 10\n",
+            "/etc/sysctl.conf": "kernel.panic = 0\nkernel.pani* = 5\n",
+        },
+    ),
+    _f(
+        "sysctl-conf-is-a-link",
+        {
+            "/etc/sysctl.conf": Link("/usr/share/site/sysctl.conf"),
+            "/usr/share/site/sysctl.conf": "vm.overcommit_memory = 1\n",
+        },
+    ),
+    _f(
+        "only-usr-lib-and-no-etc",
+        {"/etc/sysctl.d": Dir(), "/usr/lib/sysctl.d/60-rke2-cis.conf": RKE2_CIS},
+    ),
+    _f(
+        "run-masks-usr-lib-local-between",
+        {
+            "/usr/lib/sysctl.d/50-x.conf": "kernel.panic = 1\n",
+            "/usr/local/lib/sysctl.d/50-x.conf": "kernel.panic = 2\n",
+            "/run/sysctl.d/50-x.conf": "kernel.panic = 3\n",
+            "/usr/local/lib/sysctl.d/55-y.conf": "kernel.panic_on_oops = 1\n",
+        },
+    ),
+    _f(
+        "names-with-spaces-and-unicode",
+        {
+            "/etc/sysctl.d/my file.conf": "kernel.panic = 10\n",
+            "/etc/sysctl.d/\u00e9t\u00e9.conf": "kernel.panic = 11\n",
+            "/etc/sysctl.d/empty.conf": "",
+        },
+    ),
+    _f(
+        "unicode-in-keys-and-values",
+        {
+            "/etc/sysctl.d/10-a.conf": (
+                "kern\u00e9l.panic = 1\nkernel.core_pattern = c\u00f6re %p\nkernel.panic = \u0661\u0660\n"  # noqa: E501
+            )
+        },
+    ),
+    _f(
+        "value-with-inner-and-trailing-tabs",
+        {"/etc/sysctl.d/10-a.conf": "kernel.printk = 4\t4\t1\t7\t\t\nkernel.panic = 10\t#x\n"},
     ),
     # --- files, folders, links, masks
     _f(
@@ -507,3 +622,59 @@ FIXTURES: list[Fixture] = [
         },
     ),
 ]
+
+
+# --- generated roots: odd fragments combined at random (seeded, so every run is the same)
+_KEYS = (
+    "kernel.panic", "kernel/panic", "kernel//panic", ".kernel.panic", "kernel.panic.",
+    "/kernel.panic", "kernel.pan*", "kernel.*", "kernel/pan?c", "kernel.panic_on_oops",
+    "vm.overcommit_memory", "vm..overcommit_memory", "vm/./overcommit_memory", "vm.*",
+    "net.ipv4.conf.*.rp_filter", "net.ipv4.conf.eth0/100.rp_filter",
+    "net/ipv4/conf/eth0.100/rp_filter", "net.ipv4.conf.all.rp_filter",
+    "kernel.keys.root_maxkeys", "kernel.keys.*", "kernel/../vm/overcommit_memory",
+    "kernel//pan*", "vm..overcommit*", "kernel/./pan*",
+)  # fmt: skip
+_PREFIXES = ("", "", "", "-", " ", "\t", "- ", "=", "\v", "\u00a0", "--")
+_SEPARATORS = ("=", " = ", "\t=\t", "==", " =", "= ", "  =  ")
+_VALUES = ("0", "1", "10", "012", "0xa", " 1 2 ", "", "1\u00a0", "=1", "-1", "2\t", "7 #c")
+_ENDS = ("\n", "\n", "\n", "\r\n", "\r", "\0", " \n", "\t\n", "\f\n")
+_FOLDERS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d")
+_NAMES = ("10-a.conf", "50-b.conf", "50-b.conf", "90-c.conf", ".h.conf", "99-z.conf")
+
+
+def _line(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.08:
+        return rng.choice(("# comment", "; comment", "", "  ", "x"))
+    key = rng.choice(_PREFIXES) + rng.choice(_KEYS)
+    if kind < 0.2:
+        return key  # bare: -key excludes; without '-' a syntax error (procps 3.3: "=")
+    return key + rng.choice(_SEPARATORS) + rng.choice(_VALUES)
+
+
+def _relink(files: dict[str, object]) -> Link:
+    """A link to one of the root's other files, relative or absolute."""
+    target = sorted(files)[0]
+    return Link(target if len(target) % 2 else "../../.." + target)
+
+
+def generated(seed: int, count: int) -> list[Fixture]:
+    rng = random.Random(seed)
+    roots = []
+    for number in range(count):
+        files: dict[str, object] = {}
+        for _ in range(rng.randint(1, 4)):
+            lines = [_line(rng) + rng.choice(_ENDS) for _ in range(rng.randint(1, 6))]
+            files[f"{rng.choice(_FOLDERS)}/{rng.choice(_NAMES)}"] = "".join(lines)
+        if rng.random() < 0.4:  # an entry that is not a plain file, masking by its name
+            path = f"{rng.choice(_FOLDERS)}/{rng.choice(_NAMES)}"
+            files[path] = rng.choice(
+                (Link("/dev/null"), Dir(), Link("nowhere.conf"), Link(path), _relink(files))
+            )
+        if rng.random() < 0.3:
+            files["/etc/sysctl.conf"] = _line(rng) + "\n" + _line(rng) + "\n"
+        roots.append(_f(f"generated-{seed}-{number:02d}", files))
+    return roots
+
+
+FIXTURES += generated(18, 40)

@@ -11,23 +11,23 @@ The one reader of sysctl.d files in rke2image, for two tools in three semantics:
   the map does not name.
 - **procps 4.x** ``sysctl --system``: the same folders, hidden names too, then
   /etc/sysctl.conf; every line is kept in a list, then written in order, and a glob skips
-  any path a line names literally (a bare ``-key`` included), whatever the order.
+  any path a line spells exactly as glob(3) returns it (a bare ``-key`` included),
+  whatever the order.
 - **procps 3.3**: the same files, each line written as it is read, no glob expansion.
 
 A FIFO or device among the files blocks the tool: systemd and procps 4 then write
 nothing; procps 3.3 what came before. Every path resolves inside the root, every file
-is read bounded (``rke2image.sysctlread``); line parsing is in ``rke2image.sysctlparse``.
+is read bounded (``rke2image.sysctlread``); the files are listed by ``sysctlfiles``, lines
+parsed by ``sysctlparse``, keys turned into paths by ``sysctlkeys``.
 """
 
 from __future__ import annotations
 
-import os
-import stat
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-from rke2image.errors import InputError
 from rke2image.kernel import normalize_key
 from rke2image.rootfs import RootFS
+from rke2image.sysctlfiles import SYSCTL_CONF, SYSCTL_DIRS, ConfFile, Tool, list_files
 from rke2image.sysctlkeys import TOP_DIRS, glob_matches, glob_result, is_glob, key_parts, walk
 from rke2image.sysctlparse import (
     Assignment,
@@ -39,30 +39,21 @@ from rke2image.sysctlparse import (
 from rke2image.sysctlread import read_bounded
 from rke2image.sysctltools import ToolVersion, procps_version, systemd_version
 
-Tool = Literal["systemd", "procps"]
 TOOLS: tuple[Tool, ...] = ("systemd", "procps")
-__all__ = ["Assignment", "BootPlan", "ConfFile", "Outcome", "SyntaxProblem", "read_plan"]
+__all__ = [
+    "SYSCTL_CONF",
+    "SYSCTL_DIRS",
+    "Assignment",
+    "BootPlan",
+    "ConfFile",
+    "Outcome",
+    "SyntaxProblem",
+    "Tool",
+    "list_files",
+    "read_plan",
+]
 
-SYSCTL_DIRS = (
-    "/etc/sysctl.d",
-    "/run/sysctl.d",
-    "/usr/local/lib/sysctl.d",
-    "/usr/lib/sysctl.d",
-    "/lib/sysctl.d",
-)
-SYSCTL_CONF = "/etc/sysctl.conf"  # procps applies it last
 _DEPRECATED = ("base_reachable_time", "retrans_time")  # procps 3.3 skips these names
-
-
-class ConfFile(NamedTuple):
-    """One entry a tool lists, in the order it reads them."""
-
-    path: str  # node path as listed: folder + name
-    target: str  # node path after links
-    masked: bool  # a link to /dev/null: read as empty
-    missing: bool  # nothing readable (dangling link, loop, folder): skipped, still masks
-    shadows: tuple[str, ...] = ()  # same-named entries in later folders that it masks
-    kind: str = "file"  # file, null, missing, loop, dir, blocks, unreadable
 
 
 class Outcome(NamedTuple):
@@ -160,71 +151,6 @@ def _deprecated(path: str) -> bool:
     """procps 3.3 WriteSetting(): the name's last dotted part is a deprecated one."""
     dotted = path.translate(str.maketrans("./", "/."))
     return dotted.rsplit(".", 1)[-1] in _DEPRECATED and "." in dotted
-
-
-def list_files(fs: RootFS, tool: Tool, version: ToolVersion | None = None) -> list[ConfFile]:
-    """The entries ``tool`` reads, in its order, with masked and shadowed ones marked."""
-    chosen: dict[str, str] = {}
-    shadowed: dict[str, list[str]] = {}
-    seen_dirs: set[str] = set()
-    split_usr = tool == "procps" or ((version.major if version else None) or 252) < 255
-    for folder in SYSCTL_DIRS:
-        if folder == "/lib/sysctl.d" and not split_usr:
-            continue
-        try:
-            real = fs.resolve(folder).node_path
-            names = fs.listdir(folder)
-        except InputError:
-            continue
-        if real in seen_dirs:
-            continue  # /lib -> usr/lib on merged-usr: one folder, read once
-        seen_dirs.add(real)
-        for name in names:
-            if not _wanted(name, tool):
-                continue
-            path = f"{folder}/{name}"
-            if name in chosen:
-                shadowed.setdefault(name, []).append(path)
-            else:
-                chosen[name] = path
-    files = [
-        _entry(fs, path)._replace(shadows=tuple(shadowed.get(name, ())))
-        for name, path in sorted(
-            chosen.items(), key=lambda item: item[0].encode("utf-8", "surrogateescape")
-        )
-    ]
-    if tool == "procps":
-        conf = _entry(fs, SYSCTL_CONF)
-        if conf.kind == "file":  # stat() and S_ISREG, after links
-            files.append(conf)
-    return files
-
-
-def _wanted(name: str, tool: Tool) -> bool:
-    if tool == "systemd":
-        return name.endswith(".conf") and not name.startswith(".")
-    return len(name) >= 5 and name.endswith(".conf")
-
-
-def _entry(fs: RootFS, path: str) -> ConfFile:
-    """The entry at ``path`` and what a tool finds when it opens it."""
-    try:
-        resolved = fs.resolve(path)
-    except InputError:  # a link loop: open() fails with ELOOP, the name still masks
-        return ConfFile(path, path, False, True, kind="loop")
-    if resolved.is_dev_null:
-        return ConfFile(path, resolved.node_path, True, False, kind="null")
-    try:
-        mode = os.stat(resolved.host_path).st_mode
-    except OSError:
-        return ConfFile(path, resolved.node_path, False, True, kind="missing")
-    if stat.S_ISDIR(mode):
-        return ConfFile(path, resolved.node_path, False, True, kind="dir")
-    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return ConfFile(path, resolved.node_path, False, False, kind="blocks")
-    if not stat.S_ISREG(mode):
-        return ConfFile(path, resolved.node_path, False, True, kind="unreadable")
-    return ConfFile(path, resolved.node_path, False, False)
 
 
 def read_plan(fs: RootFS, tool: Tool, version: ToolVersion | None = None) -> BootPlan:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import list_files, read_plan
@@ -331,3 +335,34 @@ def test_procps_3_writes_an_equals_sign_for_a_bare_name(tmp_path: Path) -> None:
     plan = read_plan(RootFS(tmp_path), "procps", ToolVersion("procps", "3.3.17", None))
     assert plan.outcome("kernel.panic").value == "="
     assert plan.outcome("vm.swappiness").value is None  # leading blanks: rejected
+
+
+_FRAGMENTS = st.sampled_from(
+    [b"kernel.panic", b"kernel//pan*", b"-", b"=", b" ", b"\t", b"\n", b"\r", b"\x00", b"#",
+     b"\xc2\xa0", b"\xff", b"10", b"0x", b"..", b"/", b".", b"*", b"[", b"\v"]
+)  # fmt: skip
+
+
+@given(st.lists(_FRAGMENTS, max_size=40).map(b"".join))
+def test_every_parser_takes_any_bytes(data: bytes) -> None:
+    """No input makes a parser raise; every key and value is text (surrogates for bad
+    UTF-8), every line number positive."""
+    for parse in (systemd_parse, procps4_parse, procps3_parse):
+        for item in parse(data, "/f.conf"):
+            assert item.line is None or item.line >= 1
+            if isinstance(item, Assignment):
+                assert isinstance(item.key, str)
+                assert item.value is None or isinstance(item.value, str)
+
+
+@given(st.lists(_FRAGMENTS, max_size=40).map(b"".join))
+def test_every_tool_gives_a_value_or_none_for_any_file(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "etc/sysctl.d").mkdir(parents=True)
+        (root / "etc/sysctl.d/10-a.conf").write_bytes(data)
+        fs = RootFS(root)
+        for tool, version in (("systemd", "252"), ("procps", "4.0.4"), ("procps", "3.3.17")):
+            plan = read_plan(fs, tool, ToolVersion(tool, version, None))  # type: ignore[arg-type]
+            value = plan.outcome("kernel.panic").value
+            assert value is None or isinstance(value, str)

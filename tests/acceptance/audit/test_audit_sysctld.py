@@ -113,3 +113,19 @@ def test_the_json_says_which_tools_the_root_holds(
     # procps 3.3 expands no glob; systemd's explicit key beats it
     assert param(report, "kernel.panic")["next_boot"]["procps"]["value"] == "10"
     assert param(report, "kernel.panic")["next_boot"]["systemd"]["value"] == "10"
+
+
+def test_a_procps_write_the_kernel_refuses_breaks_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """procps 3.3 writes "=..." for a bare name; the kernel refuses it, so `sysctl --system`
+    by hand leaves kernel.panic as systemd set it: no procps-value-wrong finding."""
+    root = tmp_path / "root"
+    cis(root)
+    put(root, "usr/sbin/sysctl", b"sysctl from procps-ng 3.3.17\x00")
+    put(root, "etc/sysctl.d/90-late.conf", b"kernel.panic\nkernel.panic_on_oops = 0\n")
+    _, report = audit_json(capsys, *no_journal(root))
+    assert param(report, "kernel.panic")["next_boot"]["procps"]["value"] == "="
+    found = [(f["rule"], f["key"]) for f in report["findings"]]
+    assert ("procps-value-wrong", "kernel.panic") not in found
+    assert ("next-boot-wrong", "kernel.panic_on_oops") in found

@@ -195,7 +195,7 @@ def audit_report(merged: Path) -> dict[str, Any]:
 
 def main() -> None:
     debian_root, fixtures_json, out_json = map(Path, sys.argv[1:4])
-    if os.readlink("/proc/self/ns/mnt") == os.readlink("/proc/1/ns/mnt"):
+    if os.readlink("/proc/self/ns/mnt") == os.environ.get("ORACLE_PARENT_MNT_NS"):
         sys.exit("driver: ABORT: not in a private mount namespace (run it under unshare)")
     fixtures = json.loads(fixtures_json.read_text(encoding="utf-8"))
     scratch = Path(f"/tmp/sysctld-oracle-{os.getpid()}")

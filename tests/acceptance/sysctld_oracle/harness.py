@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -107,6 +108,8 @@ def run_suite(
         text=True,
         check=False,
         timeout=900,
+        # the driver refuses to mount anything in the namespace it was started from
+        env={**os.environ, "ORACLE_PARENT_MNT_NS": os.readlink("/proc/self/ns/mnt")},
     )
     if result.returncode != 0:
         raise RuntimeError(f"driver.py failed ({result.returncode}):\n{result.stderr[-4000:]}")

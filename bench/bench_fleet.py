@@ -4,7 +4,7 @@ Why: the fleet report runs after an Ansible ad-hoc audit of every node, or in a 
 over what the DaemonSet left; 1,000 files must read in well under a person's patience.
 Target (issue 11): 1,000 node files in under 2 s on a 2-core machine, and the odd master
 among 3 servers and 1,000 agents named on the first line. The fleet is generated: three
-servers (cp-1 with kernel.panic = 0, the outage of DESIGN.md) and 1,000 agents, two of them
+servers (cp-1 with kernel.panic = 0, the outage of docs/design.md) and 1,000 agents, two of them
 odd too, one file per node as an Ansible ``fetch`` leaves them. Cold = a new process per
 run through the installed console script. Not a test: figures only, no assertion.
 

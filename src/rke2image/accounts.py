@@ -1,7 +1,7 @@
 """The etcd account RKE2 needs on servers with profile cis or etcd, defined once.
 
 RKE2 looks the user and group up in /etc/passwd and /etc/group itself and never
-creates them (DESIGN.md, profile_linux.go ``validateProfile``). A node booting a
+creates them (docs/design.md "Facts", profile_linux.go ``validateProfile``). A node booting a
 stock image gets the account from cloud-init's ``groups``/``users`` modules, a
 built image from packer/scripts/install-rootfs.sh, Ignition from its passwd section,
 Combustion and EIB from a script (``render.targets``): all read this record, so

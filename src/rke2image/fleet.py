@@ -1,7 +1,7 @@
 """The fleet report: many nodes' audit JSON in, the nodes that differ from their peers out.
 
 Why: one node's audit says whether that node is compliant; it cannot say that the first
-master is the only server with ``kernel.panic = 0`` (the outage of DESIGN.md). This module
+master is the only server with ``kernel.panic = 0`` (the outage of docs/design.md). This module
 reads the ``rke2image.audit/v1`` documents that ``rke2image audit --format json`` prints (one
 per node, as a DaemonSet or an Ansible ``fetch`` leaves them), groups the nodes by role and,
 per parameter, compares each node's live value and the value each next boot applies

@@ -1,4 +1,4 @@
-"""Where files live on a node: rke2image's own (DESIGN.md, "What lands on a node") and
+"""Where files live on a node: rke2image's own (docs/design.md, "What lands on a node") and
 those RKE2, systemd and the boot read, each with its source."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ PREFLIGHT_OPT = "/opt/rke2image/bin/preflight"
 # Every place a rendered drop-in may run the preflight from, for the audit.
 PREFLIGHTS = (PREFLIGHT, PREFLIGHT_OPT)
 # The files only a rendered node holds (with its drop-in): a root holding none was built by
-# other means. Not SYSCTL_FILE: `rke2image fix` writes it on any node (DESIGN.md, "Fix"),
+# other means. Not SYSCTL_FILE: `rke2image fix` writes it on any node (docs/design.md, "Fix"),
 # and a node fixed that way must not start failing for a drop-in it never had.
 RENDERED_ONLY_FILES = (MODULES_FILE, PREFLIGHT, PREFLIGHT_OPT)
 

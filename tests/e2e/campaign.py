@@ -35,7 +35,7 @@ SPEC = ASSETS / "specs" / "server.yaml"
 UNDO_NAME = "/etc/sysctl.d/99-zzzz-e2e-undo.conf"
 UNDO_TEXT = "# e2e: a later file that undoes a value kubelet requires\nkernel.panic = 0\n"
 
-# The outage of DESIGN.md, without rke2image: RKE2 with protect-kernel-defaults on a
+# The outage of docs/design.md, without rke2image: RKE2 with protect-kernel-defaults on a
 # stock image, so kubelet meets the distro's kernel defaults.
 OUTAGE_USER_DATA = """#cloud-config
 write_files:

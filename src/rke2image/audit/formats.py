@@ -157,8 +157,8 @@ def prometheus(report: Report) -> str:
     )
     family(
         "rke2image_node_info",
-        "Always 1; the role label tells servers from agents.",
-        [({"role": report.role or "unknown"}, "1")],
+        "Always 1; node names the node (alerts join on it), role tells servers from agents.",
+        [({"node": report.node_name, "role": report.role or "unknown"}, "1")],
     )
     return "\n".join(out) + "\n"
 

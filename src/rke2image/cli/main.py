@@ -171,7 +171,7 @@ def missing_dependency(argv: Sequence[str], module: str) -> str:
 
 def last_resort(error: Exception) -> int:
     """An exception no rule anticipated: one line and exit 2 instead of a traceback.
-    The test suite proves that no known input gets here (tests/test_cli_hostile.py)."""
+    The test suite proves that no known input gets here (tests/acceptance/test_cli_hostile.py)."""
     where = ""
     tb = error.__traceback__
     while tb is not None:

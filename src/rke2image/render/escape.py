@@ -144,7 +144,7 @@ def to_yaml(value: Any) -> str:
 
     A top-level mapping is emitted key by key and a top-level list value item by
     item; for block style this is byte-identical to one ``yaml.dump`` of the whole
-    (tests/test_render_escape.py proves it) and lets shared entries be cached.
+    (tests/unit/render/test_escape.py proves it) and lets shared entries be cached.
     """
     if not isinstance(value, Mapping) or not value:
         return _dump(value)

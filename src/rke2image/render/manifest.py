@@ -1,7 +1,7 @@
 """The OUT tree in memory: every file ``render`` writes, with its bytes and mode.
 
 ``write_outputs`` and ``check_outputs`` both start from this one function, so
-what is checked is exactly what would be written. Layout (DESIGN.md):
+what is checked is exactly what would be written. Layout (docs/design.md, "What lands on a node"):
 
     OUT/.rke2image-output          marker: this folder is rke2image's to replace
     OUT/<name>/user-data           cloud-init (the default target)

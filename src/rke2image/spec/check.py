@@ -1,6 +1,6 @@
 """Check one spec file from bytes to problems and, when it is clean, NodeSpecs.
 
-This is the pipeline of DESIGN.md in one place: load (data + positions) →
+This is the pipeline of docs/design.md ("Validate") in one place: load (data + positions) →
 schema → Cluster expansion → defaults → semantic rules → typed nodes. Every
 problem in the file is collected; nothing stops at the first.
 """

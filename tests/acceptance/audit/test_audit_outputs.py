@@ -50,8 +50,12 @@ def test_prometheus_text_parses_and_carries_the_verdicts(
     require_tool: Callable[[str], str],
 ) -> None:
     root, live = latent_node
+    # a node name with the exposition format's three escaped characters in it
+    node_name = 'cp-1 "a" \\ b\nc'
     code, text, _ = audit(
-        capsys, "--root", str(root), "--proc-sys", str(live), "--format", "prometheus"
+        capsys,
+        *("--root", str(root), "--proc-sys", str(live), "--format", "prometheus"),
+        *("--node-name", node_name),
     )
     assert code == 1
     got = samples(text)
@@ -86,7 +90,9 @@ def test_prometheus_text_parses_and_carries_the_verdicts(
         )
     assert got[("rke2image_protect_kernel_defaults", ())] == 1
     assert got[("rke2image_audit_findings", (("severity", "warning"),))] == 1
-    assert got[("rke2image_node_info", (("role", "server"),))] == 1
+    # the node label, parsed back, is the name (its newline written as the text \x0a)
+    node = 'cp-1 "a" \\ b\\x0ac'
+    assert got[("rke2image_node_info", (("node", node), ("role", "server")))] == 1
     promtool = require_tool("promtool")
     check = subprocess.run(
         [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False

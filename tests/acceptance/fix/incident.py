@@ -1,4 +1,4 @@
-"""A root broken like the incident (DESIGN.md "The problem"), for fix's tests.
+"""A root broken like the incident (docs/design.md "The problem"), for fix's tests.
 
 Debian 12's stock sysctl files (tests/acceptance/audit/roots.py), RKE2 with
 ``profile: cis`` on a server, three values 0 live, /etc/sysctl.conf holding those

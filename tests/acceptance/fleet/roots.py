@@ -50,7 +50,7 @@ def set_live(root: Path, key: str, value: str) -> None:
 
 
 def break_live(root: Path) -> None:
-    """kernel.panic = 0 now: the outage of DESIGN.md (verdict wrong)."""
+    """kernel.panic = 0 now: the outage of docs/design.md (verdict wrong)."""
     set_live(root, "kernel.panic", "0")
 
 

@@ -84,17 +84,122 @@ def test_no_container_is_privileged_and_none_writes_its_image() -> None:
     assert _containers()["node-exporter"]["securityContext"]["runAsNonRoot"] is True
 
 
+def _host_mounts() -> dict[str, str]:
+    """The audit container's host mounts: host path -> path in the container."""
+    pod = _daemonset()["spec"]["template"]["spec"]
+    sources = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
+    mounts = _containers()["audit"]["volumeMounts"]
+    return {sources[m["name"]]: m["mountPath"] for m in mounts if m["name"] in sources}
+
+
 def test_the_host_is_mounted_read_only_everywhere() -> None:
     pod = _daemonset()["spec"]["template"]["spec"]
-    host_volumes = {v["name"] for v in pod["volumes"] if "hostPath" in v}
-    assert host_volumes == {"host"}
+    host_volumes = {v["name"]: v["hostPath"] for v in pod["volumes"] if "hostPath" in v}
+    for name, source in host_volumes.items():
+        # a missing path fails the pod's start; with no type containerd would create it
+        assert source["type"] in {"Directory", "File"}, name
+        assert source["path"] != "/", name
     for container in pod["containers"]:
         for mount in container["volumeMounts"]:
             if mount["name"] in host_volumes:
+                assert container["name"] == "audit"
                 assert mount["readOnly"] is True
-                assert mount["recursiveReadOnly"] == "IfPossible"
-    assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+                if host_volumes[mount["name"]]["type"] == "Directory":
+                    assert mount["recursiveReadOnly"] == "IfPossible"
+    # each host path at the same path under the audit's --root
+    assert all(inside == "/host" + path for path, inside in _host_mounts().items())
+    assert not pod.get("hostPID") and not pod.get("hostIPC")
     assert pod["automountServiceAccountToken"] is False
+
+
+def _audit_reads() -> set[str]:
+    """Every node path the audit reads, from the constants the audit's code reads them by."""
+    from rke2image import paths, sysctld, sysctltools
+    from rke2image.audit import cmdline, tuned
+
+    units = [paths.service_name(role) for role in ("server", "agent")]
+    return {
+        *sysctld.SYSCTL_DIRS,
+        sysctld.SYSCTL_CONF,
+        paths.RKE2_CONFIG,
+        paths.RKE2_CONFIG_DIR,
+        *paths.UNIT_DIRS,
+        *(
+            f.format(unit=unit.removesuffix(".service"))
+            for f in paths.RKE2_ENV_FILES
+            for unit in units
+        ),
+        *(paths.dropin_path(role) for role in ("server", "agent")),
+        paths.KUBELET_CONF_DIR,
+        paths.KUBELET_LOG,
+        *paths.PREFLIGHTS,
+        paths.MODULES_FILE,
+        paths.SYSCTL_FILE,
+        cmdline.PROC_CMDLINE,
+        cmdline.GRUB_DEFAULT,
+        cmdline.GRUB_DEFAULT_D,
+        cmdline.KERNEL_CMDLINE,
+        *cmdline.GRUB_CFGS,
+        cmdline.BLS_ENTRIES,
+        tuned.ACTIVE_PROFILE,
+        tuned.MAIN_CONF,
+        *tuned.PROFILE_DIRS,
+        tuned.ENABLED,
+        *sysctltools.PROCPS_BINARIES,
+        *sysctltools.SYSTEMD_BINARIES,
+        sysctltools.DPKG_STATUS,
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/hostname",
+        "/proc/sys",
+        "/proc/swaps",
+    }
+
+
+# Read by the audit but not mounted, each for its reason (README "Monitor a fleet").
+NOT_MOUNTED = {
+    "/run/sysctl.d": "/run holds containerd's socket, which a read-only mount still connects to",
+    "/run/systemd/system": "the same /run; it holds runtime units, not RKE2's",
+    "/var/lib/dpkg/status": "absent from RPM hosts; procps' own binary names its version",
+}
+# Secrets no mount may reach: etcd's data and the join token, the agent's keys, the
+# kubelet's pod volumes (Secrets), and containerd's socket (root on the host).
+SECRETS = (
+    "/var/lib/rancher/rke2/server/token",
+    "/var/lib/rancher/rke2/server/db/etcd",
+    "/var/lib/rancher/rke2/server/tls/server-ca.key",
+    "/var/lib/rancher/rke2/agent/client-kubelet.key",
+    "/var/lib/kubelet/pods",
+    "/run/k3s/containerd/containerd.sock",
+    "/root/.ssh",
+)
+
+
+def _covered(path: str) -> bool:
+    return any(path == m or path.startswith(m.rstrip("/") + "/") for m in _host_mounts())
+
+
+@pytest.mark.parametrize("path", sorted(_audit_reads()))
+def test_every_path_the_audit_reads_is_mounted(path: str) -> None:
+    assert _covered(path) != (path in NOT_MOUNTED), path
+
+
+@pytest.mark.parametrize("path", SECRETS)
+def test_no_mount_reaches_rke2s_secrets(path: str) -> None:
+    assert not _covered(path)
+
+
+def test_net_keys_are_read_in_the_hosts_network_namespace() -> None:
+    """/proc/sys/net/* answers with the reader's network namespace's values: the pod's
+    unless it runs in the host's (a spec's net.* keys, RKE2's forwarding)."""
+    pod = _daemonset()["spec"]["template"]["spec"]
+    assert pod["hostNetwork"] is True
+    # so node_exporter listens on the host: not on node_exporter's own 9100
+    (port,) = _containers()["node-exporter"]["ports"]
+    assert port["containerPort"] != 9100
+    assert (
+        f"--web.listen-address=:{port['containerPort']}" in _containers()["node-exporter"]["args"]
+    )
 
 
 def _tolerates(toleration: dict[str, str], taint: dict[str, str]) -> bool:

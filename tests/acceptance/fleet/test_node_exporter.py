@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from acceptance.fleet.roots import audit, break_live, compliant_root
+from helpers import REPO
 
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -124,4 +126,83 @@ def test_node_exporter_serves_the_audits_values(
             == summary[{"error": "errors", "warning": "warnings", "info": "info"}[severity]]
         )
     assert gauge("rke2image_audit_last_run_timestamp_seconds") == float(SOURCE_DATE_EPOCH)
-    assert gauge("rke2image_node_info", role="server") == 1
+    assert gauge("rke2image_node_info", node=report["node"]["name"], role="server") == 1
+    assert report["node"]["name"] == "cp-1"
+
+
+def test_a_textfile_node_exporter_cannot_parse_fires_the_alert(
+    tmp_path: Path,
+    node_exporter: Callable[[Path], str],
+    require_tool: Callable[[str], str],
+) -> None:
+    """A damaged file beside the audit's: the real node_exporter sets its
+    node_textfile_scrape_error, and the rule's expression over what it served names the node
+    (from the audit's rke2image_node_info)."""
+    promtool = require_tool("promtool")
+    root = compliant_root(tmp_path)
+    textfiles = tmp_path / "textfile"
+    textfiles.mkdir()
+    audited = audit(root, "--format", "json", "--textfile", str(textfiles / "rke2image.prom"))
+    assert audited.returncode == 0, audited.stderr
+    (textfiles / "other.prom").write_text("not a metric line {\n", encoding="utf-8")
+
+    served = node_exporter(textfiles)
+    series = [
+        _input_series(line, 'job="node",instance="n:9847"')
+        for line in served.splitlines()
+        if line.startswith(("node_textfile_scrape_error", "rke2image_node_info"))
+    ]
+    assert {s["series"].split("{")[0]: s["values"] for s in series} == {
+        "node_textfile_scrape_error": "1x10",
+        "rke2image_node_info": "1x10",
+    }
+    rules = REPO / "deploy" / "prometheus" / "rke2image-rules.yaml"
+    unit = {
+        "rule_files": [str(rules)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {
+                        "alertname": "RKE2ImageTextfileScrapeError",
+                        "eval_time": "5m",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {
+                                    "severity": "warning",
+                                    "job": "node",
+                                    "instance": "n:9847",
+                                    "node": "cp-1",
+                                },
+                                "exp_annotations": {
+                                    "summary": "cp-1: node_exporter at n:9847 cannot read a "
+                                    "textfile",
+                                    "description": "node_exporter at n:9847 reports a textfile "
+                                    "scrape error, so the audit's gauges of cp-1 are not served. "
+                                    "Its log names the file and the error.",
+                                    "runbook_url": "https://github.com/rke2image/rke2image/blob/"
+                                    "main/README.md#rke2imagetextfilescrapeerror",
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "scrape-error-test.yaml"
+    test_file.write_text(yaml.safe_dump(unit), encoding="utf-8")
+    result = subprocess.run(
+        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _input_series(sample: str, target: str) -> dict[str, str]:
+    """A served sample as a promtool input series of the scrape target, held 10 minutes."""
+    name_labels, value = sample.rsplit(" ", 1)
+    name, _, labels = name_labels.partition("{")
+    inner = f"{target},{labels}" if labels else f"{target}}}"
+    return {"series": f"{name}{{{inner}", "values": f"{value}x10"}

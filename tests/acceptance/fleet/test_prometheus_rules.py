@@ -23,7 +23,15 @@ EXPECTED_ALERTS = {
     "RKE2ProtectedNodeHasFindings": "warning",
     "RKE2ServerKernelParamDiffers": "warning",  # the odd master
     "RKE2ImageAuditNotRunning": "warning",  # no audit for an hour
+    # issue 23: monitoring that fails loudly when the audit's series are not there
+    "RKE2ImageTextfileScrapeError": "warning",  # node_exporter cannot parse a textfile
+    "RKE2ImageAuditMetricsMissing": "warning",  # node_exporter up, no audit series
+    "RKE2ImageAuditVanished": "warning",  # a node's audit series gone (absent, per node)
+    "RKE2ImageAuditAbsent": "warning",  # no node reports at all
 }
+# Each alert's runbook is its section of the README, on GitHub (README "Alerts and runbooks").
+RUNBOOKS = "https://github.com/rke2image/rke2image/blob/main/README.md#"
+README = REPO / "README.md"
 
 
 def _alerts() -> dict[str, dict[str, Any]]:
@@ -45,6 +53,25 @@ def test_the_rules_are_the_alerts_asked_for() -> None:
     assert {name: rule["labels"]["severity"] for name, rule in alerts.items()} == EXPECTED_ALERTS
     # a wrong live value fires at once: kubelet refuses at its next start, there is no wait
     assert "for" not in alerts["RKE2KernelParamWrong"]
+
+
+def test_every_alert_names_the_node_and_links_its_runbook() -> None:
+    """An instance is a pod's address: each alert about one node carries the node label of
+    rke2image_node_info; each runbook_url is a README heading named after the alert."""
+    headings = {
+        line[5:].strip()
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#### ")
+    }
+    fleet_wide = {"RKE2ImageAuditAbsent", "RKE2ImageAuditMetricsMissing"}
+    for name, rule in _alerts().items():
+        assert rule["annotations"]["runbook_url"] == RUNBOOKS + name.lower(), name
+        assert name in headings, f"README has no '#### {name}' runbook"
+        if name not in fleet_wide:
+            assert "rke2image_node_info" in rule["expr"], name
+            assert "{{ $labels.node }}" in rule["annotations"]["summary"] or (
+                "with $labels.node" in rule["annotations"]["summary"]
+            ), name
 
 
 def test_promtool_unit_tests_pass(require_tool: Callable[[str], str]) -> None:
@@ -108,14 +135,11 @@ def test_the_rules_select_the_real_audits_gauges(
         assert audited.returncode == (1 if name == "cp-1" else 0), audited.stderr
         series += _series(audited.stdout, name)
     alerts = _alerts()
-    cp1 = 'instance="cp-1",job="node"'
+    cp1 = 'instance="cp-1",job="node",node="cp-1"'  # node: the audit's own node name
     expected = {
-        "RKE2KernelParamWrong": [
-            f'rke2image_sysctl_compliant{{{cp1},key="kernel.panic",verdict="wrong"}}',
-            0,
-        ],
+        "RKE2KernelParamWrong": [f'{{{cp1},key="kernel.panic",verdict="wrong"}}', 0],
         "RKE2ServerKernelParamDiffers": [f'{{{cp1},key="kernel.panic",role="server"}}', 0],
-        "RKE2ProtectedNodeHasFindings": [f"rke2image_protect_kernel_defaults{{{cp1}}}", 1],
+        "RKE2ProtectedNodeHasFindings": [f"{{{cp1}}}", 1],
     }
     unit = {
         "rule_files": [str(RULES)],

@@ -1,4 +1,4 @@
-"""The audit's next-boot values equal what the real tools write (DESIGN.md, "Audit").
+"""The audit's next-boot values equal what the real tools write (docs/design.md, "Audit").
 
 For each Debian generation (systemd 247/252/257, procps 3.3.17/4.0.2/4.0.4), every fixture
 root of fixtures.py goes through the real ``systemd-sysctl`` and ``sysctl --system`` on a

@@ -103,7 +103,7 @@ def flag_on(value: str | None) -> bool:
 
 
 def protect_kernel_defaults(config: dict[str, Any]) -> bool:
-    """Protection comes from the profile or the flag, or kubelet-arg (DESIGN.md)."""
+    """Protection comes from the profile or the flag, or kubelet-arg (docs/design.md "Facts")."""
     if profile_of(config) == "cis" or truthy(config.get("protect-kernel-defaults")):
         return True
     return flag_on(kubelet_arg(config, "protect-kernel-defaults"))

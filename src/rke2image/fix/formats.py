@@ -50,10 +50,8 @@ def _text(outcome: Outcome) -> str:
     if outcome.left_after:
         out.append("left after the fix (audited again):")
         out += [f"  {_finding(f)}" for f in outcome.left_after]
-    if outcome.after is not None and outcome.after.compliant:
+    if outcome.ok:
         out.append("compliant")
-    elif outcome.ok:
-        out.append("fixed: what is left is rke2image's own guard, not installed by fix")
     else:
         out.append("NOT compliant after the fix")
     return "\n".join(line for line in out if line) + "\n"

@@ -186,15 +186,24 @@ def _blocker(boots: list[_Boot], key: str, expected: str) -> tuple[Assignment, s
                 f"at the next boot ({tool})",
             )
         if winner is not None and source in _WRITERS:
-            after = (
+            when = (
                 "after every sysctl file"
                 if source == "tuned"
                 else f"and {tool} writes no line over it"
             )
+            why = (
+                f"{_WRITERS[source]} sets {key} = {winner.value} ({winner.file}:{winner.line}) "
+                f"{when}, and fix edits only sysctl files"
+            )
+            if source == "tuned" and not boot.writers.tuned_reapply:
+                # BootWriters cannot tell "reapply_sysctl off" from "on, nothing to re-apply"
+                why += (
+                    "; unless TuneD re-applies /etc/sysctl.d after its profile (reapply_sysctl): "
+                    "then rke2image's file wins, as the audit after --apply shows"
+                )
             return Stuck(
                 key,
-                f"{_WRITERS[source]} sets {key} = {winner.value} ({winner.file}:{winner.line}) "
-                f"{after}, and fix edits only sysctl files",
+                why,
                 boot.writers.fix_words(winner.file, winner.line, key, expected),
                 winner.file,
                 winner.line,

@@ -1,0 +1,247 @@
+"""`rke2image fix` plans with the audit's own boot semantics: systemd's bare `-key`, keys
+as the tools normalise them, values as the kernel parses them, and the writers around
+the sysctl files (the kernel command line before them, TuneD after them)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acceptance.audit.roots import build_root, foreign_root, proc_sys, put
+from acceptance.fix.incident import snapshot
+from acceptance.fix.support import audit_json, changed, fix, fix_json
+from rke2image import paths
+from rke2image.kernel import REQUIRED_PARAMETERS
+
+REQUIRED = {p.key: p.value for p in REQUIRED_PARAMETERS}
+OURS = paths.SYSCTL_FILE
+OURS_REL = OURS.lstrip("/")  # below the root: never the host's /etc
+TUNED_WANTS = "etc/systemd/system/multi-user.target.wants/tuned.service"
+
+
+def kubelet_file(**values: str) -> str:
+    """The required values, some replaced (``kernel_panic="012"``)."""
+    merged = {**REQUIRED, **{k.replace("_", ".", 1): v for k, v in values.items()}}
+    return "".join(f"{k} = {v}\n" for k, v in merged.items())
+
+
+def files(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["path"]: f for f in data["plan"]["files"]}
+
+
+def stuck(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["key"]: f for f in data["plan"]["left"] if f["rule"] == "fix-cannot-persist"}
+
+
+def verdicts(capsys: pytest.CaptureFixture[str], root: Path) -> dict[str, str]:
+    _, report = audit_json(capsys, "--root", str(root))
+    return {p["key"]: p["verdict"] for p in report["parameters"]}
+
+
+def test_a_later_bare_minus_key_that_cancels_the_value_is_commented_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """systemd-sysctl: a later bare `-kernel.panic` replaces the key's entry and is never
+    written, so the kernel keeps its default 0 however right rke2image's file is."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, "etc/sysctl.d/90-kubelet.conf", kubelet_file())
+    put(root, "etc/sysctl.d/99-zzzz-minus.conf", "# keep off\n-kernel.panic\n")
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1
+    minus = files(data)["/etc/sysctl.d/99-zzzz-minus.conf"]
+    assert minus["reasons"] == [
+        "/etc/sysctl.d/99-zzzz-minus.conf:2 `-kernel.panic` cancels kernel.panic = 10 "
+        "at the next boot (systemd-sysctl)"
+    ]
+    assert "-kernel.panic\n+# rke2image fix " in minus["diff"]
+    assert stuck(data) == {}
+    code, _, _ = fix(capsys, "--root", str(root), "--apply")
+    assert code == 0
+    assert set(verdicts(capsys, root).values()) == {"ok"}
+
+
+def test_a_bare_minus_key_in_rke2images_own_file_is_rewritten_in_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = build_root(tmp_path, "debian-12")
+    put(root, OURS_REL, kubelet_file() + "-kernel.panic\n")
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1
+    assert list(files(data)) == [OURS]
+    assert "--kernel.panic\n+kernel.panic = 10\n" in files(data)[OURS]["diff"]
+
+
+def test_an_odd_spelling_of_the_key_that_wins_is_commented_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kernel//panic` names kernel.panic for both tools (systemd normalises it, the
+    kernel's path walk folds it): a later line spelled so wins, and is commented out."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, "etc/sysctl.d/90-kubelet.conf", kubelet_file())
+    put(root, "etc/sysctl.d/99-zzzz-odd.conf", "kernel//panic = 0\n")
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1
+    assert list(files(data)) == [OURS, "/etc/sysctl.d/99-zzzz-odd.conf"]
+    odd = files(data)["/etc/sysctl.d/99-zzzz-odd.conf"]
+    assert odd["reasons"] == [
+        "/etc/sysctl.d/99-zzzz-odd.conf:1 `kernel.panic = 0` overrides 10 at the next boot "
+        "(systemd-sysctl)"
+    ]
+    assert "-kernel//panic = 0\n+# rke2image fix " in odd["diff"]
+    code, _, _ = fix(capsys, "--root", str(root), "--apply")
+    assert code == 0
+    assert set(verdicts(capsys, root).values()) == {"ok"}
+
+
+def test_a_value_right_as_the_kernel_parses_it_needs_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kernel.panic = 012` is 10 to the kernel (base 0): the node is compliant."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, "etc/sysctl.d/90-kubelet.conf", kubelet_file(kernel_panic="012"))
+    live = proc_sys(tmp_path, REQUIRED)
+    before = snapshot(root)
+    code, out, _ = fix(capsys, "--root", str(root), "--proc-sys", str(live))
+    assert (code, out.splitlines()[-1]) == (0, "nothing to do")
+    code, _, _ = fix(capsys, "--root", str(root), "--proc-sys", str(live), "--apply")
+    assert code == 0 and snapshot(root) == before
+
+
+def test_a_right_value_in_rke2images_own_file_is_not_respelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rke2image's file says `kernel.panic = 0xa` (10): only the later zero is touched."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, OURS_REL, kubelet_file(kernel_panic="0xa"))
+    put(root, "etc/sysctl.d/99-zzzz-later.conf", "kernel.panic = 0\n")
+    _, data = fix_json(capsys, "--root", str(root))
+    assert list(files(data)) == ["/etc/sysctl.d/99-zzzz-later.conf"]
+
+
+def test_the_kernel_command_line_is_overridden_by_rke2images_file_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sysctl.kernel.panic=0` on the command line is written before systemd-sysctl runs:
+    rke2image's file wins over it, and the plan says which setting it leaves in GRUB."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, "etc/default/grub", 'GRUB_CMDLINE_LINUX="console=ttyS0 sysctl.kernel.panic=0"\n')
+    before = snapshot(root)
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1 and stuck(data) == {}
+    assert (
+        "kernel.panic = 0 from the kernel command line (/etc/default/grub:1) is overridden "
+        "by this file at the next boot, and left as it is"
+    ) in files(data)[OURS]["reasons"]
+    code, _, _ = fix(capsys, "--root", str(root), "--apply")
+    assert code == 0
+    assert changed(before, snapshot(root)) == {OURS_REL}
+
+
+def tuned_root(base: Path, reapply: str, etc_line: bool) -> Path:
+    """RHEL 9 with TuneD enabled, its profile zeroing kernel.panic after the sysctl files;
+    the team's kubelet values in /usr/lib/sysctl.d, which TuneD never re-applies."""
+    root = foreign_root(base, "rhel-9")
+    (root / "etc/sysctl.d/90-kubelet.conf").rename(root / "usr/lib/sysctl.d/90-kubelet.conf")
+    if etc_line:
+        put(root, "etc/sysctl.d/50-team.conf", "vm.swappiness = 10\n")
+    put(root, "etc/tuned/active_profile", "rke2-node\n")
+    put(root, "etc/tuned/rke2-node/tuned.conf", "[main]\nsummary=x\n\n[sysctl]\nkernel.panic=0\n")
+    put(root, "etc/tuned/tuned-main.conf", f"daemon = 1\nreapply_sysctl = {reapply}\n")
+    (root / TUNED_WANTS).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink("/usr/lib/systemd/system/tuned.service", root / TUNED_WANTS)
+    return root
+
+
+def test_a_tuned_profile_that_wins_is_left_and_named_with_the_audits_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without reapply_sysctl, TuneD writes its profile after every sysctl file: no
+    sysctl line fix may comment out helps, so the plan says so, and --apply fails."""
+    root = tuned_root(tmp_path, reapply="0", etc_line=True)
+    before = snapshot(root)
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1
+    assert list(files(data)) == [OURS]
+    [panic] = stuck(data).values()
+    assert (panic["file"], panic["line"]) == ("/etc/tuned/rke2-node/tuned.conf", 5)
+    assert panic["message"].startswith(
+        "kernel.panic: TuneD sets kernel.panic = 0 (/etc/tuned/rke2-node/tuned.conf:5) "
+        "after every sysctl file, and fix edits only sysctl files"
+    )
+    _, report = audit_json(capsys, "--root", str(root))
+    [audit_fix] = [p["fix"] for p in report["parameters"] if p["key"] == "kernel.panic"]
+    assert panic["fix"] in audit_fix and "TuneD profile rke2-node" in panic["fix"]
+    code, after = fix_json(capsys, "--root", str(root), "--apply")
+    assert (code, after["ok"], after["after"]["compliant"]) == (1, False, False)
+    assert {f["key"] for f in after["after"]["left"]} == {"kernel.panic"}
+    assert changed(before, snapshot(root)) == {OURS_REL}
+
+
+def test_tuned_reapplying_etc_sysctl_d_lets_rke2images_file_win(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With reapply_sysctl on, TuneD writes /etc/sysctl.d again after its profile:
+    rke2image's new file is among them, so the key is fixed, and the plan says so."""
+    root = tuned_root(tmp_path, reapply="1", etc_line=True)
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1 and stuck(data) == {}
+    assert any(
+        "from TuneD (/etc/tuned/rke2-node/tuned.conf:5)" in r for r in files(data)[OURS]["reasons"]
+    )
+    code, after = fix_json(capsys, "--root", str(root), "--apply")
+    assert (code, after["after"]["compliant"]) == (0, True)
+
+
+def test_tuned_whose_reapplication_is_unknown_is_named_and_apply_tells(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reapply_sysctl on, but /etc/sysctl.d and /etc/sysctl.conf set nothing yet: the
+    audit's writers do not say whether TuneD re-applies them, so the plan does not count
+    on it and says so; the audit after --apply finds rke2image's file re-applied."""
+    root = tuned_root(tmp_path, reapply="1", etc_line=False)
+    _, data = fix_json(capsys, "--root", str(root))
+    [panic] = stuck(data).values()
+    assert "unless TuneD re-applies /etc/sysctl.d after its profile" in panic["message"]
+    code, after = fix_json(capsys, "--root", str(root), "--apply")
+    assert (code, after["after"]["compliant"]) == (0, True)
+
+
+def test_rke2images_own_checks_stay_on_a_node_it_manages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A root holding rke2image's modules file is judged as rke2image built it: fix does
+    not install the drop-in, so --apply fixes the values and still exits 1, naming it."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, paths.MODULES_FILE.lstrip("/"), "overlay\nbr_netfilter\n")
+    put(root, "etc/sysctl.d/99-zzzz-later.conf", "kernel.panic = 0\n")
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1
+    assert {f["rule"] for f in data["plan"]["left"]} == {"dropin-missing"}
+    code, out, _ = fix(capsys, "--root", str(root), "--apply")
+    assert code == 1
+    assert "[dropin-missing]" in out and out.endswith("NOT compliant after the fix\n")
+    assert set(verdicts(capsys, root).values()) == {"ok"}
+
+
+@pytest.mark.parametrize(
+    ("systemd", "tool"), [("252", "sysctl --system"), ("247", "systemd-sysctl")]
+)
+def test_a_dot_dot_key_is_judged_by_the_roots_own_systemd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], systemd: str, tool: str
+) -> None:
+    """`kernel/../kernel/panic`: systemd 252+ refuses a `..` part, 247 lets the kernel
+    walk it, procps always does. The plan names the first tool it wins under, for the
+    systemd-sysctl this root holds."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, "usr/lib/systemd/systemd-sysctl", f"\0libsystemd-shared-{systemd}.so\0")
+    put(root, "etc/sysctl.d/90-kubelet.conf", kubelet_file())
+    put(root, "etc/sysctl.d/99-zzzz-dots.conf", "kernel/../kernel/panic = 0\n")
+    _, data = fix_json(capsys, "--root", str(root))
+    dots = files(data)["/etc/sysctl.d/99-zzzz-dots.conf"]
+    assert dots["reasons"] == [
+        f"/etc/sysctl.d/99-zzzz-dots.conf:1 `kernel.panic = 0` overrides 10 at the next boot "
+        f"({tool})"
+    ]

@@ -4,13 +4,13 @@ the sysctl files (the kernel command line before them, TuneD after them)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from acceptance.audit.roots import build_root, foreign_root, proc_sys, put
+from acceptance.audit.roots import build_root, proc_sys, put
+from acceptance.audit.test_boot_writers import tuned_node
 from acceptance.fix.incident import snapshot
 from acceptance.fix.support import audit_json, changed, fix, fix_json
 from rke2image import paths
@@ -19,7 +19,6 @@ from rke2image.kernel import REQUIRED_PARAMETERS
 REQUIRED = {p.key: p.value for p in REQUIRED_PARAMETERS}
 OURS = paths.SYSCTL_FILE
 OURS_REL = OURS.lstrip("/")  # below the root: never the host's /etc
-TUNED_WANTS = "etc/systemd/system/multi-user.target.wants/tuned.service"
 
 
 def kubelet_file(**values: str) -> str:
@@ -141,17 +140,13 @@ def test_the_kernel_command_line_is_overridden_by_rke2images_file_and_named(
 
 
 def tuned_root(base: Path, reapply: str, etc_line: bool) -> Path:
-    """RHEL 9 with TuneD enabled, its profile zeroing kernel.panic after the sysctl files;
-    the team's kubelet values in /usr/lib/sysctl.d, which TuneD never re-applies."""
-    root = foreign_root(base, "rhel-9")
+    """The audit's TuneD node (RHEL 9, its profile zeroing vm.overcommit_memory and, by
+    an included profile, kernel.panic after the sysctl files), with the team's kubelet
+    values moved to /usr/lib/sysctl.d, which TuneD never re-applies."""
+    root = tuned_node(base, reapply)
     (root / "etc/sysctl.d/90-kubelet.conf").rename(root / "usr/lib/sysctl.d/90-kubelet.conf")
     if etc_line:
         put(root, "etc/sysctl.d/50-team.conf", "vm.swappiness = 10\n")
-    put(root, "etc/tuned/active_profile", "rke2-node\n")
-    put(root, "etc/tuned/rke2-node/tuned.conf", "[main]\nsummary=x\n\n[sysctl]\nkernel.panic=0\n")
-    put(root, "etc/tuned/tuned-main.conf", f"daemon = 1\nreapply_sysctl = {reapply}\n")
-    (root / TUNED_WANTS).parent.mkdir(parents=True, exist_ok=True)
-    os.symlink("/usr/lib/systemd/system/tuned.service", root / TUNED_WANTS)
     return root
 
 
@@ -165,18 +160,24 @@ def test_a_tuned_profile_that_wins_is_left_and_named_with_the_audits_fix(
     code, data = fix_json(capsys, "--root", str(root))
     assert code == 1
     assert list(files(data)) == [OURS]
-    [panic] = stuck(data).values()
-    assert (panic["file"], panic["line"]) == ("/etc/tuned/rke2-node/tuned.conf", 5)
-    assert panic["message"].startswith(
-        "kernel.panic: TuneD sets kernel.panic = 0 (/etc/tuned/rke2-node/tuned.conf:5) "
+    left = stuck(data)
+    assert {k: (f["file"], f["line"]) for k, f in left.items()} == {
+        "vm.overcommit_memory": ("/etc/tuned/rke2-node/tuned.conf", 6),
+        "kernel.panic": ("/usr/lib/tuned/throughput-performance/tuned.conf", 5),
+    }
+    assert left["kernel.panic"]["message"].startswith(
+        "kernel.panic: TuneD sets kernel.panic = 0 "
+        "(/usr/lib/tuned/throughput-performance/tuned.conf:5) "
         "after every sysctl file, and fix edits only sysctl files"
     )
     _, report = audit_json(capsys, "--root", str(root))
-    [audit_fix] = [p["fix"] for p in report["parameters"] if p["key"] == "kernel.panic"]
-    assert panic["fix"] in audit_fix and "TuneD profile rke2-node" in panic["fix"]
+    for param in report["parameters"]:
+        if param["key"] in left:
+            assert left[param["key"]]["fix"] in param["fix"]
+            assert "TuneD profile rke2-node" in param["fix"]
     code, after = fix_json(capsys, "--root", str(root), "--apply")
     assert (code, after["ok"], after["after"]["compliant"]) == (1, False, False)
-    assert {f["key"] for f in after["after"]["left"]} == {"kernel.panic"}
+    assert {f["key"] for f in after["after"]["left"]} == set(left)
     assert changed(before, snapshot(root)) == {OURS_REL}
 
 
@@ -189,7 +190,8 @@ def test_tuned_reapplying_etc_sysctl_d_lets_rke2images_file_win(
     code, data = fix_json(capsys, "--root", str(root))
     assert code == 1 and stuck(data) == {}
     assert any(
-        "from TuneD (/etc/tuned/rke2-node/tuned.conf:5)" in r for r in files(data)[OURS]["reasons"]
+        "kernel.panic = 0 from TuneD (/usr/lib/tuned/throughput-performance/tuned.conf:5)" in r
+        for r in files(data)[OURS]["reasons"]
     )
     code, after = fix_json(capsys, "--root", str(root), "--apply")
     assert (code, after["after"]["compliant"]) == (0, True)
@@ -203,8 +205,9 @@ def test_tuned_whose_reapplication_is_unknown_is_named_and_apply_tells(
     on it and says so; the audit after --apply finds rke2image's file re-applied."""
     root = tuned_root(tmp_path, reapply="1", etc_line=False)
     _, data = fix_json(capsys, "--root", str(root))
-    [panic] = stuck(data).values()
-    assert "unless TuneD re-applies /etc/sysctl.d after its profile" in panic["message"]
+    left = stuck(data)
+    assert set(left) == {"vm.overcommit_memory", "kernel.panic"}
+    assert all("unless TuneD re-applies /etc/sysctl.d" in f["message"] for f in left.values())
     code, after = fix_json(capsys, "--root", str(root), "--apply")
     assert (code, after["after"]["compliant"]) == (0, True)
 

@@ -101,6 +101,11 @@ class Plan(NamedTuple):
         return not (self.files or self.live_writes or self.accounts or self.restart)
 
     @property
+    def stuck(self) -> bool:
+        """Some key stays wrong at the next boot whatever fix does (``fix-cannot-persist``)."""
+        return any(f.rule == "fix-cannot-persist" for f in self.left)
+
+    @property
     def changes(self) -> int:
         return (
             len(self.files)
@@ -141,7 +146,7 @@ class Outcome(NamedTuple):
     @property
     def ok(self) -> bool:
         if self.mode == "plan":
-            return self.plan is not None and self.plan.empty
+            return self.plan is not None and self.plan.empty and not self.plan.stuck
         if self.mode == "apply":  # only a node the audit then finds compliant (DESIGN.md)
             return self.after is not None and self.after.compliant and self.wait_error is None
         return True

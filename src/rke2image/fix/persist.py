@@ -10,6 +10,7 @@ sysctl folders), which the plan names as ``fix-cannot-persist`` with the audit's
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
@@ -93,17 +94,21 @@ def plan_persistence(
     """The edits that make every parameter of ``params`` that a tool leaves wrong at the
     next boot (the audit's ``next_boot_ok``) boot with its expected value; ``create``:
     write rke2image's file even when no value needs it (the audit misses it)."""
-    resolved = fs.resolve(OURS)
-    target = resolved.node_path
-    if resolved.is_dev_null or not allowed(target):
-        target = OURS  # a mask or a link out of the sysctl folders: replace the link itself
-    old = _read_bytes(fs, target) if not resolved.is_dev_null else None
     wanted = {p.key: p.expected for p in params if p.verdict != "missing"}
     need = [
         p.key
         for p in params
         if p.key in wanted and not (p.next_boot_ok("systemd") and p.next_boot_ok("procps"))
     ]
+    blocked = _unwritable(fs)
+    if blocked is not None:
+        # Writing through the link would write outside the sysctl folders (or /dev/null),
+        # and replacing it would undo someone's choice: name it, change nothing.
+        why = f"rke2image's sysctl file {OURS} is {blocked}: fix does not replace it"
+        fix = f"replace {OURS} with a regular file (or remove it), then run rke2image fix again"
+        return Persistence(None, None, (), OURS, (), tuple(Stuck(k, why, fix, OURS) for k in need))
+    target = fs.resolve(OURS).node_path
+    old = _read_bytes(fs, target)
     reasons: list[str] = []
     new: bytes | None = None
     if old is None and (need or create):
@@ -274,6 +279,21 @@ def commentable(data: bytes, number: int) -> bool:
         return False
     text = lines[number - 1].strip()
     return bool(text) and text[:1] not in (b"#", b";")
+
+
+def _unwritable(fs: RootFS) -> str | None:
+    """Why rke2image's file cannot be written where the tools read it, or None."""
+    try:
+        resolved = fs.resolve(OURS)
+    except InputError:
+        return "a link loop"
+    if resolved.is_dev_null:
+        return "masked (a link to /dev/null)"
+    if not allowed(resolved.node_path):
+        return f"a link to {resolved.node_path}, outside the sysctl folders"
+    if os.path.lexists(resolved.host_path) and not fs.is_file(resolved.node_path):
+        return "not a regular file"
+    return None
 
 
 def _update_ours(

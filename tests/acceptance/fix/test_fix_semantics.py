@@ -248,3 +248,31 @@ def test_a_dot_dot_key_is_judged_by_the_roots_own_systemd(
         f"/etc/sysctl.d/99-zzzz-dots.conf:1 `kernel.panic = 0` overrides 10 at the next boot "
         f"({tool})"
     ]
+
+
+@pytest.mark.parametrize(
+    ("link", "why"),
+    [
+        ("/dev/null", "masked (a link to /dev/null)"),
+        ("/opt/tuning/x.conf", "a link to /opt/tuning/x.conf, outside the sysctl folders"),
+    ],
+)
+def test_rke2images_file_as_a_link_is_named_and_never_written_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], link: str, why: str
+) -> None:
+    """A mask, or a link out of the sysctl folders: writing through it would write outside
+    them, replacing it would undo someone's choice. fix names it and changes no file."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, "opt/tuning/x.conf", "kernel.panic = 0\n")
+    (root / OURS_REL).symlink_to(link)
+    before = snapshot(root)
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1 and data["plan"]["files"] == []
+    left = stuck(data)
+    assert {"kernel.panic", "vm.overcommit_memory", "kernel.panic_on_oops"} <= set(left)
+    assert left["kernel.panic"]["message"] == (
+        f"kernel.panic: rke2image's sysctl file {OURS} is {why}: fix does not replace it"
+    )
+    code, out, _ = fix(capsys, "--root", str(root), "--apply")
+    assert code == 1 and "[fix-cannot-persist]" in out
+    assert changed(before, snapshot(root)) == set()

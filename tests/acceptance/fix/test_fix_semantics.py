@@ -276,3 +276,18 @@ def test_rke2images_file_as_a_link_is_named_and_never_written_through(
     code, out, _ = fix(capsys, "--root", str(root), "--apply")
     assert code == 1 and "[fix-cannot-persist]" in out
     assert changed(before, snapshot(root)) == set()
+
+
+def test_a_managed_node_missing_only_rke2images_file_gets_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every value right, but the audit of a node rke2image manages misses its sysctl file
+    (sysctl-file-missing): that file is the fix's to write, the drop-in is not."""
+    root = build_root(tmp_path, "debian-12")
+    put(root, paths.MODULES_FILE.lstrip("/"), "overlay\nbr_netfilter\n")
+    put(root, "etc/sysctl.d/90-kubelet.conf", kubelet_file())
+    _, report = audit_json(capsys, "--root", str(root))
+    assert {f["rule"] for f in report["findings"]} == {"dropin-missing", "sysctl-file-missing"}
+    code, data = fix_json(capsys, "--root", str(root))
+    assert code == 1 and [f["action"] for f in data["plan"]["files"]] == ["create"]
+    assert {f["rule"] for f in data["plan"]["left"]} == {"dropin-missing"}

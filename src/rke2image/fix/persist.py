@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from rke2image.audit.boot import BootWriters
 from rke2image.audit.model import ParameterResult
-from rke2image.audit.params import same_value, verdict
+from rke2image.audit.params import verdict
 from rke2image.errors import InputError
 from rke2image.fix.afterfix import (
     OURS,
@@ -28,7 +28,7 @@ from rke2image.fix.afterfix import (
 from rke2image.kernel import KERNEL_DEFAULTS, normalize_key
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import SYSCTL_CONF, SYSCTL_DIRS, Assignment, BootPlan
-from rke2image.sysctlkeys import is_glob, key_parts, walk
+from rke2image.sysctlkeys import is_glob, key_parts
 
 HEADER = (
     "# Written by `rke2image fix` on {date}: the kernel parameters kubelet requires with\n"
@@ -300,19 +300,21 @@ def _update_ours(
     old: bytes, plans: Mapping[str, BootPlan], wanted: Mapping[str, str], need: list[str]
 ) -> tuple[bytes, list[str]]:
     """rke2image's own file: each needed key's wrong lines rewritten in place (a bare
-    ``-key`` included), or the setting appended when no line names the key."""
+    ``-key`` included), or the setting appended when no line names the key. Which lines
+    name a key is each tool's own answer (``outcome`` over this file's lines alone)."""
     lines = _split(old)
     naming: dict[str, set[int]] = {key: set() for key in need}
     wrong: dict[str, set[int]] = {key: set() for key in need}
     for plan in plans.values():
-        for a in parse_ours(plan, old):
-            if is_glob(a.key):
-                continue
-            for key in need:
-                if walk(a.key) == key_parts(normalize_key(key)):
-                    naming[key].add(a.line)
-                    if a.value is None or not same_value(a.value, wanted[key]):
-                        wrong[key].add(a.line)
+        alone = plan._replace(assignments=tuple(parse_ours(plan, old)), blocked_at=None)
+        for key in need:
+            found = alone.outcome(key)
+            named = [a for a in (found.winner, *found.overridden) if a and not is_glob(a.key)]
+            cancel = _cancelling(alone, key)
+            for a in [*named, *([cancel] if cancel else [])]:
+                naming[key].add(a.line)
+                if a.value is None or not _right(a.value, key, wanted[key]):
+                    wrong[key].add(a.line)
     reasons = []
     for key in need:
         setting = f"{key} = {wanted[key]}\n".encode()

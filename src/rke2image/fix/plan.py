@@ -9,7 +9,6 @@ from typing import NamedTuple
 from rke2image.audit import AuditOptions, Report, run_audit
 from rke2image.audit.boot import read_boot_writers
 from rke2image.audit.model import Finding
-from rke2image.audit.params import same_value
 from rke2image.fix import accounts, persist, service
 from rke2image.fix.afterfix import OURS
 from rke2image.fix.model import FileChange, LiveWrite, Plan
@@ -67,7 +66,7 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
         if report.live
         and (host or options.audit.proc_sys is not None)
         and p.live is not None
-        and not same_value(p.live, p.expected)
+        and p.verdict == "wrong"  # live, as the kernel parses it
     )
     steps = accounts.account_steps(report, Path("/") if host else root)
     restart = None

@@ -23,8 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "would override a required value at the next boot commented out, the etcd account, "
         "and with --restart the RKE2 unit. Without --apply nothing changes. Every change is "
         "atomic and journalled under /var/lib/rke2image/fix/ID/ (--undo puts it back). "
-        "Exit 0 nothing to do (or compliant after --apply), 1 a plan (or not compliant "
-        "after --apply), 2 usage or I/O error.",
+        "Exit 0 nothing to do (or compliant after --apply), 1 a plan or a key fix cannot "
+        "persist (or not compliant after --apply), 2 usage or I/O error.",
     )
     parser.add_argument(
         "--root",
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
         outcome = Outcome("plan", plan)
         sys.stdout.write(REPORTERS[args.format](outcome))
-        return EXIT_OK if plan.empty else EXIT_FINDINGS
+        return EXIT_OK if outcome.ok else EXIT_FINDINGS
     progress = _progress if sys.stderr.isatty() else None
     outcome = apply_plan(options, plan, progress)
     if progress is not None:

@@ -32,12 +32,15 @@ def _text(outcome: Outcome) -> str:
     out = [_header(outcome, plan)]
     out += _plan_lines(plan, done=outcome.mode == "apply")
     if outcome.mode == "plan":
-        out.append(
-            "nothing to do"
-            if plan.empty
-            else f"{plan.changes} change(s) planned; nothing was changed. "
-            "Run with --apply to carry them out (undo with --undo)."
-        )
+        if not plan.empty:
+            out.append(
+                f"{plan.changes} change(s) planned; nothing was changed. "
+                "Run with --apply to carry them out (undo with --undo)."
+            )
+        elif plan.stuck:
+            out.append("nothing fix can change: the keys above stay wrong at the next boot")
+        else:
+            out.append("nothing to do")
         return "\n".join(out) + "\n"
     out.append(
         f"journal: {plan.root.rstrip('/')}/var/lib/rke2image/fix/{outcome.fix_id}/ "
@@ -50,10 +53,8 @@ def _text(outcome: Outcome) -> str:
     if outcome.left_after:
         out.append("left after the fix (audited again):")
         out += [f"  {_finding(f)}" for f in outcome.left_after]
-    if outcome.after is not None and outcome.after.compliant:
+    if outcome.ok:
         out.append("compliant")
-    elif outcome.ok:
-        out.append("fixed: what is left is rke2image's own guard, not installed by fix")
     else:
         out.append("NOT compliant after the fix")
     return "\n".join(line for line in out if line) + "\n"
@@ -86,9 +87,11 @@ def _plan_lines(plan: Plan, done: bool) -> list[str]:
             f"restart: systemctl restart {r.unit} ({r.state}), then wait up to "
             f"{int(r.timeout)}s for {waits}"
         )
-    if plan.left and not done:
+    # After --apply the audit's own findings follow; what fix could not do is said here.
+    left = [f for f in plan.left if not done or f.rule == "fix-cannot-persist"]
+    if left:
         out.append("left as it is (not fix's to change):")
-        out += [f"  {_finding(f)}" for f in plan.left]
+        out += [f"  {_finding(f)}" for f in left]
     return out
 
 

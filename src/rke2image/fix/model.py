@@ -12,10 +12,6 @@ from typing import Any, NamedTuple
 from rke2image.audit.model import Finding
 
 SCHEMA = "rke2image.fix/v1"
-# Not the node's health but rke2image's own guard missing on a node it did not build: the
-# fix does not install the drop-in (it writes only sysctl and account files), so this
-# warning stays and is reported, but does not make the fix fail.
-NOT_FIX_RULES = frozenset({"dropin-missing"})
 
 
 class FileChange(NamedTuple):
@@ -105,6 +101,11 @@ class Plan(NamedTuple):
         return not (self.files or self.live_writes or self.accounts or self.restart)
 
     @property
+    def stuck(self) -> bool:
+        """Some key stays wrong at the next boot whatever fix does (``fix-cannot-persist``)."""
+        return any(f.rule == "fix-cannot-persist" for f in self.left)
+
+    @property
     def changes(self) -> int:
         return (
             len(self.files)
@@ -145,10 +146,9 @@ class Outcome(NamedTuple):
     @property
     def ok(self) -> bool:
         if self.mode == "plan":
-            return self.plan is not None and self.plan.empty
-        if self.mode == "apply":
-            blocking = [f for f in self.left_after if f.rule not in NOT_FIX_RULES]
-            return self.after is not None and not blocking and self.wait_error is None
+            return self.plan is not None and self.plan.empty and not self.plan.stuck
+        if self.mode == "apply":  # only a node the audit then finds compliant (DESIGN.md)
+            return self.after is not None and self.after.compliant and self.wait_error is None
         return True
 
     def as_dict(self) -> dict[str, Any]:

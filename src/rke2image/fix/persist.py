@@ -1,24 +1,35 @@
 """Persistence that wins under both boot tools: rke2image's sysctl file, and every line
 that would still override a required value at the next boot commented out in place.
 
-The boot semantics are the audit's own (``rke2image.sysctld``: ``BootPlan.outcome``), not
-a second parser: the planned edits are laid over each tool's BootPlan (the lines of
-rke2image's file replaced, the commented lines taken out) and ``outcome`` is asked
-again, until every key ends with its required value or with a line fix may not touch.
+The boot semantics are the audit's own, not a second parser: the planned edits are laid
+over each tool's ``BootPlan`` and the writers around it (``fix.afterfix``), and the
+audit's models are asked again, until every key ends with its required value or with a
+writer fix may not touch (the kernel command line, TuneD's profile, a file outside the
+sysctl folders), which the plan names as ``fix-cannot-persist`` with the audit's fix.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from rke2image import paths
+from rke2image.audit.boot import BootWriters
+from rke2image.audit.model import ParameterResult
+from rke2image.audit.params import verdict
+from rke2image.errors import InputError
+from rke2image.fix.afterfix import (
+    OURS,
+    files_after,
+    parse_ours,
+    writers_after,
+)
+from rke2image.kernel import KERNEL_DEFAULTS, normalize_key
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import SYSCTL_CONF, SYSCTL_DIRS, Assignment, BootPlan
+from rke2image.sysctlkeys import is_glob, key_parts
 
-OURS = paths.SYSCTL_FILE
-OURS_NAME = posixpath.basename(OURS)
 HEADER = (
     "# Written by `rke2image fix` on {date}: the kernel parameters kubelet requires with\n"
     "# protect-kernel-defaults (and RKE2's profile: cis start check). The name sorts after\n"
@@ -26,6 +37,7 @@ HEADER = (
 )
 MARKER = "# rke2image fix {date} commented out: "
 _MAX_ROUNDS = 64  # each round comments out one line; a root has far fewer overriding lines
+_WRITERS = {"cmdline": "the kernel command line", "tuned": "TuneD"}
 
 
 class Edit(NamedTuple):
@@ -37,13 +49,32 @@ class Edit(NamedTuple):
     key: str
 
 
+class Stuck(NamedTuple):
+    """A key fix cannot make right at the next boot: the writer that wins, in the
+    audit's words, and how to change it by hand."""
+
+    key: str
+    why: str
+    fix: str
+    file: str | None = None
+    line: int | None = None
+
+
 class Persistence(NamedTuple):
     ours_old: bytes | None  # rke2image's file now (None: absent)
     ours_new: bytes | None  # None: left as it is
     ours_reasons: tuple[str, ...]
     ours_target: str
     edits: tuple[Edit, ...]
-    stuck: tuple[tuple[str, str], ...]  # (key, why) fix cannot persist
+    stuck: tuple[Stuck, ...]  # keys fix cannot persist
+
+
+class _Boot(NamedTuple):
+    """The sysctl files and the writers around them, as one tool reads them at boot."""
+
+    tool: str
+    plan: BootPlan
+    writers: BootWriters
 
 
 def allowed(node_path: str) -> bool:
@@ -55,57 +86,179 @@ def allowed(node_path: str) -> bool:
 def plan_persistence(
     fs: RootFS,
     plans: Mapping[str, BootPlan],
-    wanted: Mapping[str, str],
-    needs: Iterable[str],
+    writers: BootWriters,
+    params: Sequence[ParameterResult],
     date: str,
+    create: bool = False,
 ) -> Persistence:
-    """The edits that make every key of ``needs`` boot with its ``wanted`` value."""
-    resolved = fs.resolve(OURS)
-    target = resolved.node_path
-    if resolved.is_dev_null or not allowed(target):
-        target = OURS  # a mask or a link out of the sysctl folders: replace the link itself
-    old = _read_bytes(fs, target) if not resolved.is_dev_null else None
-    lines = _split(old) if old is not None else []
-    need = [k for k in wanted if k in set(needs)]
+    """The edits that make every parameter of ``params`` that a tool leaves wrong at the
+    next boot (the audit's ``next_boot_ok``) boot with its expected value; ``create``:
+    write rke2image's file even when no value needs it (the audit misses it)."""
+    wanted = {p.key: p.expected for p in params if p.verdict != "missing"}
+    need = [
+        p.key
+        for p in params
+        if p.key in wanted and not (p.next_boot_ok("systemd") and p.next_boot_ok("procps"))
+    ]
+    blocked = _unwritable(fs)
+    if blocked is not None:
+        # Writing through the link would write outside the sysctl folders (or /dev/null),
+        # and replacing it would undo someone's choice: name it, change nothing.
+        why = f"rke2image's sysctl file {OURS} is {blocked}: fix does not replace it"
+        fix = f"replace {OURS} with a regular file (or remove it), then run rke2image fix again"
+        return Persistence(None, None, (), OURS, (), tuple(Stuck(k, why, fix, OURS) for k in need))
+    target = fs.resolve(OURS).node_path
+    old = _read_bytes(fs, target)
     reasons: list[str] = []
-    if need and old is None:
-        lines = [HEADER.format(date=date).encode()]
-        lines += [f"{k} = {wanted[k]}\n".encode() for k in wanted]
+    new: bytes | None = None
+    if old is None and (need or create):
+        body = [HEADER.format(date=date)] + [f"{k} = {v}\n" for k, v in wanted.items()]
+        new = "".join(body).encode()
         reasons.append(f"rke2image's sysctl file sets the {len(wanted)} required values")
-    elif need:
-        lines, reasons = _update_ours(lines, wanted, need, plans)
-    new = b"".join(lines) if need else None
-    if new == old:
-        new = None
-    ours = _assignments_of(new if new is not None else old, wanted)
+    elif old is not None and need:
+        new, reasons = _update_ours(old, plans, wanted, need)
+        new = None if new == old else new
+    after = new if new is not None else old
+    ours = {tool: parse_ours(plan, after) for tool, plan in plans.items()}
+
+    def target_of(listed: str) -> str | None:
+        return _target_of(fs, plans, listed)
+
     commented: dict[tuple[str, int], Edit] = {}
-    stuck: list[tuple[str, str]] = []
+    stuck: list[Stuck] = []
     for key in need:
         for _ in range(_MAX_ROUNDS):
-            blocker = _blocker(plans, ours, commented, key, wanted[key])
-            if blocker is None:
+            boots = [
+                _Boot(
+                    tool,
+                    files_after(plan, ours[tool], commented),
+                    writers_after(writers, after, commented, target_of),
+                )
+                for tool, plan in plans.items()
+            ]
+            found = _blocker(boots, key, wanted[key])
+            if found is None:
                 break
-            tool, winner = blocker
-            if winner is None:
-                stuck.append((key, f"{tool} leaves {key} unset"))
+            if isinstance(found, Stuck):
+                stuck.append(found)
                 break
-            where = _target_of(plans, winner.file)
+            line, why = found
+            where = target_of(line.file)
             if where is None or not allowed(where) or where == target:
                 stuck.append(
-                    (
+                    Stuck(
                         key,
-                        f"{winner.file}:{winner.line} sets {winner.value}, outside what fix edits",
+                        f"{line.file}:{line.line} sets {line.value}, outside what fix edits",
+                        writers.fix_words(line.file, line.line, key, wanted[key]),
+                        line.file,
+                        line.line,
                     )
                 )
                 break
-            commented[(where, winner.line)] = Edit(
-                where,
-                winner.line,
-                f"{winner.file}:{winner.line} `{key} = {winner.value}` overrides "
-                f"{wanted[key]} at the next boot ({_tool_name(tool)})",
-                key,
-            )
+            commented[(where, line.line)] = Edit(where, line.line, why, key)
+    if new is not None:
+        stuck_keys = {s.key for s in stuck}
+        reasons += [
+            r for key in need if key not in stuck_keys for r in _beaten(plans, writers, key)
+        ]
     return Persistence(old, new, tuple(reasons), target, tuple(commented.values()), tuple(stuck))
+
+
+def _blocker(boots: list[_Boot], key: str, expected: str) -> tuple[Assignment, str] | Stuck | None:
+    """The first tool whose next boot, after the edits so far, still leaves ``key`` wrong:
+    the sysctl line to comment out and why, or why fix cannot."""
+    for boot in boots:
+        in_files = boot.plan.outcome(key)
+        whole = boot.writers.around(in_files, key)
+        if _right(whole.value, key, expected):
+            continue
+        tool = _tool_name(boot.tool)
+        winner = whole.winner
+        source = boot.writers.source(winner.file) if winner is not None else None
+        if winner is not None and source in ("sysctl.d", "sysctl.conf"):
+            reapplied = winner != in_files.winner
+            by = f"{tool}, then TuneD's re-application" if reapplied else tool
+            return (
+                winner,
+                f"{winner.file}:{winner.line} `{key} = {winner.value}` overrides "
+                f"{expected} at the next boot ({by})",
+            )
+        cancel = _cancelling(boot.plan, key)
+        if cancel is not None:
+            return (
+                cancel,
+                f"{cancel.file}:{cancel.line} `-{key}` cancels {key} = {expected} "
+                f"at the next boot ({tool})",
+            )
+        if winner is not None and source in _WRITERS:
+            when = (
+                "after every sysctl file"
+                if source == "tuned"
+                else f"and {tool} writes no line over it"
+            )
+            why = (
+                f"{_WRITERS[source]} sets {key} = {winner.value} ({winner.file}:{winner.line}) "
+                f"{when}, and fix edits only sysctl files"
+            )
+            if source == "tuned" and not boot.writers.tuned_reapply:
+                # BootWriters cannot tell "reapply_sysctl off" from "on, nothing to re-apply"
+                why += (
+                    "; unless TuneD re-applies /etc/sysctl.d after its profile (reapply_sysctl): "
+                    "then rke2image's file wins, as the audit after --apply shows"
+                )
+            return Stuck(
+                key,
+                why,
+                boot.writers.fix_words(winner.file, winner.line, key, expected),
+                winner.file,
+                winner.line,
+            )
+        if boot.plan.blocked_at is not None:
+            return Stuck(
+                key,
+                f"{tool} blocks on a FIFO or device among its files and writes nothing",
+                "replace that file with a regular file (the audit's sysctl-file-unreadable)",
+            )
+        return Stuck(key, f"{tool} leaves {key} unset", f"add {key} = {expected} by hand")
+    return None
+
+
+def _right(value: str | None, key: str, expected: str) -> bool:
+    """The audit's verdict on a boot value: compared as the kernel parses it, a refused
+    write or no write leaving the kernel's default."""
+    return verdict(expected, None, value, KERNEL_DEFAULTS.get(key), False) == "ok"
+
+
+def _cancelling(plan: BootPlan, key: str) -> Assignment | None:
+    """systemd-sysctl only: the bare ``-key`` line that ends its ordered map's entry for
+    ``key`` (sysctl.c parse_file: a different value replaces the entry, same values keep
+    the first; apply_all skips an entry without a value), so nothing writes the key."""
+    if plan.tool != "systemd":
+        return None
+    name = "/".join(key_parts(normalize_key(key)))
+    entry = None
+    for a in plan.assignments:
+        if a.key != name or (entry is not None and entry.value == a.value):
+            continue
+        entry = a
+    return entry if entry is not None and entry.value is None else None
+
+
+def _beaten(plans: Mapping[str, BootPlan], writers: BootWriters, key: str) -> list[str]:
+    """The kernel command line or TuneD setting the boot's wrong value today, which
+    rke2image's file overrides after the fix (fix does not edit them)."""
+    seen = []
+    for plan in plans.values():
+        winner = writers.around(plan.outcome(key), key).winner
+        source = writers.source(winner.file) if winner is not None else None
+        if winner is not None and source in _WRITERS:
+            text = (
+                f"{key} = {winner.value} from {_WRITERS[source]} ({winner.file}:{winner.line}) "
+                "is overridden by this file at the next boot, and left as it is"
+            )
+            if text not in seen:
+                seen.append(text)
+    return seen
 
 
 def comment_out(data: bytes, numbers: Iterable[int], date: str) -> bytes:
@@ -128,94 +281,66 @@ def commentable(data: bytes, number: int) -> bool:
     return bool(text) and text[:1] not in (b"#", b";")
 
 
+def _unwritable(fs: RootFS) -> str | None:
+    """Why rke2image's file cannot be written where the tools read it, or None."""
+    try:
+        resolved = fs.resolve(OURS)
+    except InputError:
+        return "a link loop"
+    if resolved.is_dev_null:
+        return "masked (a link to /dev/null)"
+    if not allowed(resolved.node_path):
+        return f"a link to {resolved.node_path}, outside the sysctl folders"
+    if os.path.lexists(resolved.host_path) and not fs.is_file(resolved.node_path):
+        return "not a regular file"
+    return None
+
+
 def _update_ours(
-    lines: list[bytes], wanted: Mapping[str, str], need: list[str], plans: Mapping[str, BootPlan]
-) -> tuple[list[bytes], list[str]]:
-    """rke2image's own file: each needed key's lines rewritten in place, or appended."""
-    mine = {
-        (a.key, a.line)
-        for plan in plans.values()
-        for a in plan.assignments
-        if a.file == OURS and a.value is not None
-    }
+    old: bytes, plans: Mapping[str, BootPlan], wanted: Mapping[str, str], need: list[str]
+) -> tuple[bytes, list[str]]:
+    """rke2image's own file: each needed key's wrong lines rewritten in place (a bare
+    ``-key`` included), or the setting appended when no line names the key. Which lines
+    name a key is each tool's own answer (``outcome`` over this file's lines alone)."""
+    lines = _split(old)
+    naming: dict[str, set[int]] = {key: set() for key in need}
+    wrong: dict[str, set[int]] = {key: set() for key in need}
+    for plan in plans.values():
+        alone = plan._replace(assignments=tuple(parse_ours(plan, old)), blocked_at=None)
+        for key in need:
+            found = alone.outcome(key)
+            named = [a for a in (found.winner, *found.overridden) if a and not is_glob(a.key)]
+            cancel = _cancelling(alone, key)
+            for a in [*named, *([cancel] if cancel else [])]:
+                naming[key].add(a.line)
+                if a.value is None or not _right(a.value, key, wanted[key]):
+                    wrong[key].add(a.line)
     reasons = []
     for key in need:
-        numbers = sorted(n for k, n in mine if k == key)
         setting = f"{key} = {wanted[key]}\n".encode()
-        if numbers:
-            for n in numbers:
-                if lines[n - 1] != setting:
-                    lines[n - 1] = setting
+        if wrong[key]:
+            for n in sorted(wrong[key]):
+                lines[n - 1] = setting
             reasons.append(f"{OURS} sets {key} = {wanted[key]}")
-        else:
+        elif not naming[key]:
             if lines and not lines[-1].endswith(b"\n"):
                 lines[-1] += b"\n"
             lines.append(setting)
             reasons.append(f"{OURS} gains {key} = {wanted[key]}")
-    return lines, reasons
+    return b"".join(lines), reasons
 
 
-def _assignments_of(data: bytes | None, wanted: Mapping[str, str]) -> list[Assignment]:
-    """The lines of rke2image's file after the fix: the keys it writes, where."""
-    if data is None:
-        return []
-    found = []
-    for number, raw in enumerate(_split(data), start=1):
-        name, equals, value = raw.decode("utf-8", "replace").partition("=")
-        key = name.strip()
-        if equals and key in wanted and value.strip() == wanted[key]:
-            found.append(Assignment(key, value.strip(), OURS, number))
-    return found
-
-
-def _blocker(
-    plans: Mapping[str, BootPlan],
-    ours: list[Assignment],
-    commented: Mapping[tuple[str, int], Edit],
-    key: str,
-    value: str,
-) -> tuple[str, Assignment | None] | None:
-    """The first tool whose next boot still leaves ``key`` wrong, and the line that wins."""
-    for tool, plan in plans.items():
-        outcome = _overlay(plan, ours, commented).outcome(key)
-        if outcome.value != value:
-            return tool, outcome.winner
-    return None
-
-
-def _overlay(
-    plan: BootPlan, ours: list[Assignment], commented: Mapping[tuple[str, int], Edit]
-) -> BootPlan:
-    """The plan as it reads after the fix: rke2image's lines in its file's place (a file
-    of that name in a later folder is masked by it), the commented lines gone."""
-    order = [f.path for f in plan.files]
-    position = next(
-        (
-            i
-            for i, path in enumerate(order)
-            if path != SYSCTL_CONF and posixpath.basename(path) >= OURS_NAME
-        ),
-        len(order) - (SYSCTL_CONF in order),
-    )
-    targets = {f.path: f.target for f in plan.files}
-    before: list[Assignment] = []
-    after: list[Assignment] = []
-    for a in plan.assignments:
-        if posixpath.basename(a.file) == OURS_NAME and a.file != SYSCTL_CONF:
-            continue
-        if (targets.get(a.file, a.file), a.line) in commented:
-            continue
-        index = order.index(a.file) if a.file in order else len(order)
-        (before if index < position else after).append(a)
-    return plan._replace(assignments=(*before, *ours, *after))
-
-
-def _target_of(plans: Mapping[str, BootPlan], listed: str) -> str | None:
+def _target_of(fs: RootFS, plans: Mapping[str, BootPlan], listed: str) -> str | None:
+    """The file a listed path reads (after links), or None when it is masked or absent."""
     for plan in plans.values():
         for conf in plan.files:
             if conf.path == listed:
                 return None if conf.masked or conf.missing else conf.target
-    return None
+    try:
+        resolved = fs.resolve(listed)
+    except InputError:
+        return None
+    return None if resolved.is_dev_null else resolved.node_path
 
 
 def _tool_name(tool: str) -> str:

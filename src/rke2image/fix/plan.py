@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rke2image.audit import AuditOptions, Report, run_audit
+from rke2image.audit.boot import read_boot_writers
 from rke2image.audit.model import Finding
 from rke2image.fix import accounts, persist, service
+from rke2image.fix.afterfix import OURS
 from rke2image.fix.model import FileChange, LiveWrite, Plan
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import read_plan
@@ -48,14 +50,12 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
     fs = RootFS(root)
     date = report.generated[:10]  # the audit's clock (SOURCE_DATE_EPOCH, --now in tests)
     plans = {"systemd": read_plan(fs, "systemd"), "procps": read_plan(fs, "procps")}
-    live_keys = {p.key for p in report.parameters if p.verdict == "missing"}
-    wanted = {p.key: p.expected for p in report.parameters if p.key not in live_keys}
-    needs = [
-        p.key
-        for p in report.parameters
-        if p.key in wanted and not (p.next_boot_ok("systemd") and p.next_boot_ok("procps"))
-    ]
-    kept = persist.plan_persistence(fs, plans, wanted, needs, date)
+    # The writers around the sysctl files, read as the audit read them (run.py).
+    proc_sys = options.audit.proc_sys or (Path("/proc/sys") if host else None)
+    writers = read_boot_writers(fs, proc_sys.parent if proc_sys is not None else None)
+    # On a node rke2image manages, its own missing sysctl file is the fix's to write.
+    create = any(f.rule == "sysctl-file-missing" for f in report.findings)
+    kept = persist.plan_persistence(fs, plans, writers, report.parameters, date, create)
     files, skipped = _file_changes(fs, kept, date)
     kept = kept._replace(stuck=kept.stuck + skipped)
     # Live values are written only where they were read: this node's /proc/sys, or the
@@ -66,7 +66,7 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
         if report.live
         and (host or options.audit.proc_sys is not None)
         and p.live is not None
-        and p.live != p.expected
+        and p.verdict == "wrong"  # live, as the kernel parses it
     )
     steps = accounts.account_steps(report, Path("/") if host else root)
     restart = None
@@ -89,10 +89,10 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
 
 def _file_changes(
     fs: RootFS, kept: persist.Persistence, date: str
-) -> tuple[tuple[FileChange, ...], tuple[tuple[str, str], ...]]:
-    """The file changes, and the lines that could not be matched (key, why)."""
+) -> tuple[tuple[FileChange, ...], tuple[persist.Stuck, ...]]:
+    """The file changes, and the lines that could not be matched."""
     changes = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[persist.Stuck] = []
     if kept.ours_new is not None:
         changes.append(
             FileChange(kept.ours_target, kept.ours_old, kept.ours_new, kept.ours_reasons)
@@ -105,7 +105,16 @@ def _file_changes(
         old = fs.resolve(target).host_path.read_bytes()
         bad = [e for e in edits if not persist.commentable(old, e.line)]
         if bad:  # the file changed since the audit read it, or splits lines otherwise
-            skipped += [(e.key, f"{target}:{e.line} is not the line the audit read") for e in bad]
+            skipped += [
+                persist.Stuck(
+                    e.key,
+                    f"{target}:{e.line} is not the line the audit read",
+                    "run rke2image fix again: the file changed since the audit read it",
+                    target,
+                    e.line,
+                )
+                for e in bad
+            ]
             continue
         new = persist.comment_out(old, [e.line for e in edits], date)
         changes.append(FileChange(target, old, new, tuple(e.reason for e in edits)))
@@ -113,11 +122,11 @@ def _file_changes(
 
 
 def _left(
-    report: Report, stuck: tuple[tuple[str, str], ...], files: tuple[FileChange, ...]
+    report: Report, stuck: tuple[persist.Stuck, ...], files: tuple[FileChange, ...]
 ) -> tuple[Finding, ...]:
     """Findings the plan does not change (each keeps the audit's own fix)."""
-    stuck_keys = {key for key, _ in stuck}
-    creates_ours = any(f.path == persist.OURS and f.old is None for f in files)
+    stuck_keys = {s.key for s in stuck}
+    creates_ours = any(f.path == OURS and f.old is None for f in files)
     left = []
     for finding in report.findings:
         if finding.severity == "info":
@@ -127,8 +136,8 @@ def _left(
         if finding.rule == "sysctl-file-missing" and creates_ours:
             continue
         left.append(finding)
-    for key, why in stuck:
-        left.append(
-            Finding("error", "fix-cannot-persist", f"{key}: {why}", key, fix="edit it by hand")
-        )
+    left += [
+        Finding("error", "fix-cannot-persist", f"{s.key}: {s.why}", s.key, s.file, s.line, s.fix)
+        for s in stuck
+    ]
     return tuple(left)

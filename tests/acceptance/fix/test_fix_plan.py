@@ -54,7 +54,8 @@ def test_the_plan_in_json_is_versioned_and_complete(
     ]
     assert [a["kind"] for a in plan["accounts"]] == ["user+group"]
     assert plan["restart"] is None  # not asked for, and not a live node
-    assert {f["rule"] for f in plan["left"]} == {"dropin-missing"}
+    # A node rke2image did not build: its own drop-in is not asked for, nothing is left.
+    assert plan["left"] == []
 
 
 def test_sysctl_conf_is_commented_because_procps_reads_it_last(
@@ -199,7 +200,7 @@ def test_a_line_that_is_no_longer_the_one_the_audit_read_is_left_not_guessed(
 ) -> None:
     """Between the audit and the plan someone edited the file (or a tool numbers lines
     otherwise): fix edits nothing in that file and names the line instead."""
-    from rke2image.fix.persist import Edit, Persistence
+    from rke2image.fix.persist import Edit, Persistence, Stuck
     from rke2image.fix.plan import _file_changes
     from rke2image.rootfs import RootFS
 
@@ -216,7 +217,13 @@ def test_a_line_that_is_no_longer_the_one_the_audit_read_is_left_not_guessed(
     files, skipped = _file_changes(RootFS(root), kept, "2026-12-04")
     assert files == ()
     assert skipped == (
-        ("kernel.panic", "/etc/sysctl.d/99-zzzz-x.conf:2 is not the line the audit read"),
+        Stuck(
+            "kernel.panic",
+            "/etc/sysctl.d/99-zzzz-x.conf:2 is not the line the audit read",
+            "run rke2image fix again: the file changed since the audit read it",
+            "/etc/sysctl.d/99-zzzz-x.conf",
+            2,
+        ),
     )
 
 

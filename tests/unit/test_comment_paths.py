@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import re
 import subprocess
 import tokenize
@@ -71,18 +72,35 @@ _BUILT = frozenset({".work", ".venv"})
 UPSTREAM = {
     "src/sysctl/sysctl.c": "systemd",
     "src/basic/sysctl-util.c": "systemd",
+    "src/basic/conf-files.c": "systemd",
     "src/sysctl.c": "procps",
     "docs/custom_plugin_monitor.md": "kubernetes/node-problem-detector",
 }
 
 
 def _tracked() -> list[Path]:
+    """The files git tracks; in a copy without .git (the interpreter lanes), every file
+    under the scanned places but build folders and bytecode."""
     listed = subprocess.run(
         ["git", "-C", str(REPO), "ls-files", "-z", "--", *SCANNED],
         capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return [REPO / name for name in listed.split("\0") if name]
+        check=False,
+    )
+    if listed.returncode == 0:
+        return [REPO / name for name in listed.stdout.decode().split("\0") if name]
+    found = []
+    for place in SCANNED:
+        top = REPO / place
+        if top.is_file():
+            found.append(top)
+            continue
+        for folder, subfolders, files in os.walk(top):
+            subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED_WALKING)
+            found += [Path(folder) / f for f in sorted(files) if not f.endswith(".pyc")]
+    return found
+
+
+_SKIPPED_WALKING = frozenset({*_BUILT, "__pycache__", ".pytest_cache", ".hypothesis"})
 
 
 def _python_text(source: str) -> list[tuple[int, str]]:

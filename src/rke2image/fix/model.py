@@ -147,7 +147,7 @@ class Outcome(NamedTuple):
     def ok(self) -> bool:
         if self.mode == "plan":
             return self.plan is not None and self.plan.empty and not self.plan.stuck
-        if self.mode == "apply":  # only a node the audit then finds compliant (DESIGN.md)
+        if self.mode == "apply":  # only a node the audit then finds compliant (docs/design.md "Fix")
             return self.after is not None and self.after.compliant and self.wait_error is None
         return True
 

@@ -111,7 +111,14 @@ def test_the_protected_node_alert_stays_quiet_for_foreign_and_history_only_nodes
             put(root, KUBELET_LOG, REFUSAL)
         live = proc_sys(tmp_path / name, {**REQUIRED, "kernel.panic": panic})
         code, out, _ = audit(
-            capsys, *no_journal(root), "--proc-sys", str(live), "--format", "prometheus"
+            capsys,
+            *no_journal(root),
+            "--proc-sys",
+            str(live),
+            "--node-name",
+            name,
+            "--format",
+            "prometheus",
         )
         assert code == (1 if name == "bad" else 0)
         if history:
@@ -134,6 +141,7 @@ def test_the_protected_node_alert_stays_quiet_for_foreign_and_history_only_nodes
                                     "severity": "warning",
                                     "job": "node",
                                     "instance": "bad",
+                                    "node": "bad",
                                 },
                                 "exp_annotations": {
                                     "summary": "bad: protect-kernel-defaults is on and the audit "
@@ -141,6 +149,8 @@ def test_the_protected_node_alert_stays_quiet_for_foreign_and_history_only_nodes
                                     "description": "kubelet on bad runs with "
                                     "protect-kernel-defaults, so what `rke2image audit` reports "
                                     "there can keep RKE2 from starting. Run it on the node.",
+                                    "runbook_url": "https://github.com/rke2image/rke2image/blob/"
+                                    "main/README.md#rke2protectednodehasfindings",
                                 },
                             }
                         ],

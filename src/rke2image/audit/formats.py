@@ -44,9 +44,7 @@ def text(report: Report) -> str:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        out.append(
-            "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1]
-        )
+        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
     out.append("")
     out += [_finding(f) for f in report.findings]
     verdict = "compliant" if report.compliant else "NOT compliant"

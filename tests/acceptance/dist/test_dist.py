@@ -154,6 +154,10 @@ def test_zipapp_audit_prints_the_installed_audits_json(
     # a second start runs from the unpacked cache: the same again
     again = run_zipapp(zipapp_of(dist), home, *argv)
     assert without_time(again.stdout) == without_time(installed.stdout)
+    cache = home / ".cache" / "rke2image"
+    (unpacked,) = cache.glob("zipapp-*")
+    assert (unpacked / ".complete").is_file() and (unpacked / "yaml" / "__init__.py").is_file()
+    assert cache.stat().st_mode & 0o777 == 0o700
 
 
 def test_zipapp_fleet_prints_the_installed_fleets_report(

@@ -29,7 +29,7 @@ test: test-deps venv
 
 # Every check CI enforces, before the tests (.ci/run). The tools are pinned in
 # the `dev` extra; shellcheck and packer come from scripts/install-test-deps.
-SHELL_FILES = $(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba|da)?sh' scripts templates packer tests/e2e/assets .ci deploy \
+SHELL_FILES = $(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba|da)?sh' scripts templates packer tests/e2e/assets tests/lanes .ci deploy \
                 | grep -v '/golden/')
 
 lint: test-deps venv

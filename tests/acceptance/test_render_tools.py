@@ -114,7 +114,7 @@ def cloud_init_schema(tool: Tool, user_data: bytes, tmp_path: Path) -> None:
     assert "Valid cloud-config" in result.stdout
 
 
-@pytest.mark.newer_tools  # Debian 11's cloud-init 20.4 has `devel schema` only
+@pytest.mark.host_tools  # cloud-init 20.4 has `devel schema` only; 25.1 says `Valid schema`
 @pytest.mark.parametrize("baked", [False, True], ids=["full", "baked"])
 def test_every_example_user_data_passes_cloud_init_schema(
     require_tool: Tool, tmp_path: Path, baked: bool
@@ -125,7 +125,7 @@ def test_every_example_user_data_passes_cloud_init_schema(
         cloud_init_schema(require_tool, node.user_data, tmp_path)
 
 
-@pytest.mark.newer_tools  # Debian 11's cloud-init 20.4 has `devel schema` only
+@pytest.mark.host_tools  # cloud-init 20.4 has `devel schema` only; 25.1 says `Valid schema`
 def test_other_shapes_pass_cloud_init_schema(
     require_tool: Tool, tmp_path: Path, make_node: MakeNode
 ) -> None:
@@ -189,6 +189,7 @@ def verify(tool: Tool, root: Path, unit: str) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.host_tools  # systemd 257's verify also runs `man` on each Documentation=
 @pytest.mark.parametrize("role", ["server", "agent"])
 def test_drop_in_passes_systemd_analyze_verify(
     require_tool: Tool, tmp_path: Path, make_node: MakeNode, role: str
@@ -226,7 +227,7 @@ def test_ordering_after_cloud_final_would_be_caught(
     assert "ordering cycle" in verify(require_tool, root, "multi-user.target").stderr
 
 
-@pytest.mark.newer_tools  # Debian 11's shellcheck 0.7.1 flags `local` (SC2039)
+@pytest.mark.host_tools  # Debian 11's shellcheck 0.7.1 flags `local` (SC2039)
 def test_rendered_preflight_is_the_template_and_passes_shellcheck(
     require_tool: Tool, tmp_path: Path, make_node: MakeNode
 ) -> None:

@@ -48,7 +48,7 @@ def test_the_rules_are_the_alerts_asked_for() -> None:
     assert "for" not in alerts["RKE2KernelParamWrong"]
 
 
-@pytest.mark.newer_tools  # Debian 11's promtool 2.24 knows no test group `name`
+@pytest.mark.host_tools  # Debian 11's promtool 2.24 knows no test group `name`
 def test_promtool_unit_tests_pass(require_tool: Callable[[str], str]) -> None:
     promtool = require_tool("promtool")
     result = subprocess.run(

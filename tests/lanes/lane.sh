@@ -101,8 +101,8 @@ mount --bind /etc/resolv.conf "$root/etc/resolv.conf"
 mount --bind /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 if [ -n "$packer" ]; then mount --bind "$packer" "$root/usr/local/bin/packer"; fi
 exec chroot "$root" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 CI="${CI:-}" TMPDIR=/tmp PYTHONPYCACHEPREFIX=/var/cache/rke2image-lane/pycache \
-    HYPOTHESIS_STORAGE_DIRECTORY=/tmp/rke2image-lane-hypothesis \
+    HOME=/root LANG=C.UTF-8 CI="${CI:-}" TMPDIR=/tmp PYTHONPYCACHEPREFIX="${1%/*}/pycache" \
+    HYPOTHESIS_STORAGE_DIRECTORY="${1%/*}/hypothesis" \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
     sh "$@"
 ' lane "$root" "$packer" "$inside/run.sh" "$@"

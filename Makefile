@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test venv test-deps lint bench bake clean
+.PHONY: demo test venv test-deps lint bench bake dist airgap clean
 
 # A fresh venv with the project installed as a user gets it (not editable), so
 # the demo and the tests see exactly what the wheel ships.
@@ -31,14 +31,14 @@ test: test-deps venv
 
 # Every check CI enforces, before the tests (.ci/run). The tools are pinned in
 # the `dev` extra; shellcheck and packer come from scripts/install-test-deps.
-SHELL_FILES = $(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba|da)?sh' scripts templates packer tests/e2e/assets .ci deploy \
+SHELL_FILES = $(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba|da)?sh' scripts templates packer tests/e2e/assets tests/lanes .ci deploy \
                 | grep -v '/golden/')
 
 lint: test-deps venv
 	@$(BIN)/python -m pip install --quiet '.[dev]'
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy src tests
+	$(BIN)/ruff check src tests bench scripts deploy
+	$(BIN)/ruff format --check src tests bench scripts deploy
+	$(BIN)/mypy src tests scripts/dist.py deploy/image/airgap.py
 	shellcheck $(SHELL_FILES)
 	packer fmt -check packer && packer fmt -check packer/plugins && packer fmt -check tests/acceptance/fixtures/packer/null
 
@@ -46,6 +46,18 @@ lint: test-deps venv
 # `rke2image build --only qemu`, and how to boot the result.
 bake: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" tests/e2e/assets/bake-local.sh $(SPEC)
+
+# dist/: the wheel, the sdist, rke2image-VERSION.pyz (runs audit, fleet and fix on any
+# python3 >= 3.9 with nothing installed) and SHA256SUMS; the same bytes from the same commit.
+dist: venv
+	$(BIN)/python scripts/dist.py --out dist
+
+# dist/rke2image-images.linux-amd64.tar: the audit's image as an RKE2 air-gap image archive
+# (root, mmdebstrap, Debian's mirror); copy it to /var/lib/rancher/rke2/agent/images/.
+airgap: venv
+	@mkdir -p dist
+	$(BIN)/python deploy/image/airgap.py "$$(PYTHON=$(BIN)/python deploy/image/build.sh)" \
+		dist/rke2image-images.linux-amd64.tar --tag "rke2image:$$($(BIN)/rke2image --version | cut -d' ' -f2)"
 
 bench: venv
 	$(BIN)/python bench/run.py

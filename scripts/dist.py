@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     epoch = source_date_epoch()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.iterdir():
-        if old.name.startswith("rke2image-") or old.name == "SHA256SUMS":
+    for pattern in ("rke2image-*.whl", "rke2image-*.tar.gz", "rke2image-*.pyz", "SHA256SUMS"):
+        for old in out.glob(pattern):  # an earlier version's; the air-gap archive stays
             old.unlink()
     with tempfile.TemporaryDirectory(prefix=".staging-", dir=out) as staging:
         wheel, sdist = build_wheel_and_sdist(Path(staging), epoch)

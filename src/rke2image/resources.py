@@ -9,11 +9,17 @@ the repository root.
 from __future__ import annotations
 
 import json
+import sys
 from functools import cache
 from importlib import resources
-from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # importlib.abc's is deprecated from 3.13; importlib.resources.abc is 3.11+
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 DATA_FOLDERS = ("schemas", "templates", "packer")
 

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from debroots import debian_root
 from helpers import REPO, require_tool
 from rke2image.resources import DATA_FOLDERS
 
@@ -326,3 +328,28 @@ def test_readme_documents_every_input() -> None:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z-]+)` \| [^|]* \| [^|]+ \|$", text, re.MULTILINE))
     assert documented >= INPUTS
+
+
+@pytest.mark.host  # a Debian 11 root of its own
+def test_the_python_check_passes_on_python_3_9_and_later(tmp_path: Path) -> None:
+    """The first step checks the runner's python3: Debian 11's 3.9 (RHEL 9's platform
+    Python is 3.9 too) and this machine's pass; ubuntu-22.04's 3.10 lies between."""
+    check = _step("python")["run"]
+    here = subprocess.run([*RUNNER_BASH, "-c", check], capture_output=True, text=True, check=False)
+    assert here.returncode == 0, here.stdout + here.stderr
+    root = debian_root("bullseye", "bare")
+    script = Path(tempfile.mkdtemp(dir=root / "tmp")) / "check.sh"
+    try:
+        script.write_text(check, encoding="utf-8")
+        inside = "/" + str(script.relative_to(root))
+        there = subprocess.run(
+            ["chroot", str(root), "env", "-i", "PATH=/usr/bin:/bin", *RUNNER_BASH, inside],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(script.parent)
+    assert there.returncode == 0, there.stdout + there.stderr
+    assert there.stdout.startswith("Python 3.9."), there.stdout
+    assert "3.9 or later" in check and "actions/setup-python" in check

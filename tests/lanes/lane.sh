@@ -37,6 +37,11 @@ venv_key() {
         | sha256sum | cut -c1-12
 }
 
+# One lane at a time per root: two checkouts (a clone in CI, a developer's) share the
+# cached root and its venvs; a second caller waits.
+exec 9>"$root/.lane.lock"
+flock 9
+
 work=$(mktemp -d "$root/tmp/rke2image-lane.XXXXXX")
 trap 'rm -rf --one-file-system "$work"' EXIT
 trap 'exit 143' TERM INT
@@ -55,7 +60,7 @@ set -eu
 venv=$venv
 src=$inside/src
 if [ ! -f "\$venv/.complete" ]; then
-    rm -rf /opt/rke2image-lane
+    rm -rf "\$venv"
     python3 -m venv "\$venv"
     "\$venv/bin/python" -m pip install --quiet --upgrade pip
     if [ -f $inside/constraints.txt ]; then
@@ -65,6 +70,11 @@ if [ ! -f "\$venv/.complete" ]; then
     fi
     : > "\$venv/.complete"
 fi
+# Venvs of other keys (other checkouts' pyproject.toml) stay, but only the three used last.
+touch "\$venv/.complete"
+ls -dt /opt/rke2image-lane/venv-*/.complete | tail -n +4 | while read -r old; do
+    rm -rf "\${old%/.complete}"
+done
 "\$venv/bin/python" -m pip install --quiet --no-deps --force-reinstall "\$src"
 echo "lane: \$("\$venv/bin/python" -V)"
 "\$venv/bin/python" -m pip freeze --all | grep -iE '^(jsonschema|pyyaml|jinja2|packer.py|pytest|hypothesis)=' \
@@ -101,8 +111,8 @@ mount --bind /etc/resolv.conf "$root/etc/resolv.conf"
 mount --bind /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 if [ -n "$packer" ]; then mount --bind "$packer" "$root/usr/local/bin/packer"; fi
 exec chroot "$root" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 CI="${CI:-}" TMPDIR=/tmp PYTHONPYCACHEPREFIX=/var/cache/rke2image-lane/pycache \
-    HYPOTHESIS_STORAGE_DIRECTORY=/tmp/rke2image-lane-hypothesis \
+    HOME=/root LANG=C.UTF-8 CI="${CI:-}" TMPDIR=/tmp PYTHONPYCACHEPREFIX="${1%/*}/pycache" \
+    HYPOTHESIS_STORAGE_DIRECTORY="${1%/*}/hypothesis" \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
     sh "$@"
 ' lane "$root" "$packer" "$inside/run.sh" "$@"

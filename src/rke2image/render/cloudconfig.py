@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import base64
 import functools
-import gzip
+import struct
+import zlib
 from typing import Any
 
 from rke2image import accounts, paths
@@ -111,4 +112,19 @@ GZIP_LEVEL = 9
 @functools.lru_cache(maxsize=256)
 def gzip_b64(content: bytes) -> str:
     """gzip (no name, mtime 0, a fixed level: the same bytes on every render), base64."""
-    return base64.b64encode(gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)).decode()
+    return base64.b64encode(gzip_member(content)).decode()
+
+
+# The gzip header zlib writes on Unix (RFC 1952: no name, mtime 0, XFL 2 for the best
+# compression, OS 3 Unix). Written here rather than by gzip.compress, whose header says
+# OS 255 before Python 3.11 and 3 since: the same spec must render the same bytes on
+# every supported Python.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03"
+
+
+def gzip_member(content: bytes) -> bytes:
+    """One gzip member of ``content``: the fixed header, raw deflate, CRC-32 and size."""
+    deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflate.compress(content) + deflate.flush()
+    trailer = struct.pack("<II", zlib.crc32(content), len(content) & 0xFFFFFFFF)
+    return _GZIP_HEADER + body + trailer

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -154,6 +155,10 @@ def test_zipapp_audit_prints_the_installed_audits_json(
     # a second start runs from the unpacked cache: the same again
     again = run_zipapp(zipapp_of(dist), home, *argv)
     assert without_time(again.stdout) == without_time(installed.stdout)
+    cache = home / ".cache" / "rke2image"
+    (unpacked,) = cache.glob("zipapp-*")
+    assert (unpacked / ".complete").is_file() and (unpacked / "yaml" / "__init__.py").is_file()
+    assert cache.stat().st_mode & 0o777 == 0o700
 
 
 def test_zipapp_fleet_prints_the_installed_fleets_report(
@@ -176,3 +181,22 @@ def test_zipapp_fleet_prints_the_installed_fleets_report(
             installed.stdout,
             installed.stderr,
         )
+
+
+def test_without_a_home_to_write_it_runs_from_the_zip(dist: Path, tmp_path: Path) -> None:
+    argv = ["audit", "--root", str(compliant_root(tmp_path)), "--format", "json"]
+    installed = run_installed(*argv)
+    zipped = run_zipapp(zipapp_of(dist), Path("/dev/null"), *argv)  # a home that is a file
+    assert (zipped.returncode, zipped.stderr) == (installed.returncode, installed.stderr)
+    assert without_time(zipped.stdout) == without_time(installed.stdout)
+
+
+def test_a_cache_folder_someone_else_owns_is_never_used(dist: Path, tmp_path: Path) -> None:
+    """Code another user could have placed is not imported: it runs from the zip."""
+    home = tmp_path / "home"
+    cache = home / ".cache" / "rke2image"
+    cache.mkdir(parents=True, mode=0o700)
+    os.chown(cache, os.geteuid() + 1, -1)
+    result = run_zipapp(zipapp_of(dist), home, "--version")
+    assert result.returncode == 0 and result.stdout.startswith("rke2image "), result.stderr
+    assert list(cache.iterdir()) == []

@@ -9,10 +9,7 @@ base image, else deploy/image/.work); the first build needs Debian's mirror and 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -22,40 +19,18 @@ from typing import Any
 import pytest
 import yaml
 
+from acceptance.fleet.image import BUILD, podman, root_tarball
 from acceptance.fleet.roots import break_live, compliant_root
 from helpers import REPO
 
-BUILD = REPO / "deploy" / "image" / "build.sh"
-BUILD_TIMEOUT = 1200  # seconds: mmdebstrap from the mirror on 2 cores, the first time
 ENTRYPOINT = 'ENTRYPOINT ["/usr/local/bin/rke2image"]'
 # rootful podman and mmdebstrap: the host's, not an interpreter lane's (tests/lanes)
 pytestmark = pytest.mark.host
 
 
-def _work() -> Path:
-    shared = os.environ.get("RKE2IMAGE_E2E_WORK")
-    return Path(shared) / "image" if shared else REPO / "deploy" / "image" / ".work"
-
-
 @pytest.fixture(scope="module")
 def image() -> str:
-    for tool in ("podman", "mmdebstrap"):
-        if shutil.which(tool) is None or os.geteuid() != 0:
-            message = f"{tool} is not installed, or not root (rootful podman, mmdebstrap)"
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"{message} (CI=true: a missing tool is a failure)")
-            pytest.skip(message)
-    env = {**os.environ, "PYTHON": sys.executable}
-    built = subprocess.run(
-        [str(BUILD), str(_work())],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=BUILD_TIMEOUT,
-        check=False,
-    )
-    assert built.returncode == 0, built.stderr[-3000:]
-    tarball = Path(built.stdout.strip())
+    tarball = root_tarball()
     tag = f"localhost/rke2image-test:{tarball.stem.removeprefix('rke2image-')}"
     exists = subprocess.run(["podman", "image", "exists", tag], check=False)
     if exists.returncode != 0:
@@ -83,13 +58,6 @@ def _remove_older_images(keep: str) -> None:
         subprocess.run(["podman", "rmi", *older], capture_output=True, check=False, timeout=120)
 
 
-def _podman(*argv: str) -> list[str]:
-    # runc: crun refuses hosts whose cgroup v2 hierarchy holds a controller in hybrid mode
-    # (this machine's); low ulimits: podman's defaults exceed the sandbox's hard limits.
-    runtime = ["--runtime", "runc"] if shutil.which("runc") else []
-    return ["podman", *runtime, *argv]
-
-
 def _run_options(root: Path, out: Path) -> list[str]:
     """The DaemonSet's confinement: no network, read-only image, no capabilities, uid 0."""
     return [
@@ -107,7 +75,7 @@ def _run_options(root: Path, out: Path) -> list[str]:
 
 def _podman_run(image: str, root: Path, out: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        _podman("run", "--rm", *_run_options(root, out), image, *argv),
+        podman("run", "--rm", *_run_options(root, out), image, *argv),
         capture_output=True,
         text=True,
         timeout=300,
@@ -182,7 +150,7 @@ def test_the_daemonsets_container_command_runs_in_the_image_and_stops_on_sigterm
     command = [str(word) for word in container["command"]]
     args = [str(word) for word in container["args"]]
     started = subprocess.run(
-        _podman(
+        podman(
             "run",
             "--detach",
             "--name",
@@ -207,14 +175,14 @@ def test_the_daemonsets_container_command_runs_in_the_image_and_stops_on_sigterm
                 break
             time.sleep(0.1)
         assert report.exists(), subprocess.run(
-            _podman("logs", name), capture_output=True, text=True, check=False
+            podman("logs", name), capture_output=True, text=True, check=False
         ).stderr
         assert json.loads(report.read_text(encoding="utf-8"))["node"]["name"] == "cp-1"
         assert (out / "textfile" / "rke2image.prom").is_file()
         assert not (out / "audit.json.tmp").exists()
         # podman stop sends SIGTERM and waits 10 s before SIGKILL: the trap must end it first
         stopped = subprocess.run(
-            _podman("stop", "--time", "10", name),
+            podman("stop", "--time", "10", name),
             capture_output=True,
             text=True,
             timeout=120,
@@ -222,7 +190,7 @@ def test_the_daemonsets_container_command_runs_in_the_image_and_stops_on_sigterm
         )
         assert stopped.returncode == 0, stopped.stderr
         state = subprocess.run(
-            _podman("inspect", "--format", "{{.State.ExitCode}}", name),
+            podman("inspect", "--format", "{{.State.ExitCode}}", name),
             capture_output=True,
             text=True,
             timeout=60,
@@ -230,9 +198,7 @@ def test_the_daemonsets_container_command_runs_in_the_image_and_stops_on_sigterm
         )
         assert state.stdout.strip() == "0"  # 137 would mean it had to be killed
     finally:
-        subprocess.run(
-            _podman("rm", "--force", name), capture_output=True, timeout=120, check=False
-        )
+        subprocess.run(podman("rm", "--force", name), capture_output=True, timeout=120, check=False)
 
 
 def test_the_image_recipe_passes_shellcheck(require_tool: Callable[[str], str]) -> None:

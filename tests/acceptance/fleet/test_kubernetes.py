@@ -31,7 +31,7 @@ RKE2_SERVER_TAINTS = (
 
 
 def _kubernetes_validate() -> Any:
-    """Imported by the tests that use it: it has no release for Python 3.9 (marker py310)."""
+    """Imported by the tests that use it: it has no release for Python 3.9 (marker host_tools)."""
     import kubernetes_validate  # type: ignore[import-untyped]  # ships no py.typed
 
     return kubernetes_validate
@@ -50,7 +50,7 @@ def _containers() -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in _daemonset()["spec"]["template"]["spec"]["containers"]}
 
 
-@pytest.mark.py310
+@pytest.mark.host_tools
 @pytest.mark.parametrize("version", RKE2_KUBERNETES)
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.name)
 def test_every_manifest_is_valid_for_rke2s_kubernetes(manifest: Path, version: str) -> None:
@@ -61,7 +61,7 @@ def test_every_manifest_is_valid_for_rke2s_kubernetes(manifest: Path, version: s
         kubernetes_validate.validate(document, version, strict=True)
 
 
-@pytest.mark.py310
+@pytest.mark.host_tools
 def test_the_validation_catches_a_misspelt_field() -> None:
     kubernetes_validate = _kubernetes_validate()
     daemonset = _daemonset()

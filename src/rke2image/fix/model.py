@@ -147,7 +147,8 @@ class Outcome(NamedTuple):
     def ok(self) -> bool:
         if self.mode == "plan":
             return self.plan is not None and self.plan.empty and not self.plan.stuck
-        if self.mode == "apply":  # only a node the audit then finds compliant (docs/design.md "Fix")
+        # --apply: only a node the audit then finds compliant (docs/design.md "Fix")
+        if self.mode == "apply":
             return self.after is not None and self.after.compliant and self.wait_error is None
         return True
 
@@ -164,6 +165,7 @@ class Outcome(NamedTuple):
             "restored": [{"path": r.path, "action": r.action} for r in self.restored],
             "ok": self.ok,
         }
+        # only a node the audit then finds compliant (docs/design.md "Fix")
         if self.mode == "apply":
             after = self.after
             out["after"] = {

@@ -32,7 +32,7 @@ test: test-deps venv
 # Every check CI enforces, before the tests (.ci/run). The tools are pinned in
 # the `dev` extra; shellcheck and packer come from scripts/install-test-deps.
 SHELL_FILES = $(shell grep -rlIE '^\#!(/usr)?/bin/(env )?(ba|da)?sh' scripts templates packer tests/e2e/assets tests/lanes .ci deploy \
-                | grep -v '/golden/')
+                | grep -v '/golden/' | grep -v '\.j2$$')
 
 lint: test-deps venv
 	@$(BIN)/python -m pip install --quiet '.[dev]'

@@ -21,6 +21,9 @@ from acceptance.sysctld_oracle.harness import host_values, run_suite
 from debroots import SUITES, debian_root
 from helpers import require_tool
 
+# Runs Debian 11/12/13 roots built here with mmdebstrap: this machine itself, not a lane.
+pytestmark = pytest.mark.host
+
 SUITE_TOOLS = {  # what each generation ships: the audit must find these in the root
     "bullseye": {"systemd": "247", "procps": "3.3.17"},
     "bookworm": {"systemd": "252", "procps": "4.0.2"},

@@ -28,6 +28,9 @@ from helpers import EXAMPLES
 from rke2image import paths
 from rke2image.render.targets import eib
 
+# Scripts run in chroots of a cached Debian root: this machine itself, not a lane.
+pytestmark = pytest.mark.host
+
 CONFIG = "/dev/shm/combustion/config"
 
 

@@ -32,6 +32,9 @@ from acceptance.targets.support import (
 from helpers import EXAMPLES, require_tool
 from rke2image import paths
 
+# The real Ignition (Debian 12's package) on roots copied from a cached Debian root.
+pytestmark = pytest.mark.host
+
 DRACUT_IGNITION = "/usr/lib/dracut/modules.d/30ignition/ignition"
 POLICY = "rke2image-test"
 

@@ -172,6 +172,7 @@ def test_render_of_the_examples_writes_all_four_forms(tmp_path: Path) -> None:
     assert {"user-data", "ignition.json", "combustion", "eib"} <= written
 
 
+@pytest.mark.host_tools  # Debian 11's shellcheck 0.7.1 flags what 0.9 accepts
 def test_the_scripts_are_shellcheck_clean(tmp_path: Path) -> None:
     shellcheck = require_tool("shellcheck")
     node = all_targets()

@@ -78,6 +78,7 @@ def _unshare_available() -> None:
 
 
 @pytest.mark.parametrize("readonly", ["", "etc"])
+@pytest.mark.host  # a private mount namespace: not inside a lane's chroot
 def test_a_read_only_root_is_an_error_that_changes_nothing(tmp_path: Path, readonly: str) -> None:
     """The whole root read-only (a mounted disk image), or only /etc of it: exit 2 before
     any write, and no journal either."""

@@ -130,8 +130,9 @@ def test_mode_owner_and_selinux_context_are_kept(
     assert os.getxattr(later, "security.selinux") == context
 
 
-# Debian 11's useradd (shadow 4.8.1) added no user to this minimal fake root in the python3.9
-# lane (not yet understood: see the closing note of this round); Debian 12's does.
+# useradd --root chroots, then looks the group up through NSS: glibc before 2.34 (Debian 11)
+# loads libnss_files.so from the root, which this minimal fake root lacks ("group 'etcd' does
+# not exist"); a real node's root has it, and Debian 12's glibc has files built in.
 @pytest.mark.host_tools
 def test_only_the_group_or_only_the_user_is_created(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -139,12 +139,19 @@ def _system_lines(fs: RootFS) -> list[Write]:
                 chosen[name] = f"{folder}/{name}"
     writes: list[Write] = []
     for path in [chosen[n] for n in sorted(chosen)] + [SYSCTL_CONF]:
-        text = read_node_text(fs, path).text or ""
-        for number, raw in enumerate(text.split("\n"), start=1):
-            line = raw.strip()
-            if not line or line[0] in "#;":
-                continue
-            key, equals, value = line.partition("=")
-            if equals and key.strip():
-                writes.append(Write(key.strip(), value.strip(), path, number))
+        writes += sysctl_file_lines(read_node_text(fs, path).text or "", path)
+    return writes
+
+
+def sysctl_file_lines(text: str, path: str) -> list[Write]:
+    """A sysctl file's lines as TuneD re-applies them: stripped, ``#``/``;`` comments
+    skipped, split at the first ``=``."""
+    writes: list[Write] = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        key, equals, value = line.partition("=")
+        if equals and key.strip():
+            writes.append(Write(key.strip(), value.strip(), path, number))
     return writes

@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection
 from rke2image import paths
 from rke2image.audit.boot import BootWriters
 from rke2image.audit.cmdline import Write
+from rke2image.audit.tuned import sysctl_file_lines
 from rke2image.sysctld import SYSCTL_CONF, Assignment, BootPlan, ConfFile
 from rke2image.sysctlparse import procps3_parse, procps4_parse, systemd_parse
 
@@ -111,17 +112,5 @@ def writers_after(
 
 
 def tuned_lines(data: bytes | None) -> list[Write]:
-    """rke2image's file as TuneD re-applies a sysctl file (audit/tuned.py, the system
-    files' lines: stripped, ``#``/``;`` comments, split at the first ``=``)."""
-    if data is None:
-        return []
-    writes = []
-    text = data.decode("utf-8", "replace")
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        key, equals, value = line.partition("=")
-        if equals and key.strip():
-            writes.append(Write(key.strip(), value.strip(), OURS, number))
-    return writes
+    """rke2image's file as TuneD re-applies a sysctl file (audit/tuned.py)."""
+    return [] if data is None else sysctl_file_lines(data.decode("utf-8", "replace"), OURS)

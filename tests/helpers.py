@@ -278,3 +278,16 @@ def unprivileged_prefix() -> tuple[str, ...]:
         return ()
     setpriv = require_tool("setpriv")
     return (setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+def promtool_series(exposition: str, instance: str) -> list[dict[str, str]]:
+    """The audit's gauges as promtool input series of one scrape target, held for 30 min."""
+    series = []
+    for line in exposition.splitlines():
+        if line and not line.startswith("#"):
+            name_labels, value = line.rsplit(" ", 1)
+            name, _, labels = name_labels.partition("{")
+            target = f'job="node",instance="{instance}"'
+            labels = f"{target},{labels.rstrip('}')}" if labels else target
+            series.append({"series": f"{name}{{{labels}}}", "values": f"{value}x30"})
+    return series

@@ -12,7 +12,7 @@ import yaml
 
 from acceptance.audit.roots import build_root, foreign_root, install_node, proc_sys, put
 from acceptance.audit.support import REQUIRED, audit, audit_json, no_journal, rules
-from helpers import REPO
+from helpers import REPO, promtool_series
 from rke2image.spec.model import NodeSpec
 
 RULES = REPO / "deploy" / "prometheus" / "rke2image-rules.yaml"
@@ -81,19 +81,6 @@ def test_history_alone_is_info_and_leaves_the_node_compliant(
     assert rules(report) == [("info", "kubelet-invalid-kernel-flag", f"/{KUBELET_LOG}", 1)]
 
 
-def _series(exposition: str, instance: str) -> list[dict[str, str]]:
-    """The audit's gauges as promtool input series of one scrape target, held for 30 min."""
-    series = []
-    for line in exposition.splitlines():
-        if line and not line.startswith("#"):
-            name_labels, value = line.rsplit(" ", 1)
-            name, _, labels = name_labels.partition("{")
-            target = f'job="node",instance="{instance}"'
-            labels = f"{target},{labels.rstrip('}')}" if labels else target
-            series.append({"series": f"{name}{{{labels}}}", "values": f"{value}x30"})
-    return series
-
-
 def test_the_protected_node_alert_stays_quiet_for_foreign_and_history_only_nodes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], require_tool: Callable[[str], str]
 ) -> None:
@@ -123,7 +110,7 @@ def test_the_protected_node_alert_stays_quiet_for_foreign_and_history_only_nodes
         assert code == (1 if name == "bad" else 0)
         if history:
             assert 'rke2image_audit_findings{severity="info"} 1' in out
-        series += _series(out, name)
+        series += promtool_series(out, name)
     unit = {
         "rule_files": [str(RULES)],
         "evaluation_interval": "1m",

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from acceptance.fleet.roots import audit, break_live, compliant_root
-from helpers import REPO
+from helpers import REPO, promtool_series
 
 RULES = REPO / "deploy" / "prometheus" / "rke2image-rules.yaml"
 UNIT_TESTS = Path(__file__).parent / "prometheus" / "rules-test.yaml"
@@ -109,19 +109,6 @@ def _minutes(text: str) -> int:
     return int(text[:-1])
 
 
-def _series(exposition: str, instance: str) -> list[dict[str, str]]:
-    """The audit's gauges as promtool input series of one scrape target, held for 30 min."""
-    series = []
-    for line in exposition.splitlines():
-        if line and not line.startswith("#"):
-            name_labels, value = line.rsplit(" ", 1)
-            name, _, labels = name_labels.partition("{")
-            target = f'job="node",instance="{instance}"'
-            labels = f"{target},{labels.rstrip('}')}" if labels else target
-            series.append({"series": f"{name}{{{labels}}}", "values": f"{value}x30"})
-    return series
-
-
 def test_the_rules_select_the_real_audits_gauges(
     require_tool: Callable[[str], str], tmp_path: Path
 ) -> None:
@@ -135,7 +122,7 @@ def test_the_rules_select_the_real_audits_gauges(
             break_live(root)
         audited = audit(root, "--format", "prometheus")
         assert audited.returncode == (1 if name == "cp-1" else 0), audited.stderr
-        series += _series(audited.stdout, name)
+        series += promtool_series(audited.stdout, name)
     alerts = _alerts()
     cp1 = 'instance="cp-1",job="node",node="cp-1"'  # node: the audit's own node name
     expected = {

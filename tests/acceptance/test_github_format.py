@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rke2image.cli.github import SUMMARY_LIMIT, summary
 from rke2image.cli.main import main
-from rke2image.cli.outcome import Outcome
 from rke2image.spec.check import check_bytes
+from rke2image.spec.formats.github import SUMMARY_LIMIT, summary
+from rke2image.spec.outcome import Outcome
 
 ENV = {
     "GITHUB_SERVER_URL": "https://github.com",

@@ -13,9 +13,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rke2image.cli.fleet_report import REPORTERS
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from rke2image.fleet import audit_files, fleet_report, load_nodes, parse_time
+from rke2image.fleet.formats import REPORTERS
 from rke2image.textsafe import printable
 
 _DURATION = re.compile(r"(\d+)([smhd])")

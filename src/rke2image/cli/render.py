@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rke2image.cli.report import format_problems
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, SpecError
 from rke2image.render import check_outputs, render_node, write_outputs
 from rke2image.spec import NodeSpec, Problem, load_nodes
+from rke2image.spec.formats import format_problems
 from rke2image.targets import CLOUD_INIT, TARGETS
 
 # EC2 refuses user-data over 16 KiB (before base64); other clouds allow more.

@@ -7,11 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from rke2image.cli.outcome import Outcome
-from rke2image.cli.report import REPORTERS, format_outcome
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from rke2image.spec import check_paths
 from rke2image.spec.discover import spec_files
+from rke2image.spec.formats import REPORTERS, format_outcome
+from rke2image.spec.outcome import Outcome
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _append_summary(outcome: Outcome, path: Path) -> None:
     """Append to the step summary file, keeping the whole file within GitHub's limit."""
-    from rke2image.cli import github
+    from rke2image.spec.formats import github
 
     try:
         used = path.stat().st_size if path.exists() else 0

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from rke2image.fleet import FLEET_SCHEMA, VIEW_TITLES, Drift, FleetReport, NodeAudit, Value
+from rke2image.fleet.model import FLEET_SCHEMA, VIEW_TITLES, Drift, FleetReport, NodeAudit, Value
 from rke2image.textsafe import code_span, map_strings, no_surrogates, printable, reversible
 from rke2image.textsafe import markdown as md
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from rke2image.cli.outcome import Outcome
+from rke2image.spec.outcome import Outcome
 from rke2image.spec.problems import Problem
 
 
@@ -23,13 +23,14 @@ def as_json(outcome: Outcome) -> str:
 
 
 def as_sarif(outcome: Outcome) -> str:
-    from rke2image.cli import sarif
+    from rke2image.spec.formats import sarif
 
     return json.dumps(sarif.document(outcome), indent=2, ensure_ascii=False) + "\n"
 
 
-def github(outcome: Outcome) -> str:
-    from rke2image.cli.github import annotate
+def as_github(outcome: Outcome) -> str:
+    # Not ``github``: that name is this package's github module once it is imported.
+    from rke2image.spec.formats.github import annotate
 
     return annotate(outcome)
 
@@ -37,7 +38,7 @@ def github(outcome: Outcome) -> str:
 REPORTERS: dict[str, Callable[[Outcome], str]] = {
     "text": text,
     "json": as_json,
-    "github": github,
+    "github": as_github,
     "sarif": as_sarif,
 }
 

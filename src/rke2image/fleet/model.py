@@ -6,7 +6,7 @@ reads the ``rke2image.audit/v1`` documents that ``rke2image audit --format json`
 per node, as a DaemonSet or an Ansible ``fetch`` leaves them), groups the nodes by role and,
 per parameter, compares each node's live value and the value each next boot applies
 (systemd-sysctl, ``sysctl --system``) with the majority of its role. Pure: paths in, a
-``FleetReport`` out; the CLI prints it.
+``FleetReport`` out; the reporters of ``fleet/formats.py`` print it.
 """
 
 from __future__ import annotations

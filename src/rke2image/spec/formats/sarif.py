@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import quote
 
 from rke2image import __version__
-from rke2image.cli.outcome import Outcome
-from rke2image.cli.srcroot import repo_path
 from rke2image.spec.catalog import PROJECT_URL, RULES, RuleInfo
+from rke2image.spec.formats.srcroot import repo_path
+from rke2image.spec.outcome import Outcome
 from rke2image.spec.problems import Problem
 from rke2image.spec.suppress import Suppressed
 from rke2image.textsafe import no_surrogates

@@ -16,9 +16,9 @@ import os
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from rke2image.cli.outcome import Outcome
-from rke2image.cli.srcroot import repo_path
 from rke2image.spec.catalog import BY_ID
+from rke2image.spec.formats.srcroot import repo_path
+from rke2image.spec.outcome import Outcome
 from rke2image.spec.problems import Problem
 from rke2image.textsafe import markdown, printable
 

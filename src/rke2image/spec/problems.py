@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+# A spec problem is an error or a warning (the audit's findings add "info").
+ProblemSeverity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, order=True)
@@ -19,7 +20,7 @@ class Problem:
     file: str
     line: int
     column: int
-    severity: Severity
+    severity: ProblemSeverity
     rule: str
     message: str
     pointer: str = ""

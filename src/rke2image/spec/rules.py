@@ -24,13 +24,13 @@ from rke2image.kernel import (
 )
 from rke2image.spec import target_rules
 from rke2image.spec.model import BOOL_OPTIONS, kubelet_arg, protection_on
-from rke2image.spec.problems import Severity, join_pointer
+from rke2image.spec.problems import ProblemSeverity, join_pointer
 
 
 @dataclass(frozen=True)
 class Finding:
     pointer: str  # into the NodeSpec document
-    severity: Severity
+    severity: ProblemSeverity
     rule: str
     message: str
 

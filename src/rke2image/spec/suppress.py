@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from rke2image.spec.catalog import BY_ID
-from rke2image.spec.problems import Problem, Severity
+from rke2image.spec.problems import Problem, ProblemSeverity
 
 _MARK = re.compile(r"^(?P<indent>[ \t]*)#[ \t]*rke2image[ \t]*:[ \t]*ignore\b(?P<rest>.*)$")
 _RULES = re.compile(r"^\[(?P<rules>[^\]]*)\](?P<reason>.*)$")
@@ -101,7 +101,7 @@ def _comment_findings(
 ) -> list[Problem]:
     found = []
 
-    def add(comment: IgnoreComment, severity: Severity, rule: str, message: str) -> None:
+    def add(comment: IgnoreComment, severity: ProblemSeverity, rule: str, message: str) -> None:
         found.append(Problem(file, comment.line, comment.column, severity, rule, message))
 
     for comment in comments:

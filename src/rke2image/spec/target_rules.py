@@ -12,10 +12,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rke2image import targets
-from rke2image.spec.problems import Severity
+from rke2image.spec.problems import ProblemSeverity
 
 RULE = "target-os"
-SEVERITY: Severity = "error"
+SEVERITY: ProblemSeverity = "error"
 
 
 def unusable(os: str, wanted: Sequence[str]) -> list[tuple[int, str]]:

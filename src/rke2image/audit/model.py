@@ -8,7 +8,7 @@ from typing import Any, Literal, NamedTuple
 from rke2image.audit.kvalues import applied, same_value
 from rke2image.kernel import KERNEL_DEFAULTS
 
-Severity = Literal["error", "warning", "info"]
+FindingSeverity = Literal["error", "warning", "info"]
 SCHEMA = "rke2image.audit/v1"
 
 # Verdicts of one parameter, worst first (the order the text report and npd use).
@@ -80,7 +80,7 @@ class ParameterResult(NamedTuple):
 
 
 class Finding(NamedTuple):
-    severity: Severity
+    severity: FindingSeverity
     rule: str
     message: str
     key: str | None = None

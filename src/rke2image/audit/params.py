@@ -8,7 +8,7 @@ from rke2image import paths
 from rke2image.audit.boot import BootWriters
 from rke2image.audit.kvalues import applied, same_value
 from rke2image.audit.live import Live, Unreadable
-from rke2image.audit.model import Finding, NextBoot, Override, ParameterResult, Severity
+from rke2image.audit.model import Finding, FindingSeverity, NextBoot, Override, ParameterResult
 from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
 from rke2image.sysctld import SYSCTL_CONF, BootPlan, Outcome
 
@@ -151,7 +151,7 @@ def _findings(
 ) -> list[Finding]:
     if result == "ok":
         return []
-    severe: Severity = "error" if ctx.protected and want.required else "warning"
+    severe: FindingSeverity = "error" if ctx.protected and want.required else "warning"
     source = boot.winner
     off = (
         ("; protection is off, so kubelet rewrites it; switching protection on will stop the node")
@@ -193,7 +193,7 @@ def _findings(
         ]
     if result == "latent":
         held = "; rke2image's preflight re-applies it before RKE2 starts" if ctx.remediated else ""
-        level: Severity = "warning" if ctx.remediated else severe
+        level: FindingSeverity = "warning" if ctx.remediated else severe
         return [
             Finding(
                 level,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-# A spec problem is an error or a warning (the audit's findings add "info").
+# A spec problem is an error or a warning (the audit's FindingSeverity adds "info").
 ProblemSeverity = Literal["error", "warning"]
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from rke2image.fleet import audit_files, fleet_report, load_nodes, parse_time
+from rke2image.fleet import audit_files, fleet_report, load_audits, parse_time
 from rke2image.fleet.formats import REPORTERS
 from rke2image.textsafe import printable
 
@@ -78,7 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    nodes, errors = load_nodes(audit_files(args.paths))
+    nodes, errors = load_audits(audit_files(args.paths))
     if errors:  # nothing on stdout: a report over part of the fleet would mislead
         for line in errors:  # one line each, whatever a file name holds
             print(f"rke2image: error: {printable(line)}", file=sys.stderr)

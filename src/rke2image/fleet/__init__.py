@@ -1,5 +1,5 @@
 """Compare many nodes' audits: the model and its JSON contract (``fleet/model.py``) and
-its reporters (``fleet/formats.py``). Public API: ``audit_files``, ``load_nodes``,
+its reporters (``fleet/formats.py``). Public API: ``audit_files``, ``load_audits``,
 ``parse_time``, ``fleet_report`` and the ``FleetReport`` they build.
 
 Only the model is imported here: it needs neither jsonschema nor jinja2, so the zipapp's
@@ -17,8 +17,8 @@ from rke2image.fleet.model import (
     Superseded,
     audit_files,
     fleet_report,
-    load_node,
-    load_nodes,
+    load_audit,
+    load_audits,
     parse_time,
 )
 
@@ -31,7 +31,7 @@ __all__ = [
     "Superseded",
     "audit_files",
     "fleet_report",
-    "load_node",
-    "load_nodes",
+    "load_audit",
+    "load_audits",
     "parse_time",
 ]

@@ -160,19 +160,19 @@ def audit_files(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
-def load_nodes(files: Iterable[Path]) -> tuple[list[NodeAudit], list[str]]:
+def load_audits(files: Iterable[Path]) -> tuple[list[NodeAudit], list[str]]:
     """Every readable audit, and one error line per file that is not one (never stop early)."""
     nodes: list[NodeAudit] = []
     errors: list[str] = []
     for path in files:
         try:
-            nodes.append(load_node(path))
+            nodes.append(load_audit(path))
         except InputError as error:
             errors.append(str(error))
     return nodes, errors
 
 
-def load_node(path: Path) -> NodeAudit:
+def load_audit(path: Path) -> NodeAudit:
     """One audit document: a regular file (a FIFO named *.json would block forever), read
     bounded, and parsed so that no input reaches an internal error."""
     from rke2image.rootfs import UnreadableFile, read_bounded

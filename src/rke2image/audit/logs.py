@@ -290,7 +290,7 @@ def rotations(fs: RootFS, node_path: str) -> list[LogSource]:
         except (OSError, UserError):  # gone since listed, a link loop, a dangling link
             continue
         if stat.S_ISREG(info.st_mode):
-            dated.append((info.st_mtime, entry == name, -_age(entry), path))
+            dated.append((info.st_mtime, entry == name, -_rotation(entry), path))
     return [(_opener(fs, path), path) for *_, path in sorted(dated)]
 
 
@@ -298,7 +298,7 @@ def _opener(fs: RootFS, path: str) -> Callable[[], tuple[IO[bytes], int | None]]
     return lambda: fs.open_binary(path)
 
 
-def _age(name: str) -> int:
+def _rotation(name: str) -> int:
     """The rotation number of ``kubelet.log.3.gz`` (3): a higher one is older."""
     digits = [part for part in name.split(".") if part.isdigit()]
     return int(digits[-1]) if digits else 0

@@ -158,6 +158,9 @@ def test_output_streams_while_packer_runs(tmp_path: Path, packer: str) -> None:
     assert any("Builds finished" in text for text in seen)
 
 
+# A real Packer's signal timing: in the python3.13 lane, under the load of the whole suite,
+# Packer once died (-1) before it printed its clean cancel. Run once, on this machine.
+@pytest.mark.host
 def test_ctrl_c_is_forwarded_and_packer_cleans_up(tmp_path: Path, packer: str) -> None:
     flag = tmp_path / "never-created"
     script = FIXTURES / "nullbuild.py"

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rke2image.audit import AuditOptions
+from rke2image.cli.audit import folder_argument
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, UserError
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
@@ -28,14 +29,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--root",
-        type=Path,
+        type=folder_argument("--root"),
         default=Path("/"),
         metavar="DIR",
         help="root filesystem to fix (default: /); another root: files only",
     )
     parser.add_argument(
         "--proc-sys",
-        type=Path,
+        type=folder_argument("--proc-sys"),
         metavar="DIR",
         help="live values (default: /proc/sys when the root is /, else none)",
     )

@@ -169,6 +169,11 @@ def test_bad_flags_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and "--undo goes alone" in err
     code, _, err = fix(capsys, "--root", str(tmp_path / "nowhere"))
     assert code == 2 and "the root is not a folder" in err
+    for flag in ("--root", "--proc-sys"):  # '' would fix the current folder: refused
+        with pytest.raises(SystemExit) as exited:
+            fix(capsys, flag, "")
+        assert exited.value.code == 2
+        assert f"{flag} is empty" in capsys.readouterr().err
 
 
 def test_a_winning_line_outside_the_sysctl_folders_is_left_with_the_reason(

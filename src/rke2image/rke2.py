@@ -28,6 +28,10 @@ PROFILES_SOURCE = (
 )
 
 Version = tuple[int, int, int]
+
+# The two roles an RKE2 node runs as: the rke2-server and rke2-agent services.
+Role = Literal["server", "agent"]
+ROLES: tuple[Role, ...] = ("server", "agent")
 Verdict = Literal["ok", "deprecated", "fatal", "unknown"]
 
 

@@ -20,7 +20,7 @@ from rke2image.goflags import (
 )
 from rke2image.kernel import REQUIRED_PARAMETERS, normalize_key, normalize_value
 
-Role = Literal["server", "agent"]
+Role = rke2.Role
 PreflightMode = Literal["remediate", "enforce", "warn"]
 
 

@@ -21,6 +21,7 @@ UNIT_TESTS = Path(__file__).parent / "prometheus" / "rules-test.yaml"
 EXPECTED_ALERTS = {
     "RKE2KernelParamWrong": "critical",  # wrong live value: kubelet refuses on the next start
     "RKE2KernelParamLatent": "warning",  # right now, wrong after the next reboot
+    "RKE2KernelParamUnreadable": "warning",  # a live value the audit cannot read
     "RKE2ProtectedNodeHasFindings": "warning",
     "RKE2ServerKernelParamDiffers": "warning",  # the odd master
     "RKE2ImageAuditNotRunning": "warning",  # no audit for an hour

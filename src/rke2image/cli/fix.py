@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.undo is not None:
         if args.apply or args.restart:
             raise UserError("--undo goes alone: not with --apply or --restart")
-        outcome = undo(args.root, args.undo or None)
-        sys.stdout.write(REPORTERS[args.format](outcome))
+        report = undo(args.root, args.undo or None)
+        sys.stdout.write(REPORTERS[args.format](report))
         return EXIT_OK
     if args.restart and args.root.absolute().resolve() != Path("/"):
         raise UserError("--restart restarts this node's RKE2: only with --root /")
@@ -100,17 +100,17 @@ def run(args: argparse.Namespace) -> int:
     )
     plan = make_plan(options, audit(options))
     if not args.apply:
-        from rke2image.fix.model import Outcome
+        from rke2image.fix.model import FixReport
 
-        outcome = Outcome("plan", plan)
-        sys.stdout.write(REPORTERS[args.format](outcome))
-        return EXIT_OK if outcome.ok else EXIT_FINDINGS
+        report = FixReport("plan", plan)
+        sys.stdout.write(REPORTERS[args.format](report))
+        return EXIT_OK if report.ok else EXIT_FINDINGS
     progress = _progress if sys.stderr.isatty() else None
-    outcome = apply_plan(options, plan, progress)
+    report = apply_plan(options, plan, progress)
     if progress is not None:
         sys.stderr.write("\r\033[K")
-    sys.stdout.write(REPORTERS[args.format](outcome))
-    return EXIT_OK if outcome.ok else EXIT_FINDINGS
+    sys.stdout.write(REPORTERS[args.format](report))
+    return EXIT_OK if report.ok else EXIT_FINDINGS
 
 
 def _progress(line: str) -> None:

@@ -131,7 +131,7 @@ class Restored(NamedTuple):
     action: str  # "restored", "removed", "unchanged"
 
 
-class Outcome(NamedTuple):
+class FixReport(NamedTuple):
     """What one run of ``fix`` did: planned, applied (and audited again) or undone."""
 
     mode: str  # plan, apply, undo

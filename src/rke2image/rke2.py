@@ -32,7 +32,8 @@ Version = tuple[int, int, int]
 # The two roles an RKE2 node runs as: the rke2-server and rke2-agent services.
 Role = Literal["server", "agent"]
 ROLES: tuple[Role, ...] = ("server", "agent")
-Verdict = Literal["ok", "deprecated", "fatal", "unknown"]
+# What a release does with a profile (``Profile.verdict``); not the audit's verdicts.
+ProfileVerdict = Literal["ok", "deprecated", "fatal", "unknown"]
 
 
 class Releases:
@@ -99,7 +100,7 @@ class Profile(NamedTuple):
     fatal_words: str = ""
     cis: bool = True
 
-    def verdict(self, version: Version) -> Verdict:
+    def verdict(self, version: Version) -> ProfileVerdict:
         """What RKE2 ``version`` does with this profile."""
         if (self.removed is not None and version in self.removed) or (
             self.accepted is not None and version not in self.accepted

@@ -130,6 +130,14 @@ PROFILES: dict[str, Profile] = {
 NO_PROFILE = "none"
 # Every profile that makes RKE2 check for an etcd user and group on servers.
 ETCD_USER_PROFILES = frozenset(PROFILES)
+# The option that makes kubelet refuse wrong kernel values: a config.yaml key and a flag
+# of RKE2's, and kubelet's flag of the same name (given through kubelet-arg).
+PROTECT_KERNEL_DEFAULTS = "protect-kernel-defaults"
+# kubelet's swap flag: RKE2 passes false (k3s defaultKubeletConfig), only a kubelet-arg
+# turns it on.
+FAIL_SWAP_ON = "fail-swap-on"
+# The option whose items RKE2 passes to kubelet as flags (read as ``rke2image.goflags``).
+KUBELET_ARG = "kubelet-arg"
 # RKE2's words for a name its switch does not know.
 UNKNOWN_PROFILE_WORDS = "invalid value provided for --profile flag"
 # RKE2's words for profile: cis with protect-kernel-defaults: false (setCISFlags).

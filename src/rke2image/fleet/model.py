@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from rke2image import rke2
 from rke2image.errors import InputError
 from rke2image.kernel import KERNEL_DEFAULTS, REQUIRED_PARAMETERS
 
@@ -41,7 +42,7 @@ VIEW_TITLES = {
     "config": "RKE2 configuration",
 }
 # Protection is compared like a parameter: a server without it behaves unlike its peers.
-PROTECTION_KEY = "protect-kernel-defaults"
+PROTECTION_KEY = rke2.PROTECT_KERNEL_DEFAULTS
 _KEY_ORDER = {p.key: i for i, p in enumerate(REQUIRED_PARAMETERS)}
 
 Value = Optional[str]  # a runtime alias: Python 3.9 has no `str | None` outside annotations

@@ -389,10 +389,10 @@ def cis_protection_off(doc: dict[str, Any]) -> Iterator[Violation]:
     rke2_spec = _mapping(_spec(doc).get("rke2"))
     name = rke2_spec.get("profile")
     config = _mapping(rke2_spec.get("config"))
-    if not rke2.is_cis(name) or "protect-kernel-defaults" not in config:
+    if not rke2.is_cis(name) or rke2.PROTECT_KERNEL_DEFAULTS not in config:
         return
     try:
-        off = parse_go_bool(config["protect-kernel-defaults"]) is False
+        off = parse_go_bool(config[rke2.PROTECT_KERNEL_DEFAULTS]) is False
     except NotABool:
         return  # the bad-bool rule reports it
     if off:

@@ -10,6 +10,7 @@ from pathlib import Path
 from rke2image.audit import AuditOptions
 from rke2image.cli.audit import folder_argument
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, UserError
+from rke2image.rke2 import ROLES
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -44,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--spec", type=Path, metavar="PATH", help="node spec: its own sysctl keys and role too"
     )
     parser.add_argument(
-        "--role", choices=("server", "agent"), help="node role (default: from the spec or the root)"
+        "--role", choices=ROLES, help="node role (default: from the spec or the root)"
     )
     parser.add_argument("--node-name", metavar="NAME", help="the node of a cluster spec")
     parser.add_argument("--apply", action="store_true", help="carry the plan out")

@@ -308,7 +308,7 @@ def topology(doc: dict[str, Any]) -> Iterator[Violation]:
                 "or clusterInit if this node joins an existing cluster"
             ),
         )
-    if not init and spec.get("server") is None and spec.get("role") in ("server", "agent"):
+    if not init and spec.get("server") is None and spec.get("role") in rke2.ROLES:
         yield Violation(
             "/spec",
             "error",

@@ -53,15 +53,22 @@ def on_or_invalid(value: object) -> bool:
         return True
 
 
+def split_arg(item: object) -> tuple[str, str]:
+    """One kubelet-arg item as ``util.GetArgs`` reads it: (name as spelled, a trailing
+    ``+``/``-`` kept; value, "true" when given bare)."""
+    spelling, sep, value = str(item).removeprefix("--").partition("=")
+    return spelling, value if sep else "true"
+
+
 def winning_arg(args: Sequence[object], name: str) -> tuple[int, str] | None:
     """(index in ``args``, value) of the kubelet-arg item whose value kubelet keeps for
     flag ``name`` ("true" when given bare), or None when no item names it."""
     by_spelling: dict[str, list[tuple[int, str]]] = {}
     for index, arg in enumerate(args):
-        spelling, sep, value = str(arg).removeprefix("--").partition("=")
+        spelling, value = split_arg(arg)
         spelling = spelling.rstrip("-+")
         if spelling.replace("_", "-") == name:
-            by_spelling.setdefault(spelling, []).append((index, value if sep else "true"))
+            by_spelling.setdefault(spelling, []).append((index, value))
     if not by_spelling:
         return None
     return by_spelling[max(by_spelling)][-1]

@@ -32,7 +32,15 @@ Version = tuple[int, int, int]
 # The two roles an RKE2 node runs as: the rke2-server and rke2-agent services.
 Role = Literal["server", "agent"]
 ROLES: tuple[Role, ...] = ("server", "agent")
-Verdict = Literal["ok", "deprecated", "fatal", "unknown"]
+
+
+def role_of(text: object) -> Role | None:
+    """``text`` as a role; None for anything else (a root whose role nobody could tell)."""
+    return next((role for role in ROLES if role == text), None)
+
+
+# What a release does with a profile (``Profile.verdict``); not the audit's verdicts.
+ProfileVerdict = Literal["ok", "deprecated", "fatal", "unknown"]
 
 
 class Releases:
@@ -99,7 +107,7 @@ class Profile(NamedTuple):
     fatal_words: str = ""
     cis: bool = True
 
-    def verdict(self, version: Version) -> Verdict:
+    def verdict(self, version: Version) -> ProfileVerdict:
         """What RKE2 ``version`` does with this profile."""
         if (self.removed is not None and version in self.removed) or (
             self.accepted is not None and version not in self.accepted
@@ -129,6 +137,14 @@ PROFILES: dict[str, Profile] = {
 NO_PROFILE = "none"
 # Every profile that makes RKE2 check for an etcd user and group on servers.
 ETCD_USER_PROFILES = frozenset(PROFILES)
+# The option that makes kubelet refuse wrong kernel values: a config.yaml key and a flag
+# of RKE2's, and kubelet's flag of the same name (given through kubelet-arg).
+PROTECT_KERNEL_DEFAULTS = "protect-kernel-defaults"
+# kubelet's swap flag: RKE2 passes false (k3s defaultKubeletConfig), only a kubelet-arg
+# turns it on.
+FAIL_SWAP_ON = "fail-swap-on"
+# The option whose items RKE2 passes to kubelet as flags (read as ``rke2image.goflags``).
+KUBELET_ARG = "kubelet-arg"
 # RKE2's words for a name its switch does not know.
 UNKNOWN_PROFILE_WORDS = "invalid value provided for --profile flag"
 # RKE2's words for profile: cis with protect-kernel-defaults: false (setCISFlags).

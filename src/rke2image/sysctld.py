@@ -46,7 +46,7 @@ __all__ = [
     "Assignment",
     "BootPlan",
     "ConfFile",
-    "Outcome",
+    "Resolution",
     "SyntaxProblem",
     "Tool",
     "list_files",
@@ -56,8 +56,9 @@ __all__ = [
 _DEPRECATED = ("base_reachable_time", "retrans_time")  # procps 3.3 skips these names
 
 
-class Outcome(NamedTuple):
-    """What one tool leaves in a key: the winning line and the other lines naming it."""
+class Resolution(NamedTuple):
+    """How one tool resolves a key: the value it leaves, the winning line and the other
+    lines naming it."""
 
     value: str | None
     winner: Assignment | None
@@ -74,11 +75,11 @@ class BootPlan(NamedTuple):
     version: ToolVersion = ToolVersion("", None, None)
     blocked_at: int | None = None  # assignments before this index were read; then it hung
 
-    def outcome(self, key: str) -> Outcome:
+    def resolve(self, key: str) -> Resolution:
         """The value this tool writes into ``key`` (dotted form), and who set it."""
-        return self.outcome_at(key_parts(normalize_key(key)))
+        return self.resolve_at(key_parts(normalize_key(key)))
 
-    def outcome_at(self, parts: tuple[str, ...]) -> Outcome:
+    def resolve_at(self, parts: tuple[str, ...]) -> Resolution:
         """The same for the key file at /proc/sys/``parts``."""
         naming = [a for a in self.assignments if self._names(a, parts)]
         if self.tool == "systemd":
@@ -89,7 +90,7 @@ class BootPlan(NamedTuple):
             writes = self._procps3_writes(parts)
         winner = writes[-1] if writes else None
         overridden = tuple(a for a in naming if a is not winner and a.value is not None)
-        return Outcome(winner.value if winner else None, winner, overridden)
+        return Resolution(winner.value if winner else None, winner, overridden)
 
     def _names(self, a: Assignment, parts: tuple[str, ...]) -> bool:
         if is_glob(a.key):

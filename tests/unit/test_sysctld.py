@@ -22,7 +22,7 @@ def put(root: Path, rel: str, text: str) -> None:
 
 
 def plan_value(root: Path, tool: str, key: str) -> tuple[str | None, str | None, int | None]:
-    outcome = read_plan(RootFS(root), tool).outcome(key)  # type: ignore[arg-type]
+    outcome = read_plan(RootFS(root), tool).resolve(key)  # type: ignore[arg-type]
     winner = outcome.winner
     return outcome.value, winner.file if winner else None, winner.line if winner else None
 
@@ -37,7 +37,7 @@ def test_one_order_by_file_name_across_folders(tmp_path: Path) -> None:
         "/usr/local/lib/sysctl.d/40-d.conf",
         3,
     )
-    overridden = read_plan(RootFS(tmp_path), "systemd").outcome("kernel.panic").overridden
+    overridden = read_plan(RootFS(tmp_path), "systemd").resolve("kernel.panic").overridden
     assert [(a.file, a.value) for a in overridden] == [
         ("/usr/lib/sysctl.d/10-a.conf", "1"),
         ("/etc/sysctl.d/20-b.conf", "2"),
@@ -82,7 +82,7 @@ def test_slash_form_keeps_interface_dots(tmp_path: Path) -> None:
 def test_dash_prefix_still_sets_the_value(tmp_path: Path) -> None:
     put(tmp_path, "etc/sysctl.d/10-a.conf", "-kernel.panic = 10\n")
     plan = read_plan(RootFS(tmp_path), "systemd")
-    winner = plan.outcome("kernel.panic").winner
+    winner = plan.resolve("kernel.panic").winner
     assert winner is not None and winner.ignore_failure and winner.value == "10"
 
 
@@ -95,9 +95,9 @@ def test_an_explicit_key_beats_a_glob_whatever_the_order_under_systemd(tmp_path:
     fs = RootFS(tmp_path)
     for version in ("4.0.2", "3.3.17"):
         plan = read_plan(fs, "procps", ToolVersion("procps", version, None))
-        assert plan.outcome("kernel.panic").value == "10"
+        assert plan.resolve("kernel.panic").value == "10"
     plan = read_plan(fs, "procps", ToolVersion("procps", "3.3.17", None))
-    assert plan.outcome("kernel.panic_on_oops").value is None
+    assert plan.resolve("kernel.panic_on_oops").value is None
 
 
 def test_a_glob_sets_a_key_nothing_else_names(tmp_path: Path) -> None:
@@ -187,7 +187,7 @@ def test_a_link_loop_is_skipped_and_the_rest_applies(tmp_path: Path) -> None:
     for tool in ("systemd", "procps"):
         plan = read_plan(RootFS(tmp_path), tool)
         assert [f.kind for f in plan.files][:2] == ["loop", "loop"]
-        assert plan.outcome("kernel.panic").value == "10"
+        assert plan.resolve("kernel.panic").value == "10"
 
 
 def test_hidden_and_other_files_are_not_read_by_systemd(tmp_path: Path) -> None:
@@ -277,11 +277,11 @@ def test_a_fifo_and_a_huge_file_are_findings_not_hangs(tmp_path: Path) -> None:
     with open(tmp_path / "etc/sysctl.d/60-big.conf", "wb") as big:
         big.truncate(1 << 30)  # 1 GiB sparse: read at most 8 MiB
     plan = read_plan(RootFS(tmp_path), "systemd")
-    assert plan.blocked_at is not None and plan.outcome("kernel.panic").value is None
+    assert plan.blocked_at is not None and plan.resolve("kernel.panic").value is None
     assert any("FIFO" in p.message for p in plan.problems)
     os.unlink(tmp_path / "etc/sysctl.d/50-fifo.conf")
     plan = read_plan(RootFS(tmp_path), "systemd")
-    assert plan.outcome("kernel.panic").value == "10"
+    assert plan.resolve("kernel.panic").value == "10"
     assert any("read only the start" in p.message for p in plan.problems)
 
 
@@ -292,11 +292,11 @@ def test_systemd_line_ends_and_whitespace(tmp_path: Path) -> None:
         b"-kernel.panic_on_oops = 1\n-kernel.panic_on_oops\n/vm.panic_on_oom = 1\n"
     )
     plan = read_plan(RootFS(tmp_path), "systemd")
-    assert plan.outcome("kernel.panic").value == "10"
-    assert plan.outcome("vm.overcommit_memory").value == "1"
-    assert plan.outcome("kernel.sysrq").value == "1\u00a0"  # not stripped: the kernel refuses it
-    assert plan.outcome("kernel.panic_on_oops").value is None  # a later bare -key cancels
-    assert plan.outcome("vm.panic_on_oom").value is None  # a leading slash names nothing
+    assert plan.resolve("kernel.panic").value == "10"
+    assert plan.resolve("vm.overcommit_memory").value == "1"
+    assert plan.resolve("kernel.sysrq").value == "1\u00a0"  # not stripped: the kernel refuses it
+    assert plan.resolve("kernel.panic_on_oops").value is None  # a later bare -key cancels
+    assert plan.resolve("vm.panic_on_oom").value is None  # a leading slash names nothing
 
 
 def test_a_folder_named_like_a_conf_file_masks_the_same_name(tmp_path: Path) -> None:
@@ -305,7 +305,7 @@ def test_a_folder_named_like_a_conf_file_masks_the_same_name(tmp_path: Path) -> 
     for tool in ("systemd", "procps"):
         plan = read_plan(RootFS(tmp_path), tool)
         assert [(f.path, f.kind) for f in plan.files] == [("/etc/sysctl.d/60-x.conf", "dir")]
-        assert plan.outcome("kernel.panic").value is None
+        assert plan.resolve("kernel.panic").value is None
 
 
 def test_procps_4_reads_everything_before_writing(tmp_path: Path) -> None:
@@ -315,14 +315,14 @@ def test_procps_4_reads_everything_before_writing(tmp_path: Path) -> None:
     put(tmp_path, "etc/sysctl.d/20-b.conf", "kernel.* = 2\n-kernel.panic_on_oops\n")
     fs = RootFS(tmp_path)
     four = read_plan(fs, "procps", ToolVersion("procps", "4.0.4", None))
-    assert four.outcome("kernel.panic").value == "2"
-    assert four.outcome("kernel.panic_on_oops").value is None
-    assert four.outcome("kernel.sysrq").value == "5"
+    assert four.resolve("kernel.panic").value == "2"
+    assert four.resolve("kernel.panic_on_oops").value is None
+    assert four.resolve("kernel.sysrq").value == "5"
     three = read_plan(fs, "procps", ToolVersion("procps", "3.3.17", None))
-    assert [three.outcome(k).value for k in ("kernel.panic", "kernel.sysrq")] == [None, "5"]
+    assert [three.resolve(k).value for k in ("kernel.panic", "kernel.sysrq")] == [None, "5"]
     # systemd: the same, as its map keeps the -key entry and the explicit one
     systemd = read_plan(fs, "systemd")
-    assert [systemd.outcome(k).value for k in ("kernel.panic", "kernel.panic_on_oops")] == [
+    assert [systemd.resolve(k).value for k in ("kernel.panic", "kernel.panic_on_oops")] == [
         "2",
         None,
     ]
@@ -333,8 +333,8 @@ def test_procps_3_writes_an_equals_sign_for_a_bare_name(tmp_path: Path) -> None:
     ``=`` and garbage, which the kernel refuses for a number."""
     put(tmp_path, "etc/sysctl.d/10-a.conf", "kernel.panic = 10\n-kernel.panic\n  vm.swappiness\n")
     plan = read_plan(RootFS(tmp_path), "procps", ToolVersion("procps", "3.3.17", None))
-    assert plan.outcome("kernel.panic").value == "="
-    assert plan.outcome("vm.swappiness").value is None  # leading blanks: rejected
+    assert plan.resolve("kernel.panic").value == "="
+    assert plan.resolve("vm.swappiness").value is None  # leading blanks: rejected
 
 
 _FRAGMENTS = st.sampled_from(
@@ -364,5 +364,5 @@ def test_every_tool_gives_a_value_or_none_for_any_file(data: bytes) -> None:
         fs = RootFS(root)
         for tool, version in (("systemd", "252"), ("procps", "4.0.4"), ("procps", "3.3.17")):
             plan = read_plan(fs, tool, ToolVersion(tool, version, None))  # type: ignore[arg-type]
-            value = plan.outcome("kernel.panic").value
+            value = plan.resolve("kernel.panic").value
             assert value is None or isinstance(value, str)

@@ -3,8 +3,8 @@
 The kernel applies its command line first (``audit.cmdline``), then systemd-sysctl (or
 procps ``sysctl --system``) applies the sysctl files, overriding it, then TuneD writes its
 profile's options, overriding those, and re-applies /etc/sysctl.d and /etc/sysctl.conf
-after itself when ``reapply_sysctl`` is on (``audit.tuned``). A file tool's outcome
-(``sysctld.Outcome``) becomes the outcome of the whole boot, its lines named by source.
+after itself when ``reapply_sysctl`` is on (``audit.tuned``). A file tool's resolution
+(``sysctld.Resolution``) becomes the resolution of the whole boot, its lines named by source.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import NamedTuple
 from rke2image.audit.cmdline import PROC_CMDLINE, Write, next_boot_cmdline
 from rke2image.audit.tuned import read_tuned
 from rke2image.rootfs import RootFS
-from rke2image.sysctld import SYSCTL_CONF, Assignment, Outcome
+from rke2image.sysctld import SYSCTL_CONF, Assignment, Resolution
 
 
 class BootWriters(NamedTuple):
@@ -24,21 +24,23 @@ class BootWriters(NamedTuple):
     tuned_reapply: tuple[Write, ...]
     tuned_profile: str | None
 
-    def around(self, outcome: Outcome, key: str) -> Outcome:
-        """``outcome`` of a sysctl file tool with the command line before it and TuneD
+    def around(self, resolution: Resolution, key: str) -> Resolution:
+        """``resolution`` of a sysctl file tool with the command line before it and TuneD
         after it: the value the boot leaves, the line that wins, the lines it beats."""
         steps: list[Assignment] = [_line(w) for w in self.cmdline if w.key == key]
-        if outcome.winner is not None:
-            steps += [*outcome.overridden, outcome.winner]
+        if resolution.winner is not None:
+            steps += [*resolution.overridden, resolution.winner]
         steps += [_line(w) for w in self.tuned if w.key == key]
         # every key of /run and /etc/sysctl.d, not only the profile's (empty when TuneD
         # has no sysctl unit or reapply_sysctl is off)
         steps += [_line(w) for w in self.tuned_reapply if w.key == key]
         if not steps:
-            return outcome
+            return resolution
         winner = steps[-1]
-        beaten = [*outcome.overridden] if outcome.winner is None else []
-        return Outcome(winner.value, winner, tuple(s for s in [*beaten, *steps] if s is not winner))
+        beaten = [*resolution.overridden] if resolution.winner is None else []
+        return Resolution(
+            winner.value, winner, tuple(s for s in [*beaten, *steps] if s is not winner)
+        )
 
     def source(self, file: str) -> str:
         """cmdline, tuned, sysctl.conf or sysctl.d: who wrote a line of ``file``."""

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from rke2image import rke2
 from rke2image.errors import InputError, UserError
 from rke2image.kernel import normalize_key
 from rke2image.rootfs import RootFS, UnreadableFile, kind
@@ -55,6 +56,8 @@ _RKE2_VALUE = re.compile(
     rb"invalid kernel parameter value (?P<key>[\w./-]{1,256})=(?P<actual>-?\d{1,32}) - "
     rb"expected (?P<expected>-?\d{1,32})"
 )
+# RKE2's words up to the profile (rke2.PROTECTION_OFF_WORDS)
+_PROTECTION_OFF = rke2.PROTECTION_OFF_WORDS.partition("{profile}")[0].encode()
 # needle -> the (rule, pattern) pairs tried on a line holding it. One needle serves
 # both "invalid kernel" phrases: each needle is one more pass over the block.
 # ``back``: how many bytes before the needle a match starts ("[Ii]nvalid" is one).
@@ -77,15 +80,12 @@ _PATTERNS: tuple[tuple[bytes, int, tuple[tuple[str, re.Pattern[bytes]], ...]], .
         ),
     ),
     (
-        b"--protect-kernel-defaults must be true",
+        _PROTECTION_OFF,
         0,
         (
             (
                 "rke2-protect-kernel-defaults",
-                re.compile(
-                    rb"--protect-kernel-defaults must be true when using "
-                    rb"--profile=(?P<key>[\w.-]{1,256})"
-                ),
+                re.compile(re.escape(_PROTECTION_OFF) + rb"(?P<key>[\w.-]{1,256})"),
             ),
         ),
     ),

@@ -10,7 +10,7 @@ from rke2image.audit.kvalues import applied, same_value
 from rke2image.audit.live import Live, Unreadable
 from rke2image.audit.model import Finding, FindingSeverity, NextBoot, Override, ParameterResult
 from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
-from rke2image.sysctld import SYSCTL_CONF, BootPlan, Outcome
+from rke2image.sysctld import SYSCTL_CONF, BootPlan, Resolution
 
 
 class Wanted(NamedTuple):
@@ -25,8 +25,8 @@ class Context(NamedTuple):
     remediated: bool  # rke2image's preflight re-applies the values before RKE2 starts
 
 
-def next_boot(outcome: Outcome, writers: BootWriters | None = None) -> NextBoot:
-    winner = outcome.winner
+def next_boot(resolution: Resolution, writers: BootWriters | None = None) -> NextBoot:
+    winner = resolution.winner
 
     def source(file: str) -> str:
         return (
@@ -36,10 +36,12 @@ def next_boot(outcome: Outcome, writers: BootWriters | None = None) -> NextBoot:
         )
 
     return NextBoot(
-        outcome.value,
+        resolution.value,
         winner.file if winner else None,
         winner.line if winner else None,
-        tuple(Override(a.file, a.line, a.value or "", source(a.file)) for a in outcome.overridden),
+        tuple(
+            Override(a.file, a.line, a.value or "", source(a.file)) for a in resolution.overridden
+        ),
         source(winner.file) if winner else None,
     )
 
@@ -76,7 +78,7 @@ def judge(
 ) -> tuple[ParameterResult, list[Finding]]:
     """The parameter's result and the findings it raises; ``writers``: the kernel command
     line and TuneD around each sysctl file tool (``audit.boot``)."""
-    by_systemd, by_procps = systemd.outcome(want.key), procps.outcome(want.key)
+    by_systemd, by_procps = systemd.resolve(want.key), procps.resolve(want.key)
     if writers is not None:
         by_systemd, by_procps = (
             writers.around(by_systemd, want.key),
@@ -123,7 +125,7 @@ def judge(
 
 
 def _fix(
-    want: Wanted, result: str, boot: Outcome, writers: BootWriters | None = None
+    want: Wanted, result: str, boot: Resolution, writers: BootWriters | None = None
 ) -> str | None:
     """One line: which file to change and, for a live value, `sysctl -w` (never a restart of
     systemd-sysctl: it resets what the CNI set, rancher/rke2#2021)."""
@@ -147,7 +149,7 @@ def _fix(
 
 
 def _findings(
-    want: Wanted, live: Live, result: str, boot: Outcome, ctx: Context, fix: str | None
+    want: Wanted, live: Live, result: str, boot: Resolution, ctx: Context, fix: str | None
 ) -> list[Finding]:
     if result == "ok":
         return []

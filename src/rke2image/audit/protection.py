@@ -32,7 +32,7 @@ from rke2image.audit.kubeletconf import read_kubelet_conf
 from rke2image.audit.model import Finding, Protection, ProtectionSource
 from rke2image.audit.rke2files import Setting, read_config
 from rke2image.audit.unit import Unit, command_flags, environment, read_unit
-from rke2image.goflags import GO_FALSE, GO_TRUE, on_or_invalid, winning_arg
+from rke2image.goflags import GO_FALSE, GO_TRUE, on_or_invalid, split_arg, winning_arg
 from rke2image.rootfs import RootFS
 
 PROFILE_ENV = rke2.CIS_PROFILE_ENV
@@ -59,7 +59,7 @@ def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
     config.kubelet_args.extend(flag_args(fs, role))
     env_profile = env.get(PROFILE_ENV)
     profile = settings.get("profile") or env_profile
-    explicit = settings.get("protect-kernel-defaults")
+    explicit = settings.get(rke2.PROTECT_KERNEL_DEFAULTS)
     kubelet = read_kubelet_conf(fs)
     sources: list[ProtectionSource] = []
     if profile is not None and rke2.is_cis(profile.value):
@@ -77,12 +77,12 @@ def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
                 explicit.line,
                 (
                     f"ExecStart= --protect-kernel-defaults={_yaml_word(explicit.value)}"
-                    if explicit is flags.get("protect-kernel-defaults")
+                    if explicit is flags.get(rke2.PROTECT_KERNEL_DEFAULTS)
                     else f"protect-kernel-defaults: {_yaml_word(explicit.value)}"
                 ),
             )
         )
-    arg = _last_arg(config.kubelet_args, "protect-kernel-defaults")
+    arg = _last_arg(config.kubelet_args, rke2.PROTECT_KERNEL_DEFAULTS)
     if arg is not None and on_or_invalid(_arg_value(arg)):
         sources.append(ProtectionSource(arg.file, arg.line, f"kubelet-arg: {arg.value}"))
     if kubelet.protect is not None and kubelet.protect.value is True:
@@ -94,7 +94,7 @@ def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
     findings = config.findings + _cis_with_protection_false(profile, explicit)
     # RKE2 runs kubelet with fail-swap-on=false (k3s defaultKubeletConfig); only a
     # kubelet-arg turns it back on.
-    swap = _last_arg(config.kubelet_args, "fail-swap-on")
+    swap = _last_arg(config.kubelet_args, rke2.FAIL_SWAP_ON)
     node_name = settings.get("node-name") or env.get(rke2.NODE_NAME_ENV)
     return ProtectionReading(
         Protection(
@@ -161,17 +161,17 @@ def flag_args(fs: RootFS, role: str | None) -> list[Setting]:
         Setting(value, line.file, line.line)
         for unit in _units(fs, role)
         for name, value, line in command_flags(unit)
-        if name == "kubelet-arg"
+        if name == rke2.KUBELET_ARG
     ]
 
 
 # The options the audit reads that may also be given as flags on RKE2's command line.
-_FLAG_OPTIONS = frozenset({"profile", "protect-kernel-defaults", "node-name", "config"})
+_FLAG_OPTIONS = frozenset({"profile", rke2.PROTECT_KERNEL_DEFAULTS, "node-name", "config"})
 
 
 def _flag_value(name: str, value: str) -> object:
     """A flag's text as the config value it stands for (a boolean flag's words as Go's)."""
-    if name == "protect-kernel-defaults" and value in GO_TRUE | GO_FALSE:
+    if name == rke2.PROTECT_KERNEL_DEFAULTS and value in GO_TRUE | GO_FALSE:
         return value in GO_TRUE
     return value
 
@@ -207,8 +207,7 @@ def _last_arg(args: list[Setting], name: str) -> Setting | None:
 
 def _arg_value(arg: Setting) -> str:
     """The flag value of a kubelet-arg item ("true" when given bare)."""
-    _, equals, value = str(arg.value).removeprefix("--").partition("=")
-    return value if equals else "true"
+    return split_arg(arg.value)[1]
 
 
 def _yaml_word(value: object) -> str:

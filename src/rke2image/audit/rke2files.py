@@ -16,14 +16,14 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple
 
-from rke2image import paths
+from rke2image import paths, rke2
 from rke2image.audit.model import Finding
 from rke2image.audit.nodefile import ABSENT, DENIED, TOO_LARGE, read_node_text
 from rke2image.audit.nodeyaml import YamlRefused, compose_bounded, construct
 from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
 
-WANTED = frozenset({"profile", "protect-kernel-defaults", "kubelet-arg", "node-name"})
+WANTED = frozenset({"profile", rke2.PROTECT_KERNEL_DEFAULTS, rke2.KUBELET_ARG, "node-name"})
 
 
 class Setting(NamedTuple):
@@ -44,7 +44,7 @@ def read_config(fs: RootFS, config: str) -> ConfigReading:
     reading = ConfigReading({}, [], [], [])
     for index, path in enumerate(_files(fs, config, reading)):
         for key, setting, append in _read_one(fs, path, reading, optional=index == 0):
-            if key == "kubelet-arg":
+            if key == rke2.KUBELET_ARG:
                 items = setting.value if isinstance(setting.value, list) else [setting.value]
                 new = [Setting(str(v), setting.file, setting.line) for v in items]
                 reading.kubelet_args[:] = (reading.kubelet_args if append else []) + new

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shlex
 from typing import NamedTuple
 
-from rke2image import paths
+from rke2image import paths, rke2
 from rke2image.audit.nodefile import read_node_text
 from rke2image.errors import InputError
 from rke2image.rootfs import RootFS
@@ -115,7 +115,7 @@ def command_flags(unit: Unit) -> list[tuple[str, str, Line]]:
 
 
 # RKE2 flags that take no value (rke2 pkg/cli/cmds, k3s pkg/cli/cmds: BoolFlag).
-_BOOL_FLAGS = frozenset({"protect-kernel-defaults", "debug", "selinux", "rootless"})
+_BOOL_FLAGS = frozenset({rke2.PROTECT_KERNEL_DEFAULTS, "debug", "selinux", "rootless"})
 
 
 def read_env_file(fs: RootFS, path: str) -> dict[str, Line]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from rke2image.audit import AuditOptions, run_audit
 from rke2image.audit.formats import REPORTERS, prometheus
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from rke2image.rke2 import ROLES
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="node spec: check its own sysctl keys and role too",
     )
     parser.add_argument(
-        "--role", choices=("server", "agent"), help="node role (default: from the spec or the root)"
+        "--role", choices=ROLES, help="node role (default: from the spec or the root)"
     )
     parser.add_argument(
         "--node-name",

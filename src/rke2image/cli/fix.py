@@ -10,6 +10,7 @@ from pathlib import Path
 from rke2image.audit import AuditOptions
 from rke2image.cli.audit import folder_argument
 from rke2image.errors import EXIT_FINDINGS, EXIT_OK, UserError
+from rke2image.rke2 import ROLES
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -44,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--spec", type=Path, metavar="PATH", help="node spec: its own sysctl keys and role too"
     )
     parser.add_argument(
-        "--role", choices=("server", "agent"), help="node role (default: from the spec or the root)"
+        "--role", choices=ROLES, help="node role (default: from the spec or the root)"
     )
     parser.add_argument("--node-name", metavar="NAME", help="the node of a cluster spec")
     parser.add_argument("--apply", action="store_true", help="carry the plan out")
@@ -82,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.undo is not None:
         if args.apply or args.restart:
             raise UserError("--undo goes alone: not with --apply or --restart")
-        outcome = undo(args.root, args.undo or None)
-        sys.stdout.write(REPORTERS[args.format](outcome))
+        report = undo(args.root, args.undo or None)
+        sys.stdout.write(REPORTERS[args.format](report))
         return EXIT_OK
     if args.restart and args.root.absolute().resolve() != Path("/"):
         raise UserError("--restart restarts this node's RKE2: only with --root /")
@@ -100,17 +101,17 @@ def run(args: argparse.Namespace) -> int:
     )
     plan = make_plan(options, audit(options))
     if not args.apply:
-        from rke2image.fix.model import Outcome
+        from rke2image.fix.model import FixReport
 
-        outcome = Outcome("plan", plan)
-        sys.stdout.write(REPORTERS[args.format](outcome))
-        return EXIT_OK if outcome.ok else EXIT_FINDINGS
+        report = FixReport("plan", plan)
+        sys.stdout.write(REPORTERS[args.format](report))
+        return EXIT_OK if report.ok else EXIT_FINDINGS
     progress = _progress if sys.stderr.isatty() else None
-    outcome = apply_plan(options, plan, progress)
+    report = apply_plan(options, plan, progress)
     if progress is not None:
         sys.stderr.write("\r\033[K")
-    sys.stdout.write(REPORTERS[args.format](outcome))
-    return EXIT_OK if outcome.ok else EXIT_FINDINGS
+    sys.stdout.write(REPORTERS[args.format](report))
+    return EXIT_OK if report.ok else EXIT_FINDINGS
 
 
 def _progress(line: str) -> None:

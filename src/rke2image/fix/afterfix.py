@@ -3,7 +3,7 @@
 Fix never judges a line itself: it takes each tool's ``BootPlan`` (``rke2image.sysctld``)
 and the writers around it (``audit.boot.BootWriters``: the kernel command line before,
 TuneD after), replaces the lines of rke2image's file by its new content (parsed by that
-tool's own parser), drops the lines it comments out, and asks ``BootPlan.outcome`` and
+tool's own parser), drops the lines it comments out, and asks ``BootPlan.resolve`` and
 ``BootWriters.around`` again.
 """
 

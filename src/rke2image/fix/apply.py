@@ -17,7 +17,7 @@ from rke2image.audit.live import proc_path
 from rke2image.audit.model import Finding
 from rke2image.errors import InputError
 from rke2image.fix import accounts, journal, safewrite, service
-from rke2image.fix.model import Outcome, Plan
+from rke2image.fix.model import FixReport, Plan
 from rke2image.fix.plan import FixOptions, audit
 from rke2image.rootfs import RootFS
 
@@ -29,11 +29,11 @@ def apply_plan(
     plan: Plan,
     progress: Callable[[str], None] | None = None,
     hook: Hook | None = None,
-) -> Outcome:
+) -> FixReport:
     root = Path(plan.root)
     if plan.empty:  # nothing to do: no journal either, only the audit's word
         after = audit(options)
-        return Outcome("apply", plan, None, after, _standing(after))
+        return FixReport("apply", plan, None, after, _standing(after))
     fs = RootFS(root)
     proc_sys = options.audit.proc_sys or Path("/proc/sys")
     _check(plan, fs, root, proc_sys)
@@ -90,7 +90,7 @@ def apply_plan(
             )
         done({"healthy": not down})
     after = audit(options)
-    return Outcome("apply", plan, fix_id, after, _standing(after), wait_error)
+    return FixReport("apply", plan, fix_id, after, _standing(after), wait_error)
 
 
 def _standing(report: Report) -> tuple[Finding, ...]:

@@ -1,5 +1,5 @@
 """fix's reporters: text for a person (unified diffs, live writes, accounts, the restart,
-what is left and why), and JSON (``Outcome.as_dict``, schema rke2image.fix/v1)."""
+what is left and why), and JSON (``FixReport.as_dict``, schema rke2image.fix/v1)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,30 @@ import re
 from collections.abc import Callable
 
 from rke2image.audit.model import Finding
-from rke2image.fix.model import Outcome, Plan
+from rke2image.fix.model import FixReport, Plan
 
 # Control characters from file contents, names and values never reach a terminal raw (an
 # escape sequence in a sysctl.d line would otherwise act on the reader's screen).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def as_json(outcome: Outcome) -> str:
-    return json.dumps(outcome.as_dict(), indent=2) + "\n"
+def as_json(report: FixReport) -> str:
+    return json.dumps(report.as_dict(), indent=2) + "\n"
 
 
-def text(outcome: Outcome) -> str:
+def text(report: FixReport) -> str:
     """The report for a person; every control character but tab and newline escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", _text(outcome))
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", _text(report))
 
 
-def _text(outcome: Outcome) -> str:
-    if outcome.mode == "undo":
-        return _undo(outcome)
-    plan = outcome.plan
+def _text(report: FixReport) -> str:
+    if report.mode == "undo":
+        return _undo(report)
+    plan = report.plan
     assert plan is not None
-    out = [_header(outcome, plan)]
-    out += _plan_lines(plan, done=outcome.mode == "apply")
-    if outcome.mode == "plan":
+    out = [_header(report, plan)]
+    out += _plan_lines(plan, done=report.mode == "apply")
+    if report.mode == "plan":
         if not plan.empty:
             out.append(
                 f"{plan.changes} change(s) planned; nothing was changed. "
@@ -43,26 +43,26 @@ def _text(outcome: Outcome) -> str:
             out.append("nothing to do")
         return "\n".join(out) + "\n"
     out.append(
-        f"journal: {plan.root.rstrip('/')}/var/lib/rke2image/fix/{outcome.fix_id}/ "
-        f"(undo: rke2image fix --undo {outcome.fix_id})"
-        if outcome.fix_id
+        f"journal: {plan.root.rstrip('/')}/var/lib/rke2image/fix/{report.fix_id}/ "
+        f"(undo: rke2image fix --undo {report.fix_id})"
+        if report.fix_id
         else ""
     )
-    if outcome.wait_error:
-        out.append(f"restart: {outcome.wait_error}")
-    if outcome.left_after:
+    if report.wait_error:
+        out.append(f"restart: {report.wait_error}")
+    if report.left_after:
         out.append("left after the fix (audited again):")
-        out += [f"  {_finding(f)}" for f in outcome.left_after]
-    if outcome.ok:
+        out += [f"  {_finding(f)}" for f in report.left_after]
+    if report.ok:
         out.append("compliant")
     else:
         out.append("NOT compliant after the fix")
     return "\n".join(line for line in out if line) + "\n"
 
 
-def _header(outcome: Outcome, plan: Plan) -> str:
+def _header(report: FixReport, plan: Plan) -> str:
     role = plan.role or "unknown role"
-    what = {"plan": "plan", "apply": "applied"}[outcome.mode]
+    what = {"plan": "plan", "apply": "applied"}[report.mode]
     live = "live values and files" if plan.live else "files only (no live values)"
     return f"rke2image fix of {plan.root} (node {plan.node_name}, {role}): {what}, {live}"
 
@@ -95,12 +95,12 @@ def _plan_lines(plan: Plan, done: bool) -> list[str]:
     return out
 
 
-def _undo(outcome: Outcome) -> str:
-    out = [f"rke2image fix --undo {outcome.fix_id}:"]
-    out += [f"  {r.action} {r.path}" for r in outcome.restored]
-    if outcome.kept_live:
+def _undo(report: FixReport) -> str:
+    out = [f"rke2image fix --undo {report.fix_id}:"]
+    out += [f"  {r.action} {r.path}" for r in report.restored]
+    if report.kept_live:
         out.append("live values stay as the fix wrote them (the old ones were the broken ones):")
-        out += [f"  {w.key} = {w.new} (was {w.old})" for w in outcome.kept_live]
+        out += [f"  {w.key} = {w.new} (was {w.old})" for w in report.kept_live]
     return "\n".join(out) + "\n"
 
 
@@ -116,4 +116,4 @@ def _quote(word: str) -> str:
     return shlex.quote(word)
 
 
-REPORTERS: dict[str, Callable[[Outcome], str]] = {"text": text, "json": as_json}
+REPORTERS: dict[str, Callable[[FixReport], str]] = {"text": text, "json": as_json}

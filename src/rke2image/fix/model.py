@@ -10,6 +10,7 @@ import difflib
 from typing import Any, NamedTuple
 
 from rke2image.audit.model import Finding
+from rke2image.rke2 import Role
 
 SCHEMA = "rke2image.fix/v1"
 
@@ -87,7 +88,7 @@ class RestartStep(NamedTuple):
 class Plan(NamedTuple):
     root: str
     node_name: str
-    role: str | None
+    role: Role | None
     live: bool  # live values are read (and written on --apply)
     date: str  # YYYY-MM-DD, in the comment markers
     files: tuple[FileChange, ...]
@@ -131,7 +132,7 @@ class Restored(NamedTuple):
     action: str  # "restored", "removed", "unchanged"
 
 
-class Outcome(NamedTuple):
+class FixReport(NamedTuple):
     """What one run of ``fix`` did: planned, applied (and audited again) or undone."""
 
     mode: str  # plan, apply, undo

@@ -168,7 +168,7 @@ def _blocker(boots: list[_Boot], key: str, expected: str) -> tuple[Assignment, s
     """The first tool whose next boot, after the edits so far, still leaves ``key`` wrong:
     the sysctl line to comment out and why, or why fix cannot."""
     for boot in boots:
-        in_files = boot.plan.outcome(key)
+        in_files = boot.plan.resolve(key)
         whole = boot.writers.around(in_files, key)
         if _right(whole.value, key, expected):
             continue
@@ -249,7 +249,7 @@ def _beaten(plans: Mapping[str, BootPlan], writers: BootWriters, key: str) -> li
     rke2image's file overrides after the fix (fix does not edit them)."""
     seen = []
     for plan in plans.values():
-        winner = writers.around(plan.outcome(key), key).winner
+        winner = writers.around(plan.resolve(key), key).winner
         source = writers.source(winner.file) if winner is not None else None
         if winner is not None and source in _WRITERS:
             text = (
@@ -301,14 +301,14 @@ def _update_ours(
 ) -> tuple[bytes, list[str]]:
     """rke2image's own file: each needed key's wrong lines rewritten in place (a bare
     ``-key`` included), or the setting appended when no line names the key. Which lines
-    name a key is each tool's own answer (``outcome`` over this file's lines alone)."""
+    name a key is each tool's own answer (``resolve`` over this file's lines alone)."""
     lines = _split(old)
     naming: dict[str, set[int]] = {key: set() for key in need}
     wrong: dict[str, set[int]] = {key: set() for key in need}
     for plan in plans.values():
         alone = plan._replace(assignments=tuple(parse_ours(plan, old)), blocked_at=None)
         for key in need:
-            found = alone.outcome(key)
+            found = alone.resolve(key)
             named = [a for a in (found.winner, *found.overridden) if a and not is_glob(a.key)]
             cancel = _cancelling(alone, key)
             for a in [*named, *([cancel] if cancel else [])]:

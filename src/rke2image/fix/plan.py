@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+from rke2image import rke2
 from rke2image.audit import AuditOptions, Report, run_audit
 from rke2image.audit.boot import read_boot_writers
 from rke2image.audit.model import Finding
@@ -71,12 +72,12 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
     steps = accounts.account_steps(report, Path("/") if host else root)
     restart = None
     if options.restart and host:
-        restart = service.plan_restart(report.role, options.timeout)
+        restart = service.plan_restart(rke2.role_of(report.role), options.timeout)
     left = _left(report, kept.stuck, files)
     return Plan(
         str(root),
         report.node_name,
-        report.role,
+        rke2.role_of(report.role),
         report.live,
         date,
         files,

@@ -18,15 +18,17 @@ from pathlib import Path
 from rke2image import paths
 from rke2image.errors import InputError, ToolNotFound
 from rke2image.fix.model import HealthCheck, RestartStep
+from rke2image.rke2 import ROLES, Role
 
-KUBELET = HealthCheck("kubelet", "http://127.0.0.1:10248/healthz")
-ETCD = HealthCheck("etcd", "http://127.0.0.1:2381/health")
+# Health endpoints, not accounts: the etcd user and group are ``accounts.ETCD``.
+KUBELET_HEALTH = HealthCheck("kubelet", "http://127.0.0.1:10248/healthz")
+ETCD_HEALTH = HealthCheck("etcd", "http://127.0.0.1:2381/health")
 EXPLAINS = ("invalid kernel flag", "Invalid kernel flag", "missing required", "failed", "error")
 _TAIL_BYTES = 1 << 16
 
 
-def checks_for(role: str) -> tuple[HealthCheck, ...]:
-    return (KUBELET, ETCD) if role == "server" else (KUBELET,)
+def checks_for(role: Role) -> tuple[HealthCheck, ...]:
+    return (KUBELET_HEALTH, ETCD_HEALTH) if role == "server" else (KUBELET_HEALTH,)
 
 
 def unit_state(unit: str) -> dict[str, str]:
@@ -65,8 +67,8 @@ def restart_reason(state: dict[str, str]) -> str | None:
     return None
 
 
-def plan_restart(role: str | None, timeout: float) -> RestartStep | None:
-    roles = [role] if role else ["server", "agent"]
+def plan_restart(role: Role | None, timeout: float) -> RestartStep | None:
+    roles = [role] if role else list(ROLES)
     for each in roles:
         unit = paths.service_name(each)
         reason = restart_reason(unit_state(unit))

@@ -15,10 +15,10 @@ from typing import Any
 
 from rke2image.errors import InputError
 from rke2image.fix import journal, safewrite
-from rke2image.fix.model import LiveWrite, Outcome, Restored
+from rke2image.fix.model import FixReport, LiveWrite, Restored
 
 
-def undo(root: Path, fix_id: str | None) -> Outcome:
+def undo(root: Path, fix_id: str | None) -> FixReport:
     root = root.absolute()
     chosen = _choose(root, fix_id)
     folder = journal.base(root) / chosen
@@ -50,7 +50,7 @@ def undo(root: Path, fix_id: str | None) -> Outcome:
         for e in steps
         if e.get("kind") == "live" and e.get("event") == "begin"
     )
-    return Outcome("undo", None, chosen, restored=tuple(restored), kept_live=kept)
+    return FixReport("undo", None, chosen, restored=tuple(restored), kept_live=kept)
 
 
 def _choose(root: Path, fix_id: str | None) -> str:

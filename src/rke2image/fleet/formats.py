@@ -14,7 +14,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from rke2image.fleet.model import FLEET_SCHEMA, VIEW_TITLES, Drift, FleetReport, NodeAudit, Value
+from rke2image.fleet.model import (
+    FLEET_SCHEMA,
+    ROLES,
+    VIEW_TITLES,
+    Drift,
+    FleetReport,
+    NodeAudit,
+    Value,
+)
 from rke2image.textsafe import code_span, map_strings, no_surrogates, printable, reversible
 from rke2image.textsafe import markdown as md
 
@@ -63,9 +71,7 @@ def _skew(report: FleetReport, node: NodeAudit) -> str:
 
 
 def _summary(report: FleetReport) -> str:
-    roles = ", ".join(
-        f"{report.count(r)} {r}s" for r in ("server", "agent", "unknown") if report.count(r)
-    )
+    roles = ", ".join(f"{report.count(r)} {r}s" for r in ROLES if report.count(r))
     agree = "servers agree" if report.servers_agree else "SERVERS DISAGREE"
     skewed = f", {len(report.skewed)} dated ahead" if report.skewed else ""
     return (
@@ -120,7 +126,7 @@ def as_dict(report: FleetReport) -> dict[str, Any]:
         "max_age_seconds": report.max_age_seconds,
         "nodes": {
             "total": len(report.nodes),
-            **{r: report.count(r) for r in ("server", "agent", "unknown")},
+            **{r: report.count(r) for r in ROLES},
         },
         "servers_agree": report.servers_agree,
         "clean": report.clean,

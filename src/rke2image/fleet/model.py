@@ -18,8 +18,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
+from rke2image import rke2
 from rke2image.errors import InputError
 from rke2image.kernel import KERNEL_DEFAULTS, REQUIRED_PARAMETERS
 
@@ -31,17 +32,22 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 # NTP keeps clocks within a second; a node before its first sync can be years off.
 SKEW_TOLERANCE_SECONDS = 300
 
-ROLES = ("server", "agent", "unknown")  # report order: servers first, the odd master on top
-# What is compared per parameter: the live value, and the value each next boot applies.
-VIEWS = ("live", "systemd", "procps")
-VIEW_TITLES = {
+# RKE2's roles, and "unknown" for an audit that names none. Report order: servers first,
+# the odd master on top.
+FleetRole = Literal["server", "agent", "unknown"]
+ROLES: tuple[FleetRole, ...] = (*rke2.ROLES, "unknown")
+# What is compared per parameter: the live value, and the value each next boot applies;
+# protection is compared in the "config" view.
+View = Literal["live", "systemd", "procps", "config"]
+VIEWS: tuple[View, ...] = ("live", "systemd", "procps")
+VIEW_TITLES: dict[View, str] = {
     "live": "live",
     "systemd": "next boot (systemd-sysctl)",
     "procps": "next boot (sysctl --system)",
     "config": "RKE2 configuration",
 }
 # Protection is compared like a parameter: a server without it behaves unlike its peers.
-PROTECTION_KEY = "protect-kernel-defaults"
+PROTECTION_KEY = rke2.PROTECT_KERNEL_DEFAULTS
 _KEY_ORDER = {p.key: i for i, p in enumerate(REQUIRED_PARAMETERS)}
 
 Value = Optional[str]  # a runtime alias: Python 3.9 has no `str | None` outside annotations
@@ -53,7 +59,7 @@ class NodeAudit:
 
     file: str
     name: str
-    role: str  # server | agent | unknown
+    role: FleetRole
     generated: datetime  # the node's own clock: before an NTP sync it can be far off
     live: bool
     protection: bool
@@ -89,9 +95,9 @@ class NodeAudit:
 class Drift:
     """Nodes of one role whose value of one key, in one view, differs from their role's."""
 
-    role: str
+    role: FleetRole
     key: str
-    view: str
+    view: View
     majority: Value  # the reference the odd nodes differ from
     majority_count: int
     total: int
@@ -132,7 +138,7 @@ class FleetReport:
     def clean(self) -> bool:
         return not (self.drift or self.noncompliant or self.stale or self.skewed)
 
-    def count(self, role: str) -> int:
+    def count(self, role: FleetRole) -> int:
         return sum(node.role == role for node in self.nodes)
 
 
@@ -336,7 +342,7 @@ def _node_order(node: NodeAudit) -> tuple[int, str]:
     return ROLES.index(node.role), node.name
 
 
-def _role_drift(role: str, nodes: Sequence[NodeAudit]) -> Iterator[Drift]:
+def _role_drift(role: FleetRole, nodes: Sequence[NodeAudit]) -> Iterator[Drift]:
     keys = sorted({k for n in nodes for k in n.values}, key=lambda k: (_KEY_ORDER.get(k, 99), k))
     for key in keys:
         for view in VIEWS:
@@ -363,7 +369,11 @@ def _has_view(node: NodeAudit, key: str, view: str) -> bool:
 
 
 def _drift(
-    role: str, key: str, view: str, found: Sequence[tuple[NodeAudit, Value]], expected: Value
+    role: FleetRole,
+    key: str,
+    view: View,
+    found: Sequence[tuple[NodeAudit, Value]],
+    expected: Value,
 ) -> Drift | None:
     counts = Counter(value for _node, value in found)
     if len(counts) < 2:

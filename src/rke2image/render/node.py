@@ -1,4 +1,9 @@
-"""``render_node``: one NodeSpec to its files in memory. Pure: no I/O but package data."""
+"""``render_node``: one NodeSpec to its files in memory. Pure: no I/O but package data.
+
+Named ``node`` because the node is render's one unit: a spec's node in, that node's files
+(``node_files``, the ones an image bakes in) and each target's form of them out. The
+build of a node is ``bake/run.py``, the audit's host checks have their own name.
+"""
 
 from __future__ import annotations
 

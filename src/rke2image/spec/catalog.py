@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
+from rke2image import rke2
+
 # Where the README (and so each rule's anchor) is published.
 PROJECT_URL = "https://github.com/rke2image/rke2image"
 
@@ -311,7 +313,7 @@ RULES: tuple[RuleInfo, ...] = (
         "cis-protection-off",
         "error",
         "`profile: cis` with `protect-kernel-defaults: false` in `rke2.config`: RKE2 exits "
-        "with `--protect-kernel-defaults must be true when using --profile=cis`",
+        f"with `{rke2.PROTECTION_OFF_WORDS.format(profile='cis')}`",
         "RKE2 refuses this combination at every start. Remove protect-kernel-defaults: "
         "the profile turns it on.",
         _N,

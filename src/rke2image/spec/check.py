@@ -15,10 +15,10 @@ from typing import Any
 from rke2image.errors import InputError
 from rke2image.spec import schema
 from rke2image.spec.cluster import ExpandedNode, expand_cluster
-from rke2image.spec.cluster_rules import cluster_findings
+from rke2image.spec.cluster_rules import cluster_violations
 from rke2image.spec.model import NodeSpec, node_from_document
 from rke2image.spec.problems import Problem
-from rke2image.spec.rules import Finding, node_findings
+from rke2image.spec.rules import Violation, node_violations
 from rke2image.spec.suppress import Suppressed, apply
 from rke2image.spec.yamlload import LoadedDocument, LoadFailed, decode, load_text
 
@@ -88,7 +88,7 @@ def check_bytes(raw: bytes, file: str) -> FileReport:
         spec = doc.data.get("spec")
         if isinstance(spec, dict):
             filled = {**doc.data, "spec": schema.fill_defaults(spec)}
-            _add_findings(report, doc, node_findings(filled), lambda p: p)
+            _add_findings(report, doc, node_violations(filled), lambda p: p)
             candidates.append((filled, "/metadata/name"))
     else:
         candidates = _check_cluster(report, doc)
@@ -111,8 +111,8 @@ def _check_cluster(report: FileReport, doc: LoadedDocument) -> list[tuple[dict[s
         spec = node.document["spec"]
         filled = {**node.document, "spec": schema.fill_defaults(spec)}
         expanded.append((node, filled["spec"]))
-        _add_findings(report, doc, node_findings(filled), node.origin)
-    for owner, finding in cluster_findings(expanded):
+        _add_findings(report, doc, node_violations(filled), node.origin)
+    for owner, finding in cluster_violations(expanded):
         _add_findings(report, doc, [finding], owner.origin if owner else (lambda p: p))
     return [
         ({**node.document, "spec": spec}, node.origin("/metadata/name")) for node, spec in expanded
@@ -127,7 +127,7 @@ def _locate_name(report: FileReport, doc: LoadedDocument, name: str, pointer: st
 
 
 def _add_findings(
-    report: FileReport, doc: LoadedDocument, findings: list[Finding], origin: Any
+    report: FileReport, doc: LoadedDocument, findings: list[Violation], origin: Any
 ) -> None:
     for finding in findings:
         where = origin(finding.pointer)

@@ -11,7 +11,7 @@ from typing import Any
 
 from rke2image.spec.cluster import ExpandedNode
 from rke2image.spec.model import effective_sysctl, normalized_sysctl
-from rke2image.spec.rules import Finding
+from rke2image.spec.rules import Violation
 
 
 def _server_traits(spec: dict[str, Any]) -> dict[str, tuple[str, object]]:
@@ -25,11 +25,11 @@ def _server_traits(spec: dict[str, Any]) -> dict[str, tuple[str, object]]:
     }
 
 
-def cluster_findings(
+def cluster_violations(
     nodes: list[tuple[ExpandedNode, dict[str, Any]]],
-) -> list[tuple[ExpandedNode | None, Finding]]:
+) -> list[tuple[ExpandedNode | None, Violation]]:
     """Findings for the whole cluster; each tied to the node whose origin locates it."""
-    findings: list[tuple[ExpandedNode | None, Finding]] = []
+    findings: list[tuple[ExpandedNode | None, Violation]] = []
     seen: dict[str, str] = {}
     for node, _ in nodes:
         name = str(node.document["metadata"]["name"])
@@ -37,7 +37,7 @@ def cluster_findings(
             findings.append(
                 (
                     node,
-                    Finding(
+                    Violation(
                         "/metadata/name",
                         "error",
                         "duplicate-node-name",
@@ -58,7 +58,7 @@ def cluster_findings(
         findings.append(
             (
                 None,
-                Finding(
+                Violation(
                     "/spec/nodes",
                     "error",
                     "cluster-init-count",
@@ -74,7 +74,7 @@ def cluster_findings(
         findings.append(
             (
                 node,
-                Finding(
+                Violation(
                     "/spec/clusterInit",
                     "error",
                     "cluster-init-count",
@@ -100,7 +100,7 @@ def cluster_findings(
                 findings.append(
                     (
                         node,
-                        Finding(
+                        Violation(
                             pointer,
                             "error",
                             "cluster-server-mismatch",

@@ -72,7 +72,7 @@ class NodeSpec:
     def fail_swap_on(self) -> bool:
         """True when kubelet refuses to run with swap on: RKE2 passes fail-swap-on=false
         (k3s pkg/daemons/agent, agent_linux.go), so only a kubelet-arg turns it on."""
-        return flag_value(self.rke2_config, "fail-swap-on") is True
+        return flag_value(self.rke2_config, rke2.FAIL_SWAP_ON) is True
 
     @property
     def needs_etcd_user(self) -> bool:
@@ -101,7 +101,7 @@ def normalized_sysctl(sysctl: Mapping[Any, object]) -> dict[str, str]:
 
 
 # Boolean options rke2image reads from rke2.config and kubelet-arg.
-BOOL_OPTIONS = ("protect-kernel-defaults", "fail-swap-on")
+BOOL_OPTIONS = (rke2.PROTECT_KERNEL_DEFAULTS, rke2.FAIL_SWAP_ON)
 
 
 def protection_on(profile: object, config: object) -> bool:
@@ -113,9 +113,9 @@ def protection_on(profile: object, config: object) -> bool:
     """
     if rke2.is_cis(profile):
         return True
-    if isinstance(config, dict) and on_or_invalid(config.get("protect-kernel-defaults")):
+    if isinstance(config, dict) and on_or_invalid(config.get(rke2.PROTECT_KERNEL_DEFAULTS)):
         return True
-    return on_or_invalid(kubelet_arg(config, "protect-kernel-defaults"))
+    return on_or_invalid(kubelet_arg(config, rke2.PROTECT_KERNEL_DEFAULTS))
 
 
 def flag_value(config: object, name: str) -> bool | None:
@@ -133,7 +133,7 @@ def kubelet_arg(config: object, name: str) -> str | None:
 
     How RKE2 and kubelet read the list: ``rke2image.goflags``.
     """
-    args = arg_list(config.get("kubelet-arg") if isinstance(config, dict) else None)
+    args = arg_list(config.get(rke2.KUBELET_ARG) if isinstance(config, dict) else None)
     found = winning_arg(args, name)
     return None if found is None else found[1]
 

@@ -28,14 +28,17 @@ from rke2image.spec.problems import ProblemSeverity, join_pointer
 
 
 @dataclass(frozen=True)
-class Finding:
+class Violation:
+    """A rule broken at a JSON pointer of the node document; ``spec.check`` places it at
+    its file, line and column and makes it a ``Problem``."""
+
     pointer: str  # into the NodeSpec document
     severity: ProblemSeverity
     rule: str
     message: str
 
 
-Rule = Callable[[dict[str, Any]], Iterator[Finding]]
+Rule = Callable[[dict[str, Any]], Iterator[Violation]]
 
 # sysctl keys: dotted or slashed names of kernel tunables (interface names may hold '.', '@', ':').
 _SAFE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@/-]*")
@@ -59,7 +62,7 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def required_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
+def required_sysctl(doc: dict[str, Any]) -> Iterator[Violation]:
     spec = _spec(doc)
     rke2_spec = _mapping(spec.get("rke2"))
     protected = protection_on(rke2_spec.get("profile"), rke2_spec.get("config"))
@@ -73,7 +76,7 @@ def required_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
             continue
         pointer = join_pointer("/spec/kernel/sysctl", key)
         if protected:
-            yield Finding(
+            yield Violation(
                 pointer,
                 "error",
                 "required-sysctl",
@@ -86,7 +89,7 @@ def required_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
                 ),
             )
         else:
-            yield Finding(
+            yield Violation(
                 pointer,
                 "warning",
                 "required-sysctl",
@@ -99,13 +102,13 @@ def required_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
-def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
+def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Violation]:
     for key, value in _mapping(_mapping(_spec(doc).get("kernel")).get("sysctl")).items():
         pointer = join_pointer("/spec/kernel/sysctl", key)
         text = str(key)
         reason = _key_problem(text)
         if reason:
-            yield Finding(pointer, "error", "unsafe-sysctl-key", f"sysctl key {text!r} {reason}")
+            yield Violation(pointer, "error", "unsafe-sysctl-key", f"sysctl key {text!r} {reason}")
         if isinstance(value, bool) or not isinstance(value, (int, str, float)):
             continue  # a schema finding
         fields = value_fields(value)
@@ -113,7 +116,7 @@ def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
         if isinstance(value, float) or (fields and all(_NUMBERISH.fullmatch(f) for f in fields)):
             wrong = [f for f in fields if isinstance(value, float) or not _integer_in_range(f)]
             if wrong:
-                yield Finding(
+                yield Violation(
                     pointer,
                     "error",
                     "bad-sysctl-value",
@@ -125,7 +128,7 @@ def unsafe_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
                 )
             continue
         if not _plain_value(fields) or ".." in str(value):
-            yield Finding(
+            yield Violation(
                 pointer,
                 "error",
                 "unsafe-sysctl-value",
@@ -183,12 +186,12 @@ def _key_problem(key: str) -> str | None:
     return None
 
 
-def duplicate_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
+def duplicate_sysctl(doc: dict[str, Any]) -> Iterator[Violation]:
     seen: dict[str, str] = {}
     for key in _mapping(_mapping(_spec(doc).get("kernel")).get("sysctl")):
         normal = normalize_key(str(key))
         if normal in seen:
-            yield Finding(
+            yield Violation(
                 join_pointer("/spec/kernel/sysctl", key),
                 "error",
                 "duplicate-sysctl-key",
@@ -201,14 +204,14 @@ def duplicate_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
             seen[normal] = str(key)
 
 
-def bridge_module(doc: dict[str, Any]) -> Iterator[Finding]:
+def bridge_module(doc: dict[str, Any]) -> Iterator[Violation]:
     kernel = _mapping(_spec(doc).get("kernel"))
     modules = kernel.get("modules")
     if not isinstance(modules, list) or BRIDGE_MODULE in modules:
         return
     for key in _mapping(kernel.get("sysctl")):
         if normalize_key(str(key)).startswith("net.bridge."):
-            yield Finding(
+            yield Violation(
                 join_pointer("/spec/kernel/sysctl", key),
                 "warning",
                 "sysctl-needs-module",
@@ -219,10 +222,10 @@ def bridge_module(doc: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
-def literal_secret(doc: dict[str, Any]) -> Iterator[Finding]:
+def literal_secret(doc: dict[str, Any]) -> Iterator[Violation]:
     rke2_spec = _mapping(_spec(doc).get("rke2"))
     if isinstance(rke2_spec.get("token"), (str, int)):
-        yield Finding(
+        yield Violation(
             "/spec/rke2/token",
             "error",
             "secret-literal",
@@ -233,7 +236,7 @@ def literal_secret(doc: dict[str, Any]) -> Iterator[Finding]:
         )
     for key, instead in rke2.SECRET_CONFIG_KEYS.items():
         if key in _mapping(rke2_spec.get("config")):
-            yield Finding(
+            yield Violation(
                 join_pointer("/spec/rke2/config", key),
                 "error",
                 "secret-literal",
@@ -241,7 +244,7 @@ def literal_secret(doc: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
-def bool_options(doc: dict[str, Any]) -> Iterator[Finding]:
+def bool_options(doc: dict[str, Any]) -> Iterator[Violation]:
     config = _mapping(_mapping(_spec(doc).get("rke2")).get("config"))
     for name in BOOL_OPTIONS:
         found = [(join_pointer("/spec/rke2/config", name), f"rke2.config.{name}", config.get(name))]
@@ -254,7 +257,7 @@ def bool_options(doc: dict[str, Any]) -> Iterator[Finding]:
             try:
                 parse_go_bool(value)
             except NotABool:
-                yield Finding(
+                yield Violation(
                     pointer,
                     "error",
                     "bad-bool",
@@ -267,11 +270,11 @@ def bool_options(doc: dict[str, Any]) -> Iterator[Finding]:
                 )
 
 
-def owned_config_keys(doc: dict[str, Any]) -> Iterator[Finding]:
+def owned_config_keys(doc: dict[str, Any]) -> Iterator[Violation]:
     config = _mapping(_mapping(_spec(doc).get("rke2")).get("config"))
     for key, field in rke2.OWNED_CONFIG_KEYS.items():
         if key in config and key not in rke2.SECRET_CONFIG_KEYS:
-            yield Finding(
+            yield Violation(
                 join_pointer("/spec/rke2/config", key),
                 "error",
                 "config-key-has-field",
@@ -279,13 +282,13 @@ def owned_config_keys(doc: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
-def topology(doc: dict[str, Any]) -> Iterator[Finding]:
+def topology(doc: dict[str, Any]) -> Iterator[Violation]:
     spec = _spec(doc)
     if not isinstance(spec.get("clusterInit"), bool):
         return  # a schema finding
     init = spec["clusterInit"]
     if init and spec.get("role") == "agent":
-        yield Finding(
+        yield Violation(
             "/spec/clusterInit",
             "error",
             "cluster-init-agent",
@@ -295,7 +298,7 @@ def topology(doc: dict[str, Any]) -> Iterator[Finding]:
             ),
         )
     if init and spec.get("server") is not None:
-        yield Finding(
+        yield Violation(
             "/spec/server",
             "error",
             "cluster-init-with-server",
@@ -305,8 +308,8 @@ def topology(doc: dict[str, Any]) -> Iterator[Finding]:
                 "or clusterInit if this node joins an existing cluster"
             ),
         )
-    if not init and spec.get("server") is None and spec.get("role") in ("server", "agent"):
-        yield Finding(
+    if not init and spec.get("server") is None and spec.get("role") in rke2.ROLES:
+        yield Violation(
             "/spec",
             "error",
             "server-missing",
@@ -317,10 +320,10 @@ def topology(doc: dict[str, Any]) -> Iterator[Finding]:
         )
 
 
-def server_port(doc: dict[str, Any]) -> Iterator[Finding]:
+def server_port(doc: dict[str, Any]) -> Iterator[Violation]:
     server = _spec(doc).get("server")
     if isinstance(server, str) and server.rsplit(":", 1)[-1] == str(rke2.KUBE_API_PORT):
-        yield Finding(
+        yield Violation(
             "/spec/server",
             "warning",
             "server-port",
@@ -331,14 +334,14 @@ def server_port(doc: dict[str, Any]) -> Iterator[Finding]:
         )
 
 
-def profile(doc: dict[str, Any]) -> Iterator[Finding]:
+def profile(doc: dict[str, Any]) -> Iterator[Violation]:
     rke2_spec = _mapping(_spec(doc).get("rke2"))
     name = rke2_spec.get("profile")
     if not isinstance(name, str) or name == rke2.NO_PROFILE:
         return
     known = rke2.PROFILES.get(name)
     if known is None:
-        yield Finding(
+        yield Violation(
             "/spec/rke2/profile",
             "error",
             "profile-unknown",
@@ -354,7 +357,7 @@ def profile(doc: dict[str, Any]) -> Iterator[Finding]:
     use = f"use {instead}" if instead and instead != name else "use an RKE2 release that accepts it"
     if verdict == "unknown":
         since = f" (it is accepted in {known.accepted.describe()})" if known.accepted else ""
-        yield Finding(
+        yield Violation(
             "/spec/rke2/profile",
             "error",
             "profile-version",
@@ -364,14 +367,14 @@ def profile(doc: dict[str, Any]) -> Iterator[Finding]:
             ),
         )
     elif verdict == "fatal":
-        yield Finding(
+        yield Violation(
             "/spec/rke2/profile",
             "error",
             "profile-version",
             (f'RKE2 {text} refuses profile {name!r} at start ("{known.fatal_words}"): {use}'),
         )
     elif verdict == "deprecated":
-        yield Finding(
+        yield Violation(
             "/spec/rke2/profile",
             "warning",
             "profile-version",
@@ -382,19 +385,19 @@ def profile(doc: dict[str, Any]) -> Iterator[Finding]:
         )
 
 
-def cis_protection_off(doc: dict[str, Any]) -> Iterator[Finding]:
+def cis_protection_off(doc: dict[str, Any]) -> Iterator[Violation]:
     rke2_spec = _mapping(_spec(doc).get("rke2"))
     name = rke2_spec.get("profile")
     config = _mapping(rke2_spec.get("config"))
-    if not rke2.is_cis(name) or "protect-kernel-defaults" not in config:
+    if not rke2.is_cis(name) or rke2.PROTECT_KERNEL_DEFAULTS not in config:
         return
     try:
-        off = parse_go_bool(config["protect-kernel-defaults"]) is False
+        off = parse_go_bool(config[rke2.PROTECT_KERNEL_DEFAULTS]) is False
     except NotABool:
         return  # the bad-bool rule reports it
     if off:
         words = rke2.PROTECTION_OFF_WORDS.format(profile=name)
-        yield Finding(
+        yield Violation(
             "/spec/rke2/config/protect-kernel-defaults",
             "error",
             "cis-protection-off",
@@ -405,13 +408,13 @@ def cis_protection_off(doc: dict[str, Any]) -> Iterator[Finding]:
         )
 
 
-def rke2_managed_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
+def rke2_managed_sysctl(doc: dict[str, Any]) -> Iterator[Violation]:
     for key, value in _mapping(_mapping(_spec(doc).get("kernel")).get("sysctl")).items():
         managed = RKE2_SETS.get(normalize_key(str(key)))
         if managed is None or isinstance(value, (dict, list)):
             continue
         if normalize_value(value) != managed:
-            yield Finding(
+            yield Violation(
                 join_pointer("/spec/kernel/sysctl", key),
                 "warning",
                 "rke2-managed-sysctl",
@@ -423,9 +426,9 @@ def rke2_managed_sysctl(doc: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
-def target_os(doc: dict[str, Any]) -> Iterator[Finding]:
+def target_os(doc: dict[str, Any]) -> Iterator[Violation]:
     for pointer, text in target_rules.target_os(doc):
-        yield Finding(pointer, target_rules.SEVERITY, target_rules.RULE, text)
+        yield Violation(pointer, target_rules.SEVERITY, target_rules.RULE, text)
 
 
 NODE_RULES: tuple[Rule, ...] = (
@@ -445,5 +448,5 @@ NODE_RULES: tuple[Rule, ...] = (
 )
 
 
-def node_findings(doc: dict[str, Any]) -> list[Finding]:
+def node_violations(doc: dict[str, Any]) -> list[Violation]:
     return [finding for rule in NODE_RULES for finding in rule(doc)]

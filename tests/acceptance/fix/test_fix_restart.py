@@ -113,8 +113,8 @@ def test_apply_restarts_the_unit_and_waits_until_healthy(
     plan = make_plan(options, audit(options))
     step = RestartStep("rke2-server.service", "failed", (HealthCheck("kubelet", healthy),), 30.0)
     lines: list[str] = []
-    outcome = apply_plan(options, plan._replace(restart=step), lines.append)
-    assert outcome.ok and outcome.wait_error is None
+    report = apply_plan(options, plan._replace(restart=step), lines.append)
+    assert report.ok and report.wait_error is None
     assert (systemctl / "calls").read_text().splitlines() == [
         "reset-failed rke2-server.service",
         "restart --no-block rke2-server.service",
@@ -134,12 +134,12 @@ def test_a_timeout_says_which_endpoint_and_quotes_kubelet_log(
         (HealthCheck("kubelet", healthy), HealthCheck("etcd", down)),
         1.0,
     )
-    outcome = apply_plan(options, plan._replace(restart=step))
-    assert not outcome.ok
-    assert outcome.wait_error is not None
-    assert outcome.wait_error.startswith(f"etcd ({down}) not healthy after 1s")
+    report = apply_plan(options, plan._replace(restart=step))
+    assert not report.ok
+    assert report.wait_error is not None
+    assert report.wait_error.startswith(f"etcd ({down}) not healthy after 1s")
     assert "invalid kernel flag: kernel/panic, expected value: 10, actual value: 0" in (
-        outcome.wait_error
+        report.wait_error
     )
 
 

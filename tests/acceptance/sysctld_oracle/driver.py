@@ -166,7 +166,7 @@ def audit(merged: Path, keys: list[str]) -> dict[str, Any]:
         try:
             plan = read_plan(RootFS(merged), tool)  # type: ignore[arg-type]
             out[tool] = {
-                "values": {key: plan.outcome_at(tuple(key.split("/"))).value for key in keys},
+                "values": {key: plan.resolve_at(tuple(key.split("/"))).value for key in keys},
                 "version": plan.version.version,
                 "blocked": plan.blocked_at is not None,
             }

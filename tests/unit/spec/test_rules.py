@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rke2image import rke2
 from rke2image.kernel import REQUIRED_PARAMETERS
 from rke2image.spec.check import check_bytes
 
@@ -242,9 +243,7 @@ def test_cis_with_protection_off_is_fatal_in_rke2(profile: str, value: object) -
     problems = check_bytes(yaml.safe_dump(doc).encode(), "n.yaml").problems
     found = [p for p in problems if p.rule == "cis-protection-off"]
     assert [p.severity for p in found] == ["error"]
-    assert f"--protect-kernel-defaults must be true when using --profile={profile}" in (
-        found[0].message
-    )
+    assert rke2.PROTECTION_OFF_WORDS.format(profile=profile) in found[0].message
 
 
 def test_protection_off_without_a_cis_profile_is_fine() -> None:

@@ -1,4 +1,5 @@
-"""``build`` for one node: project folder → digest check → packer validate → packer build.
+"""``build`` for one node, its steps in order (as ``audit.run`` is the audit's): project
+folder → digest check → packer validate → packer build.
 
 Data in, data out: this module never prints; progress goes to the callbacks of
 BuildOptions. Only files that are the same on every node made from the image

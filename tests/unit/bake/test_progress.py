@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from rke2image.bake.progress import COMMA, PackerEvent, is_shown, parse_line, unescape
@@ -46,4 +46,7 @@ def test_plain_lines_pass_through_and_blank_lines_vanish() -> None:
 
 @given(st.text(alphabet=st.characters(exclude_characters="\\\r\n", exclude_categories=["Cs"])))
 def test_unescape_inverts_packers_comma_escaping(text: str) -> None:
+    # Packer's escape is not injective: a message that itself holds "%!(PACKER_COMMA)"
+    # reads back as a comma, in Packer's own consumers too. Hypothesis found that text.
+    assume(COMMA not in text)
     assert unescape(text.replace(",", COMMA)) == text

@@ -20,8 +20,9 @@ from rke2image.rootfs import RootFS
 
 # RKE2's hardening guide creates the account this way.
 ETCD_FIX = f"useradd -r -c '{ETCD.comment}' -s {ETCD.shell} -M {ETCD.name} -U"
-# Where RKE2 looks each kind of account up, in its own words ("unknown user etcd"): Go's
-# os/user without cgo reads the files and ignores NSS.
+# The kinds of account RKE2 needs, in its own words ("missing required: user: unknown user
+# etcd"), and the file it looks each up in (Go's os/user without cgo reads the files and
+# ignores NSS).
 AccountKind = Literal["user", "group"]
 ACCOUNT_DATABASES: dict[AccountKind, str] = {"user": "/etc/passwd", "group": "/etc/group"}
 _ETCD_RULES = {"user": catalog.ETCD_USER_MISSING, "group": catalog.ETCD_GROUP_MISSING}

@@ -169,3 +169,20 @@ def test_the_catalogs_keep_dataclasses_out_of_the_audits_start() -> None:
     code += "print('dataclasses' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "False\n"
+
+
+def test_every_catalog_rule_is_built_somewhere() -> None:
+    """A rule no module uses would be documented but never reported."""
+    used = {
+        node.attr if isinstance(node, ast.Attribute) else node.id
+        for _, tree in _modules()
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Attribute, ast.Name))
+    }
+    constants = {name: getattr(catalog, name) for name in dir(catalog) if name.isupper()}
+    unused = sorted(
+        rule.id
+        for rule in RULES
+        if not any(value is rule and name in used for name, value in constants.items())
+    )
+    assert not unused, f"catalog rules no module builds: {unused}"

@@ -115,6 +115,8 @@ class _Plans(NamedTuple):
 
 
 class _Judged(NamedTuple):
+    """Each parameter's result, in the order the report lists them, and their findings."""
+
     results: list[ParameterResult]
     findings: list[Finding]
 

@@ -34,11 +34,6 @@ Role = Literal["server", "agent"]
 ROLES: tuple[Role, ...] = ("server", "agent")
 
 
-def role_of(text: object) -> Role | None:
-    """``text`` as a role; None for anything else (a root whose role nobody could tell)."""
-    return next((role for role in ROLES if role == text), None)
-
-
 # What a release does with a profile (``Profile.verdict``); not the audit's verdicts.
 ProfileVerdict = Literal["ok", "deprecated", "fatal", "unknown"]
 

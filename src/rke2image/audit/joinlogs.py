@@ -5,43 +5,47 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from rke2image.audit.logs import Damaged, LogHit
+from rke2image.audit import catalog
+from rke2image.audit.catalog import VaryingRule
+from rke2image.audit.logs import Damaged, LogHit, LogSubject
 from rke2image.audit.model import Finding, ParameterResult
 
-_WHO = {
-    "kubelet-invalid-kernel-flag": "kubelet refused to start",
-    "rke2-invalid-kernel-parameter": "RKE2 refused to start",
-    "rke2-missing-etcd-account": "RKE2 refused to start",
-    "rke2-protect-kernel-defaults": "RKE2 refused to start",
-    "systemd-sysctl-failed": "systemd-sysctl failed at boot",
+_WHO: Mapping[VaryingRule, str] = {
+    catalog.KUBELET_INVALID_KERNEL_FLAG: "kubelet refused to start",
+    catalog.RKE2_INVALID_KERNEL_PARAMETER: "RKE2 refused to start",
+    catalog.RKE2_MISSING_ETCD_ACCOUNT: "RKE2 refused to start",
+    catalog.RKE2_PROTECT_KERNEL_DEFAULTS: "RKE2 refused to start",
+    catalog.SYSTEMD_SYSCTL_FAILED: "systemd-sysctl failed at boot",
 }
 
 
 def log_findings(
-    hits: Mapping[tuple[str, str], LogHit],
+    hits: Mapping[LogSubject, LogHit],
     parameters: Mapping[str, ParameterResult],
-    still_true: Mapping[str, bool],
+    still_true: Mapping[LogSubject, bool],
     damaged: Iterable[Damaged] = (),
 ) -> list[Finding]:
-    """One finding per latest log line. ``still_true`` says, for the non-parameter rules
-    (etcd user/group, cis-protection-false), whether the cause is still there. A damaged
-    log (a truncated rotation) is a warning: its history may be incomplete."""
+    """One finding per latest log line. ``still_true`` says, for the lines not about a
+    parameter (the etcd user or group, protect-kernel-defaults false with cis), whether the
+    cause is still there; a line it does not name counts as still true. A damaged log (a
+    truncated rotation) is a warning: its history may be incomplete."""
     findings = [
-        Finding(
-            "warning",
-            "log-unreadable",
+        catalog.LOG_UNREADABLE.with_severity("warning").finding(
             f"{d.reason}: the lines before the damage were read, the rest is unknown",
             file=d.file,
             fix=f"check {d.file}: remove it if it is a damaged old rotation",
         )
         for d in damaged
     ]
-    for (rule, subject), hit in sorted(hits.items(), key=lambda kv: (kv[1].file, kv[1].line)):
+    for about, hit in sorted(hits.items(), key=lambda kv: (kv[1].file, kv[1].line)):
+        rule, subject = about
         param = parameters.get(subject)
-        if rule == "systemd-sysctl-failed":
+        if rule is catalog.SYSTEMD_SYSCTL_FAILED:
             if param is None:
                 findings.append(
-                    Finding("info", rule, f"{_WHO[rule]}: {hit.text}", subject, hit.file, hit.line)
+                    rule.with_severity("info").finding(
+                        f"{_WHO[rule]}: {hit.text}", subject, hit.file, hit.line
+                    )
                 )
                 continue
             current = param.verdict != "ok"
@@ -50,14 +54,12 @@ def log_findings(
                 param.live is None and param.verdict != "ok"
             )
         else:
-            current = still_true.get(f"{rule}:{subject}", still_true.get(rule, True))
+            current = still_true.get(about, True)
         if current:
             fix = param.fix if param is not None else None
             state = f"; {subject} is {param.live} now" if param is not None and param.live else ""
             findings.append(
-                Finding(
-                    "error" if rule != "systemd-sysctl-failed" else "warning",
-                    rule,
+                rule.with_severity(rule.severity).finding(
                     f"{_WHO[rule]}: {hit.text}{state}",
                     subject,
                     hit.file,
@@ -72,9 +74,7 @@ def log_findings(
                 else "fixed since"
             )
             findings.append(
-                Finding(
-                    "info",
-                    rule,
+                rule.with_severity("info").finding(
                     f"history: {_WHO[rule]} ({hit.text}); {now}",
                     subject,
                     hit.file,

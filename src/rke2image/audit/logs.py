@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from rke2image import rke2
+from rke2image.audit import catalog
+from rke2image.audit.catalog import VaryingRule
 from rke2image.errors import InputError, UserError
 from rke2image.kernel import normalize_key
 from rke2image.rootfs import RootFS, UnreadableFile, kind
@@ -36,10 +38,18 @@ OVERLAP = 4096  # longer than any phrase matched: a hit cut by a block edge is f
 MAX_UNPACKED = 1 << 30
 
 
+class LogSubject(NamedTuple):
+    """What a log line is about: its rule and the thing it names (the key a hit is kept
+    under, and how the audit joins it to what is true now)."""
+
+    rule: VaryingRule
+    subject: str  # as LogHit.subject
+
+
 class LogHit(NamedTuple):
     """The latest log line of one kind about one thing."""
 
-    rule: str
+    rule: VaryingRule
     subject: str  # the dotted key, or "user"/"group", or the profile
     file: str
     line: int
@@ -61,18 +71,21 @@ _PROTECTION_OFF = rke2.PROTECTION_OFF_WORDS.partition("{profile}")[0].encode()
 # needle -> the (rule, pattern) pairs tried on a line holding it. One needle serves
 # both "invalid kernel" phrases: each needle is one more pass over the block.
 # ``back``: how many bytes before the needle a match starts ("[Ii]nvalid" is one).
-_PATTERNS: tuple[tuple[bytes, int, tuple[tuple[str, re.Pattern[bytes]], ...]], ...] = (
+_PATTERNS: tuple[tuple[bytes, int, tuple[tuple[VaryingRule, re.Pattern[bytes]], ...]], ...] = (
     (
         b"nvalid kernel ",
         1,
-        (("kubelet-invalid-kernel-flag", _KUBELET), ("rke2-invalid-kernel-parameter", _RKE2_VALUE)),
+        (
+            (catalog.KUBELET_INVALID_KERNEL_FLAG, _KUBELET),
+            (catalog.RKE2_INVALID_KERNEL_PARAMETER, _RKE2_VALUE),
+        ),
     ),
     (
         b"missing required: ",
         0,
         (
             (
-                "rke2-missing-etcd-account",
+                catalog.RKE2_MISSING_ETCD_ACCOUNT,
                 re.compile(
                     rb"missing required: (?P<key>user|group): unknown (?:user|group) [\w.-]{1,256}"
                 ),
@@ -84,7 +97,7 @@ _PATTERNS: tuple[tuple[bytes, int, tuple[tuple[str, re.Pattern[bytes]], ...]], .
         0,
         (
             (
-                "rke2-protect-kernel-defaults",
+                catalog.RKE2_PROTECT_KERNEL_DEFAULTS,
                 re.compile(re.escape(_PROTECTION_OFF) + rb"(?P<key>[\w.-]{1,256})"),
             ),
         ),
@@ -94,7 +107,7 @@ _PATTERNS: tuple[tuple[bytes, int, tuple[tuple[str, re.Pattern[bytes]], ...]], .
         0,
         (
             (
-                "systemd-sysctl-failed",
+                catalog.SYSTEMD_SYSCTL_FAILED,
                 re.compile(
                     rb"Couldn't write '(?P<actual>[^'\n]{0,256})' to '(?P<key>[^'\n]{1,256})'"
                     rb"[^\n]{0,256}"
@@ -105,7 +118,7 @@ _PATTERNS: tuple[tuple[bytes, int, tuple[tuple[str, re.Pattern[bytes]], ...]], .
 )
 
 
-def scan(stream: IO[bytes], name: str, hits: dict[tuple[str, str], LogHit]) -> None:
+def scan(stream: IO[bytes], name: str, hits: dict[LogSubject, LogHit]) -> None:
     """Add the hits of one log to ``hits``; a later line replaces an earlier one.
 
     Linear time and constant memory for any log: a line longer than a block (what a crash
@@ -132,8 +145,18 @@ def scan(stream: IO[bytes], name: str, hits: dict[tuple[str, str], LogHit]) -> N
         carry = block[cut:]
 
 
-def _scan_block(block: bytes, base: int, name: str, hits: dict[tuple[str, str], LogHit]) -> None:
-    found: list[tuple[int, str, re.Match[bytes]]] = []
+# The rules whose subject is a kernel parameter, written with slashes or dots.
+_ABOUT_A_KEY = frozenset(
+    {
+        catalog.KUBELET_INVALID_KERNEL_FLAG,
+        catalog.RKE2_INVALID_KERNEL_PARAMETER,
+        catalog.SYSTEMD_SYSCTL_FAILED,
+    }
+)
+
+
+def _scan_block(block: bytes, base: int, name: str, hits: dict[LogSubject, LogHit]) -> None:
+    found: list[tuple[int, VaryingRule, re.Match[bytes]]] = []
     for needle, back, patterns in _PATTERNS:
         at = block.find(needle)
         while at >= 0:
@@ -147,15 +170,11 @@ def _scan_block(block: bytes, base: int, name: str, hits: dict[tuple[str, str], 
     for offset, rule, match in found:
         groups = {k: v.decode("utf-8", "replace") for k, v in match.groupdict().items() if v}
         subject = groups["key"]
-        if rule in {
-            "kubelet-invalid-kernel-flag",
-            "rke2-invalid-kernel-parameter",
-            "systemd-sysctl-failed",
-        }:
+        if rule in _ABOUT_A_KEY:
             subject = normalize_key(subject.lstrip("/"))
         line += block.count(b"\n", counted, offset)  # counted once: linear in the block
         counted = offset
-        hits[(rule, subject)] = LogHit(
+        hits[LogSubject(rule, subject)] = LogHit(
             rule,
             subject,
             name,
@@ -178,7 +197,7 @@ class Damaged(NamedTuple):
 LogSource = tuple[Callable[[], "tuple[IO[bytes], int | None]"], str]
 
 
-def scan_logs(sources: Iterable[LogSource]) -> tuple[dict[tuple[str, str], LogHit], list[Damaged]]:
+def scan_logs(sources: Iterable[LogSource]) -> tuple[dict[LogSubject, LogHit], list[Damaged]]:
     """Scan logs oldest first: each source opens (a raw handle, the size at open) and names
     the log. Only the size at open is read (a log that grows while read, or a /proc file
     that claims size 0, cannot make the scan endless); ``.gz`` rotations are unpacked, and
@@ -186,7 +205,7 @@ def scan_logs(sources: Iterable[LogSource]) -> tuple[dict[tuple[str, str], LogHi
     import gzip  # lazy: only rotated logs need it
     import zlib
 
-    hits: dict[tuple[str, str], LogHit] = {}
+    hits: dict[LogSubject, LogHit] = {}
     damaged: list[Damaged] = []
     for opener, name in sources:
         try:

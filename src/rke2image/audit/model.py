@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from rke2image.audit.kvalues import applied, same_value
 from rke2image.kernel import KERNEL_DEFAULTS
+from rke2image.rke2 import Role
 
 FindingSeverity = Literal["error", "warning", "info"]
 SCHEMA = "rke2image.audit/v1"
 
-# Verdicts of one parameter, worst first (the order the text report and npd use).
-VERDICTS = ("wrong", "missing", "unreadable", "latent", "unpersisted", "ok")
+# The verdict of one parameter (docs/audit-json.md, "Verdicts"), worst first: VERDICTS is
+# that order, which the text report and npd use.
+Verdict = Literal["wrong", "missing", "unreadable", "latent", "unpersisted", "ok"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 
 
 # Who writes a value at boot, in the order they run: the kernel command line (before
@@ -56,7 +59,7 @@ class ParameterResult(NamedTuple):
     live: str | None
     systemd: NextBoot
     procps: NextBoot
-    verdict: str
+    verdict: Verdict
     fix: str | None
 
     def next_boot_ok(self, tool: str) -> bool:
@@ -134,7 +137,7 @@ class Report(NamedTuple):
     generated: str  # RFC 3339, UTC
     generated_epoch: float
     node_name: str
-    role: str | None
+    role: Role | None
     root: str
     live: bool
     protection: Protection

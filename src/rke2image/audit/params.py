@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from rke2image import paths
+from rke2image.audit import catalog
 from rke2image.audit.boot import BootWriters
 from rke2image.audit.kvalues import applied, same_value
 from rke2image.audit.live import Live, Unreadable
-from rke2image.audit.model import Finding, FindingSeverity, NextBoot, Override, ParameterResult
+from rke2image.audit.model import (
+    Finding,
+    FindingSeverity,
+    NextBoot,
+    Override,
+    ParameterResult,
+    Verdict,
+)
 from rke2image.kernel import KERNEL_DEFAULTS, KUBELET_MISMATCH
 from rke2image.sysctld import SYSCTL_CONF, BootPlan, Resolution
 
@@ -46,7 +54,9 @@ def next_boot(resolution: Resolution, writers: BootWriters | None = None) -> Nex
     )
 
 
-def verdict(expected: str, live: Live, boot: str | None, default: str | None, is_live: bool) -> str:
+def verdict(
+    expected: str, live: Live, boot: str | None, default: str | None, is_live: bool
+) -> Verdict:
     """ok, wrong, latent, unpersisted, missing or unreadable (docs/audit-json.md,
     "Verdicts").
 
@@ -101,9 +111,7 @@ def judge(
     ):
         # systemd-sysctl keeps it right, but `sysctl --system` run by hand would break it
         findings.append(
-            Finding(
-                "warning",
-                "procps-value-wrong",
+            catalog.PROCPS_VALUE_WRONG.finding(
                 f"{want.key} = {w.value}: `sysctl --system` (procps) applies this file after the "
                 f"others and leaves {want.key} at {w.value}, not {want.expected}",
                 want.key,
@@ -125,7 +133,7 @@ def judge(
 
 
 def _fix(
-    want: Wanted, result: str, boot: Resolution, writers: BootWriters | None = None
+    want: Wanted, result: Verdict, boot: Resolution, writers: BootWriters | None = None
 ) -> str | None:
     """One line: which file to change and, for a live value, `sysctl -w` (never a restart of
     systemd-sysctl: it resets what the CNI set, rancher/rke2#2021)."""
@@ -149,7 +157,7 @@ def _fix(
 
 
 def _findings(
-    want: Wanted, live: Live, result: str, boot: Resolution, ctx: Context, fix: str | None
+    want: Wanted, live: Live, result: Verdict, boot: Resolution, ctx: Context, fix: str | None
 ) -> list[Finding]:
     if result == "ok":
         return []
@@ -177,15 +185,13 @@ def _findings(
         else:
             boot_note = "; nothing sets it at boot"
         return [
-            Finding(
-                severe, "live-value-wrong", f"{words}{boot_note}{off}", want.key, file, line, fix
+            catalog.LIVE_VALUE_WRONG.with_severity(severe).finding(
+                f"{words}{boot_note}{off}", want.key, file, line, fix
             )
         ]
     if result == "wrong":
         return [
-            Finding(
-                severe,
-                "next-boot-wrong",
+            catalog.NEXT_BOOT_WRONG.with_severity(severe).finding(
                 f"{want.key} = {boot.value} at boot, kubelet requires {want.expected}{off}",
                 want.key,
                 file,
@@ -197,9 +203,7 @@ def _findings(
         held = "; rke2image's preflight re-applies it before RKE2 starts" if ctx.remediated else ""
         level: FindingSeverity = "warning" if ctx.remediated else severe
         return [
-            Finding(
-                level,
-                "latent-value",
+            catalog.LATENT_VALUE.with_severity(level).finding(
                 f"{want.key} is {live} now, but the next boot sets {boot.value}: "
                 f"the node breaks at the next reboot{held}{off}",
                 want.key,
@@ -210,9 +214,7 @@ def _findings(
         ]
     if isinstance(live, Unreadable):
         return [
-            Finding(
-                "warning",
-                "live-value-unreadable",
+            catalog.LIVE_VALUE_UNREADABLE.finding(
                 f"{want.key}: the live value cannot be read ({live.reason}), so whether "
                 "kubelet accepts it is unknown",
                 want.key,
@@ -221,9 +223,7 @@ def _findings(
         ]
     if result == "missing":
         return [
-            Finding(
-                severe,
-                "parameter-missing",
+            catalog.PARAMETER_MISSING.with_severity(severe).finding(
                 f"{want.key} does not exist in this kernel's /proc/sys",
                 want.key,
                 fix=fix,
@@ -232,9 +232,7 @@ def _findings(
     default = KERNEL_DEFAULTS.get(want.key, "unknown")
     now = f"is {live} now but " if ctx.live else ""
     return [
-        Finding(
-            "warning",
-            "unpersisted-value",
+        catalog.UNPERSISTED_VALUE.finding(
             f"{want.key} {now}no sysctl.d file sets it: the kernel starts with "
             f"{default}, kubelet requires {want.expected}{off}",
             want.key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rke2image.audit import catalog
 from rke2image.audit.model import Finding
 from rke2image.sysctld import SYSCTL_CONF, BootPlan
 
@@ -20,10 +21,9 @@ def plan_findings(systemd: BootPlan, procps: BootPlan) -> list[Finding]:
             continue
         seen.add((problem.file, problem.line))
         if problem.line is None:
-            rule, fix = "sysctl-file-unreadable", f"replace {problem.file} with a regular file"
+            rule = catalog.SYSCTL_FILE_UNREADABLE
+            fix = f"replace {problem.file} with a regular file"
         else:
-            rule, fix = "sysctl-syntax", f"fix or remove {problem.file}:{problem.line}"
-        findings.append(
-            Finding("warning", rule, problem.message, None, problem.file, problem.line, fix)
-        )
+            rule, fix = catalog.SYSCTL_SYNTAX, f"fix or remove {problem.file}:{problem.line}"
+        findings.append(rule.finding(problem.message, None, problem.file, problem.line, fix))
     return findings

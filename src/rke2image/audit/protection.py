@@ -28,11 +28,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from rke2image import paths, rke2
+from rke2image.audit import catalog
 from rke2image.audit.kubeletconf import read_kubelet_conf
 from rke2image.audit.model import Finding, Protection, ProtectionSource
 from rke2image.audit.rke2files import Setting, read_config
 from rke2image.audit.unit import Unit, command_flags, environment, read_unit
 from rke2image.goflags import GO_FALSE, GO_TRUE, on_or_invalid, split_arg, winning_arg
+from rke2image.rke2 import ROLES, Role
 from rke2image.rootfs import RootFS
 
 PROFILE_ENV = rke2.CIS_PROFILE_ENV
@@ -44,7 +46,7 @@ class ProtectionReading(NamedTuple):
     node_name: str | None  # RKE2's node-name, when set
 
 
-def read_protection(fs: RootFS, role: str | None) -> ProtectionReading:
+def read_protection(fs: RootFS, role: Role | None) -> ProtectionReading:
     """The merged RKE2 settings that decide protection, each with the line that set it."""
     env, flags = _unit_environment(fs, role)
     # RKE2_CONFIG_FILE beats --config (k3s parser.go findConfigFileFlag reads the env first)
@@ -124,23 +126,20 @@ def protection_unknown(protection: Protection, matters: str | None) -> Finding |
         if matters
         else "; nothing found depends on it"
     )
-    return Finding(
-        "warning" if matters else "info",
-        "protection-unknown",
+    return catalog.PROTECTION_UNKNOWN.with_severity("warning" if matters else "info").finding(
         f"cannot read {files}: whether protect-kernel-defaults is on is unknown{consequence}",
         file=protection.unreadable[0][0],
         fix="run the audit as root (or with read access to these files)",
     )
 
 
-def _units(fs: RootFS, role: str | None) -> list[Unit]:
+def _units(fs: RootFS, role: Role | None) -> list[Unit]:
     """RKE2's units for this role; with no role known, both (the agent's last)."""
-    services = ["rke2-server", "rke2-agent"] if role is None else [f"rke2-{role}"]
-    return [read_unit(fs, f"{service}.service") for service in services]
+    return [read_unit(fs, paths.service_name(r)) for r in (ROLES if role is None else (role,))]
 
 
 def _unit_environment(
-    fs: RootFS, role: str | None
+    fs: RootFS, role: Role | None
 ) -> tuple[dict[str, Setting], dict[str, Setting]]:
     """RKE2's environment from its unit, and the options its ExecStart= sets by flag."""
     env: dict[str, Setting] = {}
@@ -155,7 +154,7 @@ def _unit_environment(
     return env, flags
 
 
-def flag_args(fs: RootFS, role: str | None) -> list[Setting]:
+def flag_args(fs: RootFS, role: Role | None) -> list[Setting]:
     """``--kubelet-arg`` items of the ExecStart= command, in order."""
     return [
         Setting(value, line.file, line.line)
@@ -185,9 +184,7 @@ def _cis_with_protection_false(profile: Setting | None, explicit: Setting | None
     ):
         return []
     return [
-        Finding(
-            "error",
-            "cis-protection-false",
+        catalog.CIS_PROTECTION_FALSE.finding(
             f"protect-kernel-defaults: {_yaml_word(explicit.value)} with profile "
             f"{profile.value}: RKE2 refuses to start ("
             + rke2.PROTECTION_OFF_WORDS.format(profile=profile.value)

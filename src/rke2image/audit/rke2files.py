@@ -17,6 +17,7 @@ import os
 from typing import Any, NamedTuple
 
 from rke2image import paths, rke2
+from rke2image.audit import catalog
 from rke2image.audit.model import Finding
 from rke2image.audit.nodefile import ABSENT, DENIED, TOO_LARGE, read_node_text
 from rke2image.audit.nodeyaml import YamlRefused, compose_bounded, construct
@@ -135,9 +136,7 @@ def _read_one(
 
 def _invalid(reading: ConfigReading, path: str, line: int | None, why: str) -> None:
     reading.findings.append(
-        Finding(
-            "error",
-            "rke2-config-invalid",
+        catalog.RKE2_CONFIG_INVALID.finding(
             f"{why}: RKE2 will not start",
             file=path,
             line=line,

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rke2image.accounts import ETCD
+from rke2image.audit.catalog import ETCD_GROUP_MISSING, ETCD_USER_MISSING
 from rke2image.audit.model import Report
 from rke2image.errors import InputError, ToolNotFound
 from rke2image.fix.model import AccountStep
@@ -25,13 +26,12 @@ ACCOUNT_FILES = (
     *(f"/etc/{db}{end}" for db in ("passwd", "group", "shadow", "gshadow") for end in ("", "-")),
     "/etc/.pwd.lock",
 )
-USER_RULE, GROUP_RULE = "etcd-user-missing", "etcd-group-missing"
 
 
 def account_steps(report: Report, root: Path) -> tuple[AccountStep, ...]:
     """The commands that create what the audit found missing."""
     rules = {f.rule for f in report.findings}
-    user, group = USER_RULE in rules, GROUP_RULE in rules
+    user, group = ETCD_USER_MISSING.id in rules, ETCD_GROUP_MISSING.id in rules
     at = [] if root == Path("/") else ["--root", str(root)]
     name = ETCD.name
     user_argv = [

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 from rke2image.audit.model import Finding
+from rke2image.fix.catalog import CANNOT_PERSIST
 from rke2image.fix.model import FixReport, Plan
 
 # Control characters from file contents, names and values never reach a terminal raw (an
@@ -88,7 +89,7 @@ def _plan_lines(plan: Plan, done: bool) -> list[str]:
             f"{int(r.timeout)}s for {waits}"
         )
     # After --apply the audit's own findings follow; what fix could not do is said here.
-    left = [f for f in plan.left if not done or f.rule == "fix-cannot-persist"]
+    left = [f for f in plan.left if not done or f.rule == CANNOT_PERSIST.id]
     if left:
         out.append("left as it is (not fix's to change):")
         out += [f"  {_finding(f)}" for f in left]

@@ -10,6 +10,7 @@ import difflib
 from typing import Any, NamedTuple
 
 from rke2image.audit.model import Finding
+from rke2image.fix.catalog import CANNOT_PERSIST
 from rke2image.rke2 import Role
 
 SCHEMA = "rke2image.fix/v1"
@@ -104,7 +105,7 @@ class Plan(NamedTuple):
     @property
     def stuck(self) -> bool:
         """Some key stays wrong at the next boot whatever fix does (``fix-cannot-persist``)."""
-        return any(f.rule == "fix-cannot-persist" for f in self.left)
+        return any(f.rule == CANNOT_PERSIST.id for f in self.left)
 
     @property
     def changes(self) -> int:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from rke2image import rke2
-from rke2image.audit import AuditOptions, Report, run_audit
+from rke2image.audit import AuditOptions, Report, catalog, run_audit
 from rke2image.audit.boot import read_boot_writers
 from rke2image.audit.model import Finding
 from rke2image.fix import accounts, persist, service
 from rke2image.fix.afterfix import OURS
+from rke2image.fix.catalog import CANNOT_PERSIST
 from rke2image.fix.model import FileChange, LiveWrite, Plan
 from rke2image.rootfs import RootFS
 from rke2image.sysctld import read_plan
@@ -19,18 +19,19 @@ from rke2image.sysctld import read_plan
 # Rules a plan resolves: the kernel values, the etcd account, rke2image's missing file
 # and the log lines that merely repeat a value or account finding.
 RESOLVED = frozenset(
-    {
-        "live-value-wrong",
-        "next-boot-wrong",
-        "latent-value",
-        "unpersisted-value",
-        "procps-value-wrong",
-        accounts.USER_RULE,
-        accounts.GROUP_RULE,
-        "kubelet-invalid-kernel-flag",
-        "rke2-invalid-kernel-parameter",
-        "rke2-missing-etcd-account",
-    }
+    rule.id
+    for rule in (
+        catalog.LIVE_VALUE_WRONG,
+        catalog.NEXT_BOOT_WRONG,
+        catalog.LATENT_VALUE,
+        catalog.UNPERSISTED_VALUE,
+        catalog.PROCPS_VALUE_WRONG,
+        catalog.ETCD_USER_MISSING,
+        catalog.ETCD_GROUP_MISSING,
+        catalog.KUBELET_INVALID_KERNEL_FLAG,
+        catalog.RKE2_INVALID_KERNEL_PARAMETER,
+        catalog.RKE2_MISSING_ETCD_ACCOUNT,
+    )
 )
 
 
@@ -55,7 +56,7 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
     proc_sys = options.audit.proc_sys or (Path("/proc/sys") if host else None)
     writers = read_boot_writers(fs, proc_sys.parent if proc_sys is not None else None)
     # On a node rke2image manages, its own missing sysctl file is the fix's to write.
-    create = any(f.rule == "sysctl-file-missing" for f in report.findings)
+    create = any(f.rule == catalog.SYSCTL_FILE_MISSING.id for f in report.findings)
     kept = persist.plan_persistence(fs, plans, writers, report.parameters, date, create)
     files, skipped = _file_changes(fs, kept, date)
     kept = kept._replace(stuck=kept.stuck + skipped)
@@ -72,12 +73,12 @@ def make_plan(options: FixOptions, report: Report) -> Plan:
     steps = accounts.account_steps(report, Path("/") if host else root)
     restart = None
     if options.restart and host:
-        restart = service.plan_restart(rke2.role_of(report.role), options.timeout)
+        restart = service.plan_restart(report.role, options.timeout)
     left = _left(report, kept.stuck, files)
     return Plan(
         str(root),
         report.node_name,
-        rke2.role_of(report.role),
+        report.role,
         report.live,
         date,
         files,
@@ -134,11 +135,10 @@ def _left(
             continue
         if finding.rule in RESOLVED and finding.key not in stuck_keys:
             continue
-        if finding.rule == "sysctl-file-missing" and creates_ours:
+        if finding.rule == catalog.SYSCTL_FILE_MISSING.id and creates_ours:
             continue
         left.append(finding)
     left += [
-        Finding("error", "fix-cannot-persist", f"{s.key}: {s.why}", s.key, s.file, s.line, s.fix)
-        for s in stuck
+        CANNOT_PERSIST.finding(f"{s.key}: {s.why}", s.key, s.file, s.line, s.fix) for s in stuck
     ]
     return tuple(left)

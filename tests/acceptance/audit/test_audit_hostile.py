@@ -21,6 +21,7 @@ import pytest
 from acceptance.audit.roots import build_root, install_node, proc_sys, put
 from acceptance.audit.support import REQUIRED, audit, audit_json, no_journal, param, rules
 from rke2image.audit import AuditOptions, logs, run_audit
+from rke2image.audit.catalog import KUBELET_INVALID_KERNEL_FLAG
 from rke2image.rootfs import MAX_FILE_BYTES, RootFS, UnreadableFile
 from rke2image.spec.model import NodeSpec
 
@@ -85,15 +86,15 @@ def test_a_nul_region_without_newlines_keeps_memory_constant(root: Path) -> None
 
 
 def test_many_refusals_in_one_endless_line_are_each_found() -> None:
-    hits: dict[tuple[str, str], logs.LogHit] = {}
+    hits: dict[logs.LogSubject, logs.LogHit] = {}
     line = b"\0" * (3 * logs.BLOCK) + REFUSAL.rstrip().encode() * 2000 + b"\0" * logs.BLOCK
     line += b" invalid kernel flag: vm/overcommit_memory, expected value: 1, actual value: 0\n"
     import io
 
     logs.scan(io.BytesIO(b"first\n" + line + REFUSAL.encode()), "kubelet.log", hits)
     assert {k: h.line for k, h in hits.items()} == {
-        ("kubelet-invalid-kernel-flag", "kernel.panic"): 3,
-        ("kubelet-invalid-kernel-flag", "vm.overcommit_memory"): 2,
+        logs.LogSubject(KUBELET_INVALID_KERNEL_FLAG, "kernel.panic"): 3,
+        logs.LogSubject(KUBELET_INVALID_KERNEL_FLAG, "vm.overcommit_memory"): 2,
     }
 
 

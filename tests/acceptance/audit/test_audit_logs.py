@@ -13,6 +13,7 @@ import pytest
 from acceptance.audit.roots import build_root, install_node, proc_sys, put
 from acceptance.audit.support import REQUIRED, audit, audit_json, rules
 from rke2image.audit import AuditOptions, logs, run_audit
+from rke2image.audit.catalog import KUBELET_INVALID_KERNEL_FLAG
 from rke2image.spec.model import NodeSpec
 
 KUBELET_LOG = "var/lib/rancher/rke2/agent/logs/kubelet.log"
@@ -111,9 +112,9 @@ def test_the_latest_occurrence_wins(tmp_path: Path) -> None:
         "x\n"
         "invalid kernel flag: kernel/panic, expected value: 10, actual value: 5\n"
     )
-    hits: dict[tuple[str, str], logs.LogHit] = {}
+    hits: dict[logs.LogSubject, logs.LogHit] = {}
     logs.scan(io.BytesIO(text.encode()), "k.log", hits)
-    hit = hits[("kubelet-invalid-kernel-flag", "kernel.panic")]
+    hit = hits[logs.LogSubject(KUBELET_INVALID_KERNEL_FLAG, "kernel.panic")]
     assert (hit.line, hit.actual) == (3, "5")
 
 
@@ -122,9 +123,9 @@ def test_lines_split_across_blocks_are_found_with_their_numbers(
 ) -> None:
     monkeypatch.setattr(logs, "BLOCK", 7)
     text = "a\n" * 5 + KUBELET_OLD + "b\n" + KUBELET_NOW + "no newline at the end"
-    hits: dict[tuple[str, str], logs.LogHit] = {}
+    hits: dict[logs.LogSubject, logs.LogHit] = {}
     logs.scan(io.BytesIO(text.encode()), "k.log", hits)
-    assert {(k[1], h.line) for k, h in hits.items()} == {
+    assert {(k.subject, h.line) for k, h in hits.items()} == {
         ("kernel.panic_on_oops", 6),
         ("vm.overcommit_memory", 8),
         ("kernel.panic", 8),

@@ -338,8 +338,22 @@ def _node_name(fs: RootFS, host_root: bool, rke2_name: str | None) -> str:
     return name or rke2_name or (os.uname().nodename if host_root else "unknown")
 
 
+# The last second of year 9999: what an RFC 3339 stamp (and ``time.gmtime``) can hold.
+LAST_EPOCH = 253402300799
+
+
 def _now(options: AuditOptions) -> float:
+    """The run's time: ``--now`` in tests, else SOURCE_DATE_EPOCH (reproducible reports),
+    else the clock. A SOURCE_DATE_EPOCH that is not a Unix time is refused, as
+    reproducible-builds.org asks, rather than silently ignored or overflowing."""
     if options.now is not None:
         return options.now
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    return float(epoch) if epoch.isdigit() else time.time()
+    if not epoch:
+        return time.time()
+    if not (epoch.isascii() and epoch.isdigit() and int(epoch) <= LAST_EPOCH):
+        raise UserError(
+            f"SOURCE_DATE_EPOCH={epoch[:40]!a}: not a Unix time (ASCII digits, at most "
+            f"{LAST_EPOCH}); set it to seconds since 1970 or unset it"
+        )
+    return float(epoch)

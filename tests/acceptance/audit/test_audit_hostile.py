@@ -368,3 +368,24 @@ def test_a_pipe_named_as_a_log_is_read_to_its_end(
     finally:
         os.close(read)
     assert ("info", "kubelet-invalid-kernel-flag", f"/dev/fd/{read}", 1) in rules(report)
+
+
+@pytest.mark.parametrize("epoch", ["\u0661\u0667" + "\u0660" * 8, "1e9", "-1", "99999999999999999999", " 17"])
+def test_a_source_date_epoch_that_is_not_a_unix_time_is_refused(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, epoch: str
+) -> None:
+    """Arabic-Indic digits passed ``isdigit()`` and a huge number overflowed ``gmtime``
+    (a traceback): both now end in exit 2 naming the variable, with nothing on stdout."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    code, out, err = audit(capsys, *no_journal(root))
+    assert (code, out) == (2, "")
+    assert "SOURCE_DATE_EPOCH=" in err and "not a Unix time" in err
+    assert "Traceback" not in err
+
+
+def test_a_source_date_epoch_stamps_the_report(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "253402300799")
+    _, report = audit_json(capsys, *no_journal(root))
+    assert report["generated"] == "9999-12-31T23:59:59Z"

@@ -118,6 +118,10 @@ _PATTERNS: tuple[tuple[bytes, int, tuple[tuple[VaryingRule, re.Pattern[bytes]], 
 )
 
 
+# The phrases above as text: what makes a log line say why RKE2 or kubelet stopped.
+PHRASES: tuple[str, ...] = tuple(needle.decode() for needle, _, _ in _PATTERNS)
+
+
 def scan(stream: IO[bytes], name: str, hits: dict[LogSubject, LogHit]) -> None:
     """Add the hits of one log to ``hits``; a later line replaces an earlier one.
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rke2image import paths
+from rke2image.audit.logs import PHRASES
 from rke2image.errors import InputError, ToolNotFound
 from rke2image.fix.model import HealthCheck, RestartStep
 from rke2image.rke2 import ROLES, Role
@@ -23,7 +24,8 @@ from rke2image.rke2 import ROLES, Role
 # Health endpoints, not accounts: the etcd user and group are ``accounts.ETCD``.
 KUBELET_HEALTH = HealthCheck("kubelet", "http://127.0.0.1:10248/healthz")
 ETCD_HEALTH = HealthCheck("etcd", "http://127.0.0.1:2381/health")
-EXPLAINS = ("invalid kernel flag", "Invalid kernel flag", "missing required", "failed", "error")
+# A kubelet.log line that explains a failed start: the audit's log phrases, or a failure.
+EXPLAINS = (*PHRASES, "failed", "error")
 _TAIL_BYTES = 1 << 16
 
 

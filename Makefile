@@ -40,7 +40,7 @@ lint: test-deps venv
 	$(BIN)/ruff format --check src tests bench scripts deploy
 	$(BIN)/mypy src tests scripts/dist.py deploy/image/airgap.py
 	shellcheck $(SHELL_FILES)
-	packer fmt -check packer && packer fmt -check packer/plugins && packer fmt -check tests/acceptance/fixtures/packer/null
+	packer fmt -check packer && packer fmt -check packer/plugins && packer fmt -check tests/acceptance/build/fixtures/packer/null
 
 # Build a real VM image locally (root on Debian/Ubuntu): the e2e base image,
 # `rke2image build --only qemu`, and how to boot the result.

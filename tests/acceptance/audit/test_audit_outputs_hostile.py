@@ -16,7 +16,7 @@ import pytest
 
 from acceptance.audit.roots import build_root, install_node, proc_sys, put
 from acceptance.audit.support import REQUIRED, audit, no_journal, param
-from acceptance.fleet.test_node_exporter import _samples, node_exporter  # noqa: F401
+from acceptance.deploy.test_node_exporter import _samples, node_exporter  # noqa: F401
 from rke2image.spec.model import NodeSpec
 from rke2image.textsafe import unreversible
 

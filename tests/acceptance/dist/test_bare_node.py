@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from acceptance.dist.built import make_dist, zipapp_of
-from acceptance.fleet.roots import break_live, break_next_boot, compliant_root
+from acceptance.deploy.roots import break_live, break_next_boot, compliant_root
 from debroots import debian_root
 
 pytestmark = pytest.mark.host  # a Debian root of its own, and make dist's hatchling

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from acceptance.dist.built import make_dist, zipapp_of
-from acceptance.fleet.roots import break_live, break_next_boot, compliant_root, proc_sys
+from acceptance.deploy.roots import break_live, break_next_boot, compliant_root, proc_sys
 from helpers import EXAMPLES
 
 # hatchling 1.33 (the pinned builder) needs Python 3.10+: a release job of this machine

@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from acceptance.deploy.roots import audit, break_live, compliant_root, rke2image_cli
 from acceptance.fleet.audit_docs import audit_document
-from acceptance.fleet.roots import audit, break_live, compliant_root, rke2image_cli
 
 
 def _audit(root: Path, name: str) -> tuple[int, str]:

@@ -1,6 +1,7 @@
 """SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer): one run, every rule.
 
-The document validates against the OASIS schema (tests/acceptance/fixtures/sarif-schema-2.1.0.json).
+The document validates against the OASIS schema
+(tests/acceptance/validate/fixtures/sarif-schema-2.1.0.json).
 Locations are relative to the repository root (``uriBaseId: %SRCROOT%``).
 ``partialFingerprints`` identify a finding by rule, file and JSON Pointer, not by
 line, so code scanning keeps tracking an alert when unrelated lines move it.

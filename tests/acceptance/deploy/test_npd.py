@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.fleet.roots import break_live, break_next_boot, compliant_root, proc_sys
+from acceptance.deploy.roots import break_live, break_next_boot, compliant_root, proc_sys
 from helpers import REPO
 
 CONFIG_PATH = REPO / "deploy" / "node-problem-detector" / "rke2image-kernel.json"

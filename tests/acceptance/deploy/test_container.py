@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from acceptance.fleet.image import BUILD, podman, root_tarball
-from acceptance.fleet.roots import break_live, compliant_root
+from acceptance.deploy.image import BUILD, podman, root_tarball
+from acceptance.deploy.roots import break_live, compliant_root
 from helpers import REPO
 
 ENTRYPOINT = 'ENTRYPOINT ["/usr/local/bin/rke2image"]'

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from acceptance.fleet.roots import audit, break_live, compliant_root
+from acceptance.deploy.roots import audit, break_live, compliant_root
 from helpers import REPO, promtool_series
 
 RULES = REPO / "deploy" / "prometheus" / "rke2image-rules.yaml"

@@ -1,7 +1,7 @@
 """`validate --format sarif`: SARIF 2.1.0 that the OASIS schema accepts and code scanning reads.
 
-tests/acceptance/fixtures/sarif-schema-2.1.0.json is the OASIS schema (errata01), copied into the
-repository so that the tests need no network and no sibling checkout.
+tests/acceptance/validate/fixtures/sarif-schema-2.1.0.json is the OASIS schema (errata01),
+copied into the repository so that the tests need no network and no sibling checkout.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rke2image.spec.catalog import RULES
 from rke2image.spec.check import check_file
 
 ROOT = REPO
-SCHEMA = ROOT / "tests" / "acceptance" / "fixtures" / "sarif-schema-2.1.0.json"
+SCHEMA = ROOT / "tests" / "acceptance" / "validate" / "fixtures" / "sarif-schema-2.1.0.json"
 INVALID = sorted((ROOT / "examples" / "invalid").glob("*.yaml"))
 CLEAN = ROOT / "examples" / "node.yaml"
 

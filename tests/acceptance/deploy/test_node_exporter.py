@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from acceptance.fleet.roots import audit, break_live, compliant_root
+from acceptance.deploy.roots import audit, break_live, compliant_root
 from helpers import REPO
 
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")

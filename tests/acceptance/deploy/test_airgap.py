@@ -21,8 +21,8 @@ from typing import IO, Any
 
 import pytest
 
-from acceptance.fleet.image import podman, root_tarball
-from acceptance.fleet.roots import break_live, compliant_root
+from acceptance.deploy.image import podman, root_tarball
+from acceptance.deploy.roots import break_live, compliant_root
 from helpers import REPO, require_tool
 from rke2image import __version__
 

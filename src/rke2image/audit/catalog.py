@@ -10,7 +10,7 @@ with protection on, a log line fixed since is history) has no ``finding`` of its
 any other.
 
 docs/audit-json.md, "Rules", is generated from ``RULES`` (``UPDATE_GOLDEN=1 pytest
-tests/unit/test_audit_catalog.py``). To add a rule: add its constant and its place in
+tests/unit/audit/test_audit_catalog.py``). To add a rule: add its constant and its place in
 ``RULES``, build its findings with it, and regenerate the docs. ``fix`` passes these
 findings on and adds one rule of its own, in ``fix/catalog.py``.
 """

@@ -3,7 +3,7 @@ rule list of docs/audit-json.md is generated from it, and every finding is built
 
 A rule added without a catalog entry, or a catalog entry the docs lack, fails here with
 what to do: add the rule to src/rke2image/audit/catalog.py, then run
-``UPDATE_GOLDEN=1 pytest tests/unit/test_audit_catalog.py`` to rewrite the docs' list.
+``UPDATE_GOLDEN=1 pytest tests/unit/audit/test_audit_catalog.py`` to rewrite the docs' list.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ INTRO = (
     "| rule | severity | what it means | what to do |\n"
     "|---|---|---|---|\n"
 )
-REGENERATE = "run UPDATE_GOLDEN=1 pytest tests/unit/test_audit_catalog.py"
+REGENERATE = "run UPDATE_GOLDEN=1 pytest tests/unit/audit/test_audit_catalog.py"
 
 
 def docs_row(rule: AuditRule) -> str:

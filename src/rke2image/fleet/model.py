@@ -20,10 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from rke2image.audit.model import SCHEMA
 from rke2image.errors import InputError
 from rke2image.kernel import KERNEL_DEFAULTS, REQUIRED_PARAMETERS
 
-AUDIT_SCHEMA = "rke2image.audit/v1"
+AUDIT_SCHEMA = SCHEMA  # the documents fleet reads: the audit's name, spelled in audit/model.py
 FLEET_SCHEMA = "rke2image.fleet/v1"
 # An audit document is a few KiB; anything this large is not one (and is not read whole).
 MAX_FILE_BYTES = 16 * 1024 * 1024

@@ -218,13 +218,13 @@ class _Shape:
         self.file = file
 
     def get(self, parent: Any, pointer: str, name: str | int, *types: type) -> Any:
+        try:  # ``parent`` is an object (a name) or a list (an index), checked before
+            value = parent[name]
+        except KeyError:
+            raise self.error(f"{pointer}/{name}", "missing") from None
+        if type(value) in types:  # what json.loads makes: the exact type (a bool is no int)
+            return value
         where = f"{pointer}/{name}"
-        if isinstance(parent, dict) and isinstance(name, str):
-            if name not in parent:
-                raise self.error(where, "missing")
-            value = parent[name]
-        else:
-            value = parent[name]
         # JSON true/false are bools, and Python's bool is an int: keep them apart.
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
@@ -350,8 +350,10 @@ def _rest_of_the_contract(document: dict[str, Any], shape: _Shape) -> None:
     files = shape.get(document, "", "files", dict)
     tools = shape.get(document, "", "boot_tools", dict)
     for tool in ("systemd", "procps"):
-        for index, _name in enumerate(shape.get(files, "/files", tool, list)):
-            shape.get(files[tool], f"/files/{tool}", index, str)
+        names = shape.get(files, "/files", tool, list)
+        wrong = next((i for i, name in enumerate(names) if type(name) is not str), None)
+        if wrong is not None:  # a real audit lists a dozen files: one pass, then the message
+            shape.get(names, f"/files/{tool}", wrong, str)
         found = shape.get(tools, "/boot_tools", tool, dict)
         shape.get(found, f"/boot_tools/{tool}", "version", str, Null)
         shape.get(found, f"/boot_tools/{tool}", "source", str, Null)

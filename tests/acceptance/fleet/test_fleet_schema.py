@@ -163,13 +163,17 @@ def test_not_a_document_is_refused_by_both(tmp_path: Path) -> None:
         assert not fleet_accepts(value, tmp_path / "audit.json")
 
 
-def test_the_known_difference_is_a_time_no_calendar_holds(
+def test_the_known_differences_are_times_no_calendar_holds_and_integral_floats(
     bases: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     """The schema's pattern cannot know February's length or a zone that moves year 1 out
-    of range; fleet must read the time, so it refuses them. (JSON Schema's integers also
-    include 1.0, which json.loads reads as a float fleet refuses; no audit writes one.)"""
-    for moment in ("2026-02-30T04:00:00Z", "0001-01-01T00:00:00+01:00"):
-        document = replaced(bases["generated"], ("generated",), moment)
+    of range; fleet must read the time, so it refuses them. JSON Schema's integers include
+    1.0, which json.loads reads as a float fleet refuses; no audit writes one."""
+    documents = [
+        replaced(bases["generated"], ("generated",), moment)
+        for moment in ("2026-02-30T04:00:00Z", "0001-01-01T00:00:00+01:00")
+    ]
+    documents.append(replaced(bases["generated"], ("summary", "errors"), 0.0))
+    for document in documents:
         assert schema_accepts(document)
         assert not fleet_accepts(document, tmp_path / "audit.json")

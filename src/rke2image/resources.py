@@ -55,3 +55,11 @@ def schema_documents() -> dict[str, Any]:
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".json")
     }
+
+
+def contract_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of a command's JSON output, ``schemas/contracts/<name>.schema.json``
+    (``audit``: the rke2image.audit/v1 document of docs/audit-json.md). It is not part of
+    the spec's schema that ``rke2image schema`` prints."""
+    document: dict[str, Any] = json.loads(read_text("schemas", "contracts", f"{name}.schema.json"))
+    return document

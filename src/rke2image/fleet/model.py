@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +22,20 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 from rke2image import rke2
+from rke2image.audit.model import SCHEMA, SOURCES, VERDICTS
 from rke2image.errors import InputError
 from rke2image.kernel import KERNEL_DEFAULTS, REQUIRED_PARAMETERS
 
-AUDIT_SCHEMA = "rke2image.audit/v1"
+AUDIT_SCHEMA = SCHEMA  # the documents fleet reads: the audit's name, spelled in audit/model.py
 FLEET_SCHEMA = "rke2image.fleet/v1"
+# RFC 3339 in whole seconds, as the audit writes it: the pattern of `generated` in
+# schemas/contracts/audit.schema.json (tests/acceptance/fleet/test_fleet_schema.py keeps
+# fleet's checks and that schema in step).
+RFC3339 = re.compile(
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+)
+SEVERITIES = ("error", "warning", "info")
 # An audit document is a few KiB; anything this large is not one (and is not read whole).
 MAX_FILE_BYTES = 16 * 1024 * 1024
 # A node's clock may run this far ahead of the collector's before its audit is "skewed":
@@ -51,6 +61,7 @@ PROTECTION_KEY = rke2.PROTECT_KERNEL_DEFAULTS
 _KEY_ORDER = {p.key: i for i, p in enumerate(REQUIRED_PARAMETERS)}
 
 Value = Optional[str]  # a runtime alias: Python 3.9 has no `str | None` outside annotations
+Null = type(None)  # a field that may be null: shape.get(parent, pointer, name, str, Null)
 
 
 @dataclass(frozen=True)
@@ -213,18 +224,34 @@ class _Shape:
         self.file = file
 
     def get(self, parent: Any, pointer: str, name: str | int, *types: type) -> Any:
+        try:  # ``parent`` is an object (a name) or a list (an index), checked before
+            value = parent[name]
+        except KeyError:
+            raise self.error(f"{pointer}/{name}", "missing") from None
+        if type(value) in types:  # what json.loads makes: the exact type (a bool is no int)
+            return value
         where = f"{pointer}/{name}"
-        if isinstance(parent, dict) and isinstance(name, str):
-            if name not in parent:
-                raise self.error(where, "missing")
-            value = parent[name]
-        else:
-            value = parent[name]
         # JSON true/false are bools, and Python's bool is an int: keep them apart.
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise self.error(where, f"expected {wanted}, got {json.dumps(value)[:40]}")
         return value
+
+    def member(self, parent: Any, pointer: str, name: str, allowed: Sequence[str | None]) -> Any:
+        """A string field that must be one of ``allowed`` (None in it: null is allowed)."""
+        value = self.get(parent, pointer, name, str, *((type(None),) if None in allowed else ()))
+        if value not in allowed:
+            words = ", ".join("null" if a is None else a for a in allowed)
+            raise self.error(f"{pointer}/{name}", f"is {value!r}, expected one of {words}")
+        return value
+
+    def objects(self, parent: Any, pointer: str, name: str) -> Iterator[tuple[str, Any]]:
+        """The items of a list of objects, each with its pointer."""
+        for index, item in enumerate(self.get(parent, pointer, name, list)):
+            where = f"{pointer}/{name}/{index}"
+            if not isinstance(item, dict):
+                raise self.error(where, "expected an object")
+            yield where, item
 
     def error(self, pointer: str, message: str) -> InputError:
         return InputError(
@@ -241,7 +268,7 @@ def _node_from(document: Any, file: str, received: datetime | None = None) -> No
     if schema != AUDIT_SCHEMA:
         raise shape.error("/schema", f"is {schema!r}, expected {AUDIT_SCHEMA!r}")
     generated_text = shape.get(document, "", "generated", str)
-    generated = parse_time(generated_text)
+    generated = parse_time(generated_text) if RFC3339.fullmatch(generated_text) else None
     if generated is None:
         raise shape.error("/generated", f"{generated_text!r} is not an RFC 3339 time")
     node = shape.get(document, "", "node", dict)
@@ -249,8 +276,8 @@ def _node_from(document: Any, file: str, received: datetime | None = None) -> No
     if not name:
         raise shape.error("/node/name", "is empty: run the audit with --node-name NAME")
     role = shape.get(node, "/node", "role", str, type(None))
-    if role not in (None, "server", "agent"):
-        raise shape.error("/node/role", f"is {role!r}, expected server, agent or null")
+    if role is not None and role not in rke2.ROLES:
+        raise shape.error("/node/role", f"is {role!r}, expected {', '.join(rke2.ROLES)} or null")
     live = shape.get(document, "", "live", bool)
     protection = shape.get(shape.get(document, "", "protection", dict), "/protection", "on", bool)
     summary = shape.get(document, "", "summary", dict)
@@ -263,17 +290,14 @@ def _node_from(document: Any, file: str, received: datetime | None = None) -> No
             raise shape.error(pointer, "expected an object")
         key = shape.get(parameter, pointer, "key", str)
         expected[key] = shape.get(parameter, pointer, "expected", str)
-        verdicts[key] = shape.get(parameter, pointer, "verdict", str)
+        verdicts[key] = shape.member(parameter, pointer, "verdict", VERDICTS)
         views: dict[str, Value] = {"live": shape.get(parameter, pointer, "live", str, type(None))}
         next_boot = shape.get(parameter, pointer, "next_boot", dict)
         for source in ("systemd", "procps"):
-            if source in next_boot:
-                boot = shape.get(next_boot, f"{pointer}/next_boot", source, dict, type(None))
-                where = f"{pointer}/next_boot/{source}"
-                views[source] = (
-                    None if boot is None else shape.get(boot, where, "value", str, type(None))
-                )
+            boot = shape.get(next_boot, f"{pointer}/next_boot", source, dict)
+            views[source] = shape.get(boot, f"{pointer}/next_boot/{source}", "value", str, Null)
         values[key] = views
+    _rest_of_the_contract(document, shape)
     return NodeAudit(
         file=file,
         name=name,
@@ -289,6 +313,57 @@ def _node_from(document: Any, file: str, received: datetime | None = None) -> No
         verdicts=verdicts,
         received=received,
     )
+
+
+def _rest_of_the_contract(document: dict[str, Any], shape: _Shape) -> None:
+    """The fields fleet does not compare, checked like the others: a document fleet accepts
+    is one the shipped schema (schemas/contracts/audit.schema.json) accepts, and the reverse;
+    docs/design.md, "Outputs" says why fleet checks by hand."""
+    shape.get(document, "", "root", str)
+    shape.get(document, "", "managed", bool)
+    protection = shape.get(document, "", "protection", dict)
+    shape.get(protection, "/protection", "known", bool)
+    shape.get(protection, "/protection", "profile", str, Null)
+    for where, item in shape.objects(protection, "/protection", "sources"):
+        shape.get(item, where, "file", str)
+        shape.get(item, where, "line", int, Null)
+        shape.get(item, where, "setting", str)
+    for where, item in shape.objects(protection, "/protection", "unreadable"):
+        shape.get(item, where, "file", str)
+        shape.get(item, where, "reason", str)
+    for pointer, parameter in shape.objects(document, "", "parameters"):
+        shape.get(parameter, pointer, "required", bool)
+        shape.get(parameter, pointer, "fix", str, Null)
+        for tool in ("systemd", "procps"):
+            where = f"{pointer}/next_boot/{tool}"
+            boot = parameter["next_boot"][tool]
+            shape.member(boot, where, "source", (*SOURCES, None))
+            shape.get(boot, where, "file", str, Null)
+            shape.get(boot, where, "line", int, Null)
+            for at, override in shape.objects(boot, where, "overrides"):
+                shape.member(override, at, "source", SOURCES)
+                shape.get(override, at, "file", str)
+                shape.get(override, at, "line", int)
+                shape.get(override, at, "value", str)
+    for where, finding in shape.objects(document, "", "findings"):
+        shape.member(finding, where, "severity", SEVERITIES)
+        shape.get(finding, where, "rule", str)
+        shape.get(finding, where, "key", str, Null)
+        shape.get(finding, where, "file", str, Null)
+        shape.get(finding, where, "line", int, Null)
+        shape.get(finding, where, "message", str)
+        shape.get(finding, where, "fix", str, Null)
+    files = shape.get(document, "", "files", dict)
+    tools = shape.get(document, "", "boot_tools", dict)
+    for tool in ("systemd", "procps"):
+        names = shape.get(files, "/files", tool, list)
+        wrong = next((i for i, name in enumerate(names) if type(name) is not str), None)
+        if wrong is not None:  # a real audit lists a dozen files: one pass, then the message
+            shape.get(names, f"/files/{tool}", wrong, str)
+        found = shape.get(tools, "/boot_tools", tool, dict)
+        shape.get(found, f"/boot_tools/{tool}", "version", str, Null)
+        shape.get(found, f"/boot_tools/{tool}", "source", str, Null)
+    shape.get(shape.get(document, "", "summary", dict), "/summary", "info", int)
 
 
 def parse_time(text: str) -> datetime | None:

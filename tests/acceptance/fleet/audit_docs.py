@@ -77,18 +77,29 @@ def audit_document(
         "generated": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "node": {"name": name, "role": role},
         "root": "/",
+        "managed": True,
         "live": live,
         "protection": {
             "on": protection,
+            "known": True,
             "profile": "cis" if protection else None,
             "sources": (
                 [{"file": "/etc/rancher/rke2/config.yaml", "line": 1, "setting": "profile: cis"}]
                 if protection
                 else []
             ),
+            "unreadable": [],
         },
         "parameters": parameters,
         "findings": [],
+        "files": {
+            "systemd": ["/etc/sysctl.d/99-zz-rke2image.conf"],
+            "procps": ["/etc/sysctl.d/99-zz-rke2image.conf"],
+        },
+        "boot_tools": {
+            "systemd": {"version": "252", "source": "/lib/systemd/systemd-sysctl"},
+            "procps": {"version": "4.0.2", "source": "/usr/sbin/sysctl"},
+        },
         "summary": {"errors": errors, "warnings": 0, "info": 0, "compliant": errors == 0},
     }
 

@@ -84,6 +84,9 @@ class NodeAudit:
     # When the collector received the file (its modification time, the collector's clock):
     # what a node's clock cannot misstate. None for documents not read from a file.
     received: datetime | None = None
+    # False when the audit could not read a file that may turn protection on (no root):
+    # ``protection`` is then only what could be read, and the fleet says "unknown".
+    protection_known: bool = True
 
     @property
     def skewed(self) -> bool:
@@ -279,7 +282,9 @@ def _node_from(document: Any, file: str, received: datetime | None = None) -> No
     if role is not None and role not in rke2.ROLES:
         raise shape.error("/node/role", f"is {role!r}, expected {', '.join(rke2.ROLES)} or null")
     live = shape.get(document, "", "live", bool)
-    protection = shape.get(shape.get(document, "", "protection", dict), "/protection", "on", bool)
+    protection_doc = shape.get(document, "", "protection", dict)
+    protection = shape.get(protection_doc, "/protection", "on", bool)
+    protection_known = shape.get(protection_doc, "/protection", "known", bool)
     summary = shape.get(document, "", "summary", dict)
     values: dict[str, dict[str, Value]] = {}
     expected: dict[str, str] = {}
@@ -305,6 +310,7 @@ def _node_from(document: Any, file: str, received: datetime | None = None) -> No
         generated=generated,
         live=live,
         protection=protection,
+        protection_known=protection_known,
         compliant=shape.get(summary, "/summary", "compliant", bool),
         errors=shape.get(summary, "/summary", "errors", int),
         warnings=shape.get(summary, "/summary", "warnings", int),
@@ -428,10 +434,18 @@ def _role_drift(role: FleetRole, nodes: Sequence[NodeAudit]) -> Iterator[Drift]:
             drift = _drift(role, key, view, found, expected)
             if drift is not None:
                 yield drift
-    found_protection = [(n, "on" if n.protection else "off") for n in nodes]
+    found_protection = [(n, _protection(n)) for n in nodes]
     drift = _drift(role, PROTECTION_KEY, "config", found_protection, "on")
     if drift is not None:
         yield drift
+
+
+def _protection(node: NodeAudit) -> str:
+    """on, off, or unknown: a node audited without root may have protection it could not
+    read, and calling it "off" would hide it among nodes that truly run without."""
+    if node.protection:
+        return "on"
+    return "off" if node.protection_known else "unknown"
 
 
 def _value(node: NodeAudit, key: str, view: str) -> Value:

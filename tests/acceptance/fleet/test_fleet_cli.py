@@ -136,6 +136,24 @@ def test_a_server_without_protection_differs(
     )
 
 
+def test_a_server_audited_without_root_has_unknown_protection_not_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = cluster(agents=0)
+    unread = audit_document("cp-1", "server", protection=False)
+    unread["protection"]["known"] = False
+    unread["protection"]["unreadable"] = [
+        {"file": "/etc/rancher/rke2/config.yaml", "reason": "permission denied"}
+    ]
+    docs[0] = unread
+    write_fleet(tmp_path, docs)
+    code, out, _ = fleet(capsys, tmp_path)
+    assert code == 1
+    assert out.splitlines()[0].startswith(
+        "server cp-1: protect-kernel-defaults RKE2 configuration is unknown; 2 of 3 servers have on"
+    )
+
+
 def test_two_servers_that_disagree_have_no_majority(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

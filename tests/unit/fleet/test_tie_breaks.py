@@ -161,6 +161,20 @@ def test_protection_compares_like_a_value_with_on_required() -> None:
     assert [n.name for n, _ in protection.odd] == ["a"]
 
 
+def test_protection_the_audit_could_not_read_is_unknown_not_off() -> None:
+    """An audit without root cannot read a 0600 config.yaml: its protection is "known":
+    false, and the fleet names it unknown, apart from a node that truly runs without."""
+    nodes = (
+        node("a", protection=True),
+        node("b", protection=True),
+        replace(node("c", protection=False), protection_known=False),
+        node("d", protection=False),
+    )
+    protection = drift(report(*nodes), "config", "protect-kernel-defaults")
+    assert protection.majority == "on"
+    assert [(n.name, value) for n, value in protection.odd] == [("c", "unknown"), ("d", "off")]
+
+
 # --- the order of the report ----------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -38,6 +39,13 @@ RFC3339 = re.compile(
 SEVERITIES = ("error", "warning", "info")
 # An audit document is a few KiB; anything this large is not one (and is not read whole).
 MAX_FILE_BYTES = 16 * 1024 * 1024
+# An audit document nests seven deep (parameters, next_boot, overrides); the C parser
+# recurses once per level, and on Python 3.9 a RecursionError raised thousands of C frames
+# deep can end in "Fatal Python error: Cannot recover from stack overflow" (an abort, seen
+# in the python3.9 lane) when a finalizer runs there. Deeper input is refused before parsing.
+MAX_NESTING = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # A node's clock may run this far ahead of the collector's before its audit is "skewed":
 # NTP keeps clocks within a second; a node before its first sync can be years off.
 SKEW_TOLERANCE_SECONDS = 300
@@ -204,6 +212,8 @@ def load_audit(path: Path) -> NodeAudit:
         raise InputError(f"{path}: {error.reason}: not an audit document") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    if _nesting(data) > MAX_NESTING:
+        raise InputError(f"{path}: JSON nested too deeply: not an audit document")
     try:
         document = json.loads(data.decode("utf-8"))  # bytes would let UTF-16/32 through
     except UnicodeDecodeError:
@@ -218,6 +228,16 @@ def load_audit(path: Path) -> NodeAudit:
     except ValueError as error:  # an integer of over 4300 digits (CPython's limit)
         raise InputError(f"{path}: invalid JSON: {error}: not an audit document") from None
     return _node_from(document, str(path), received)
+
+
+def _nesting(data: bytes) -> int:
+    """How deep the arrays and objects of ``data`` nest, brackets inside strings left out:
+    a running sum over the brackets alone, with no recursion whatever the input."""
+    openings = data.count(b"[") + data.count(b"{")
+    if openings <= MAX_NESTING:
+        return openings  # an upper bound, and what nearly every document stops at
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    return max(accumulate(1 if b in b"[{" else -1 for b in brackets), default=0)
 
 
 class _Shape:

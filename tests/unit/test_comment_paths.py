@@ -55,6 +55,9 @@ SCANNED = (
     "pyproject.toml",
     "Makefile",
     "action.yml",
+    ".pre-commit-config.yaml",
+    ".pre-commit-hooks.yaml",
+    ".ci",
 )
 DESIGN = REPO / "docs" / "design.md"
 # A cited section: docs/design.md, "Audit" (or "Audit" right after, in parentheses).
